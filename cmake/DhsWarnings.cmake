@@ -1,0 +1,16 @@
+# Warnings and sanitizers as INTERFACE targets (never global flags), after HighFive's
+# cmake/HighFiveWarnings.cmake. Every dhs target links dhs_warnings; dhs_sanitizers is
+# populated only when DHS_SANITIZE=ON.
+add_library(dhs_warnings INTERFACE)
+add_library(dhs::warnings ALIAS dhs_warnings)
+target_compile_options(dhs_warnings INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers>)
+
+add_library(dhs_sanitizers INTERFACE)
+add_library(dhs::sanitizers ALIAS dhs_sanitizers)
+if(DHS_SANITIZE)
+  target_compile_options(dhs_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                         -fno-sanitize-recover=undefined)
+  target_link_options(dhs_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,103 @@
+// A move-only communicator value: MPI underneath, or a one-rank stand-in so that logic
+// built on it (scheduling, reductions, logging) unit-tests without mpirun. The raw MPI_Comm
+// appears only at the edge (as_mpi()). After ADIOS2's helper/adiosComm.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dhs::mpi {
+
+class CommImpl;
+
+/// @brief A communicator. Every member that is not marked rank-local is collective over it.
+class Comm {
+public:
+    /// @brief MPI_COMM_WORLD (a duplicate of it, so dhs traffic never meets a library's).
+    /// MPI must be initialised (see Runtime).
+    static Comm world();
+    /// @brief A one-rank stand-in that needs no MPI at all: rank 0 of size 1; collectives
+    /// return their input, point-to-point to self is queued in memory.
+    static Comm self_standin();
+
+    Comm();  ///< A null communicator; any use but assignment or destruction throws.
+    Comm(Comm&&) noexcept;
+    Comm& operator=(Comm&&) noexcept;
+    Comm(const Comm&) = delete;
+    Comm& operator=(const Comm&) = delete;
+    ~Comm();
+
+    explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+    int rank() const;   ///< rank-local
+    int size() const;   ///< rank-local
+    bool is_standin() const;  ///< rank-local: true for the one-rank stand-in
+
+    /// @brief Splits into sub-communicators by `color` (ranks with equal colour share one),
+    /// ordered by `key`. Collective. A negative colour returns a null Comm (MPI_UNDEFINED).
+    Comm split(int color, int key) const;
+    /// @brief A duplicate with its own message space. Collective.
+    Comm dup() const;
+
+    void barrier() const;
+
+    std::int64_t allreduce_sum(std::int64_t v) const;
+    double allreduce_sum(double v) const;
+    std::int64_t allreduce_max(std::int64_t v) const;
+    double allreduce_max(double v) const;
+    std::int64_t allreduce_min(std::int64_t v) const;
+    /// @brief Element-wise sum of equal-length vectors over all ranks.
+    std::vector<std::int64_t> allreduce_sum(std::span<const std::int64_t> v) const;
+    /// @brief Exclusive prefix sum: rank r gets the sum of v over ranks < r (0 on rank 0).
+    std::int64_t exscan_sum(std::int64_t v) const;
+
+    /// @brief Broadcasts `bytes` from `root` to all ranks (resized on receivers).
+    void broadcast(std::string& bytes, int root = 0) const;
+    /// @brief Gathers each rank's `bytes` on `root` in rank order (empty on other ranks).
+    std::vector<std::string> gather(const std::string& bytes, int root = 0) const;
+    /// @brief Every rank gets every rank's `bytes` in rank order.
+    std::vector<std::string> allgather(const std::string& bytes) const;
+
+    /// @brief Point-to-point: sends `bytes` to `dest` with `tag` (blocking, buffered). Rank-local.
+    void send(const std::string& bytes, int dest, int tag) const;
+    /// @brief Receives a message; `source`/`tag` < 0 mean any. @returns (source, tag).
+    /// Waits without busy-polling the CPU (sleeps between probes) when `polite` is set.
+    std::pair<int, int> recv(std::string& bytes, int source = -1, int tag = -1, bool polite = false) const;
+    /// @brief Non-blocking probe: the (source, tag) of a pending message, if any. Rank-local.
+    std::optional<std::pair<int, int>> iprobe(int source = -1, int tag = -1) const;
+
+    /// @brief Aborts every rank of the job with `code` (MPI_Abort); the stand-in calls std::exit.
+    [[noreturn]] void abort(int code) const;
+
+    /// @brief The raw MPI_Comm (as an opaque pointer-sized handle; cast with MPI's type).
+    /// Only for edges that must hand a communicator to another library (parallel HDF5).
+    /// @throws Error on the stand-in.
+    void* as_mpi() const;
+
+private:
+    explicit Comm(std::unique_ptr<CommImpl> impl);
+    const CommImpl& impl() const;
+    std::unique_ptr<CommImpl> impl_;
+};
+
+/// @brief Initialises MPI (MPI_THREAD_FUNNELED) for the life of the object, finalises after.
+/// Not copyable. Safe to construct when MPI is already initialised (then it does not finalise).
+class Runtime {
+public:
+    Runtime(int& argc, char**& argv);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+private:
+    bool owns_ = false;
+};
+
+/// @brief Rank in MPI_COMM_WORLD if MPI is initialised, else 0. Rank-local, never throws.
+int world_rank_or_zero() noexcept;
+
+}  // namespace dhs::mpi
