@@ -5,7 +5,7 @@ add_library(dhs_warnings INTERFACE)
 add_library(dhs::warnings ALIAS dhs_warnings)
 target_compile_options(dhs_warnings INTERFACE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers>)
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough -Wno-missing-field-initializers>)
 
 add_library(dhs_sanitizers INTERFACE)
 add_library(dhs::sanitizers ALIAS dhs_sanitizers)

@@ -1,9 +1,102 @@
-// dhs: the command-line entry point. Initialises MPI, dispatches to a subcommand.
-#include <cstdio>
+// dhs: the command-line entry point. Initialises MPI, reads the global options, sets up
+// logging and dispatches to a subcommand (commands.cpp lists them). Errors end the run with
+// a message naming what went wrong and a documented exit code.
+#include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "apps/dhs/commands.hpp"
+#include "core/error.hpp"
+#include "core/logging/log.hpp"
+#include "core/mpi/comm.hpp"
 #include "dhs/config.hpp"
 
-int main() {
-    std::printf("dhs %s (%s)\n", DHS_VERSION_STRING, DHS_GIT_COMMIT);
-    return 0;
+namespace {
+
+std::string version_text() {
+    return std::string("dhs ") + DHS_VERSION_STRING + " (git " + DHS_GIT_COMMIT + ", " + DHS_BUILD_TYPE +
+           ", torch " + (DHS_HAVE_TORCH ? "on" : "off") + ")";
+}
+
+std::string help_text() {
+    std::string s =
+        "Dark Halo Scope: strong-lens search and selection function over DESI Legacy Surveys DR10.\n\n"
+        "usage: dhs [--log-level LEVEL] <command> [options]   (under mpirun -n N for N ranks)\n"
+        "       dhs --version | --help | <command> --help\n\ncommands:\n";
+    for (const auto& c : dhs::app::commands()) s += "  " + std::string(c.name) + std::string(12 - std::strlen(c.name), ' ') + c.summary + "\n";
+    s += "\nglobal options:\n  --log-level LEVEL  trace, debug, info, warn or error (default: the config's run.log_level)\n"
+         "\nexit codes: 0 done; 1 failed; 2 bad command line or config (nothing done); 3 done with quarantined units\n";
+    return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    dhs::mpi::Runtime runtime(argc, argv);
+    dhs::mpi::Comm world = dhs::mpi::Comm::world();
+    const bool rank0 = world.rank() == 0;
+    auto say = [&](const std::string& s) {
+        if (rank0) std::fputs(s.c_str(), stdout);
+    };
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    dhs::app::Context ctx{world, "", argc > 0 ? argv[0] : "dhs"};
+    // Global options come before the command name.
+    std::size_t i = 0;
+    for (; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--version" || a == "-V" || a == "version") {
+            say(version_text() + "\n");
+            return dhs::app::exit_ok;
+        }
+        if (a == "--help" || a == "-h" || a == "help") {
+            say(help_text());
+            return dhs::app::exit_ok;
+        }
+        if (a == "--log-level" && i + 1 < args.size()) {
+            ctx.log_level = args[++i];
+        } else if (a.rfind("--log-level=", 0) == 0) {
+            ctx.log_level = a.substr(12);
+        } else {
+            break;
+        }
+    }
+    if (i == args.size()) {
+        if (rank0) std::fputs(help_text().c_str(), stderr);
+        return dhs::app::exit_usage;
+    }
+    const std::string name = args[i];
+    std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 1, args.end());
+
+    const dhs::app::Command* cmd = nullptr;
+    for (const auto& c : dhs::app::commands())
+        if (name == c.name) cmd = &c;
+    if (cmd == nullptr) {
+        if (rank0) std::fprintf(stderr, "dhs: unknown command '%s' (see dhs --help)\n", name.c_str());
+        return dhs::app::exit_usage;
+    }
+
+    try {
+        dhs::log::init({.rank = world.rank(), .size = world.size(),
+                        .level = ctx.log_level.empty() ? "info" : ctx.log_level, .log_dir = "", .console = true});
+        int rc = cmd->run(rest, ctx);
+        dhs::log::flush();
+        return rc;
+    } catch (const dhs::app::UsageError& e) {
+        if (rank0) std::fprintf(stderr, "dhs %s: %s (see dhs %s --help)\n", name.c_str(), e.what(), name.c_str());
+        return dhs::app::exit_usage;
+    } catch (const dhs::ConfigError& e) {
+        // Every rank read the same configuration, so every rank fails here alike: no abort.
+        if (rank0) std::fprintf(stderr, "dhs %s: error: %s\n", name.c_str(), e.what());
+        return dhs::app::exit_usage;
+    } catch (const std::exception& e) {
+        spdlog::error("dhs {}: {}", name, e.what());
+        dhs::log::flush();
+        if (world.size() > 1) world.abort(dhs::app::exit_failure);  // other ranks may wait in a collective
+        return dhs::app::exit_failure;
+    }
 }

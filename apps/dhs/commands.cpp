@@ -1,0 +1,22 @@
+// The table of `dhs` subcommands and small helpers shared by them.
+#include "apps/dhs/commands.hpp"
+
+#include <cstdio>
+
+namespace dhs::app {
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table = {
+        {"config", "validate a YAML config (with --set overrides) and print it resolved", cmd_config},
+        {"inspect", "describe what an HDF5 result file or a FITS file holds", cmd_inspect},
+    };
+    return table;
+}
+
+void print_rank0(const Context& ctx, const std::string& text) {
+    if (ctx.comm.rank() != 0) return;
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+}
+
+}  // namespace dhs::app

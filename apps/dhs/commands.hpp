@@ -1,0 +1,46 @@
+// The subcommands of `dhs`: each is a function over its own arguments and the world
+// communicator, listed in one table that `dhs --help` prints.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/mpi/comm.hpp"
+
+namespace dhs::app {
+
+/// @brief Exit codes of `dhs`, documented in the README.
+enum ExitCode : int {
+    exit_ok = 0,
+    exit_failure = 1,          ///< an error stopped the command
+    exit_usage = 2,            ///< bad command line or configuration: nothing was done
+    exit_quarantined = 3,      ///< finished, but some work units were quarantined
+};
+
+struct Context {
+    const mpi::Comm& comm;
+    std::string log_level;     ///< from --log-level; empty: the config's run.log_level
+    std::string program;       ///< argv[0]
+};
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(const std::vector<std::string>& args, Context& ctx);
+};
+
+/// @brief Every subcommand, in the order `dhs --help` lists them.
+const std::vector<Command>& commands();
+
+/// @brief Thrown for a bad command line; main prints it with the command's usage, exit 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+int cmd_config(const std::vector<std::string>& args, Context& ctx);
+int cmd_inspect(const std::vector<std::string>& args, Context& ctx);
+
+/// @brief Prints `text` on rank 0's stdout only (results of commands; logs go to stderr).
+void print_rank0(const Context& ctx, const std::string& text);
+
+}  // namespace dhs::app

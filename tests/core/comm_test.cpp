@@ -1,0 +1,91 @@
+// The communicator wrapper: the one-rank stand-in and real MPI at 1, 2 and 3 ranks.
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "core/mpi/comm.hpp"
+
+using dhs::mpi::Comm;
+
+TEST(CommStandin, BehavesAsOneRank) {
+    Comm c = Comm::self_standin();
+    EXPECT_TRUE(c.is_standin());
+    EXPECT_EQ(c.rank(), 0);
+    EXPECT_EQ(c.size(), 1);
+    EXPECT_EQ(c.allreduce_sum(std::int64_t{5}), 5);
+    EXPECT_DOUBLE_EQ(c.allreduce_max(2.5), 2.5);
+    EXPECT_EQ(c.exscan_sum(std::int64_t{9}), 0);
+    EXPECT_EQ(c.gather("x"), std::vector<std::string>{"x"});
+    c.send("hello", 0, 7);
+    c.send("world", 0, 8);
+    ASSERT_TRUE(c.iprobe(-1, 8).has_value());
+    std::string got;
+    auto [src, tag] = c.recv(got, -1, 8);
+    EXPECT_EQ(got, "world");
+    EXPECT_EQ(tag, 8);
+    EXPECT_EQ(src, 0);
+    c.recv(got);
+    EXPECT_EQ(got, "hello");
+    EXPECT_THROW(c.recv(got), dhs::Error);  // nothing queued: would deadlock
+    EXPECT_THROW(c.as_mpi(), dhs::Error);
+    EXPECT_FALSE(static_cast<bool>(c.split(-1, 0)));
+    Comm moved = std::move(c);
+    EXPECT_EQ(moved.size(), 1);
+}
+
+TEST(CommStandin, NullCommThrows) {
+    Comm c;
+    EXPECT_THROW(c.rank(), dhs::Error);
+}
+
+TEST(CommMpi, Collectives) {
+    Comm w = Comm::world();
+    const int r = w.rank(), n = w.size();
+    EXPECT_EQ(w.allreduce_sum(std::int64_t{r + 1}), std::int64_t{n} * (n + 1) / 2);
+    EXPECT_EQ(w.allreduce_max(std::int64_t{r}), n - 1);
+    EXPECT_EQ(w.allreduce_min(std::int64_t{r}), 0);
+    EXPECT_DOUBLE_EQ(w.allreduce_sum(0.5), 0.5 * n);
+    EXPECT_EQ(w.exscan_sum(std::int64_t{10}), 10 * r);
+    std::vector<std::int64_t> v{1, r};
+    auto s = w.allreduce_sum(v);
+    EXPECT_EQ(s[0], n);
+    EXPECT_EQ(s[1], std::int64_t{n} * (n - 1) / 2);
+
+    std::string msg = r == 0 ? "from root" : "";
+    w.broadcast(msg);
+    EXPECT_EQ(msg, "from root");
+    auto all = w.allgather(std::string(static_cast<std::size_t>(r), 'a'));
+    ASSERT_EQ(static_cast<int>(all.size()), n);
+    for (int i = 0; i < n; ++i) EXPECT_EQ(all[i], std::string(static_cast<std::size_t>(i), 'a'));
+    auto g = w.gather(std::to_string(r), 0);
+    if (r == 0) {
+        ASSERT_EQ(static_cast<int>(g.size()), n);
+        EXPECT_EQ(g.back(), std::to_string(n - 1));
+    } else {
+        EXPECT_TRUE(g.empty());
+    }
+}
+
+TEST(CommMpi, SplitAndPointToPoint) {
+    Comm w = Comm::world();
+    const int r = w.rank(), n = w.size();
+    Comm half = w.split(r % 2, r);
+    ASSERT_TRUE(static_cast<bool>(half));
+    EXPECT_EQ(half.size(), (n + 1 - r % 2) / 2);
+    EXPECT_EQ(half.allreduce_sum(std::int64_t{1}), half.size());
+    Comm none = w.split(r == 0 ? 0 : -1, 0);
+    EXPECT_EQ(static_cast<bool>(none), r == 0);
+    Comm d = w.dup();
+    EXPECT_EQ(d.size(), n);
+
+    // A ring: each rank sends to the next and receives (politely) from the previous.
+    if (n > 1) {
+        w.send("token " + std::to_string(r), (r + 1) % n, 3);
+        std::string got;
+        auto [src, tag] = w.recv(got, -1, 3, /*polite=*/true);
+        EXPECT_EQ(src, (r + n - 1) % n);
+        EXPECT_EQ(tag, 3);
+        EXPECT_EQ(got, "token " + std::to_string(src));
+    }
+    EXPECT_NE(w.as_mpi(), nullptr);
+    w.barrier();
+}

@@ -1,0 +1,5 @@
+dhs_add_test(NAME core.config SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/config_test.cpp LIBS dhs::core)
+dhs_add_test(NAME core.sha256 SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/sha256_test.cpp LIBS dhs::core PkgConfig::XXHASH)
+dhs_add_test(NAME core.logging SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/logging_test.cpp LIBS dhs::core RANKS 2)
+dhs_add_test(NAME core.comm SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/comm_test.cpp LIBS dhs::core RANKS 2 3)
+dhs_add_test(NAME core.describe SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/describe_test.cpp LIBS dhs::core dhs_hdf5)
