@@ -7,6 +7,8 @@ namespace dhs {
 namespace {
 std::string config_message(const std::string& key, const std::string& file, int line,
                            const std::string& reason) {
+    if (key.empty()) return line > 0 ? fmt::format("config '{}' line {}: {}", file, line, reason)
+                                     : fmt::format("config '{}': {}", file, reason);
     if (line > 0) return fmt::format("config key '{}' ({}:{}): {}", key, file, line, reason);
     return fmt::format("config key '{}' ({}): {}", key, file, reason);
 }

@@ -16,7 +16,8 @@ public:
 };
 
 /// @brief A configuration value is unknown, of the wrong type or out of range.
-/// Carries the dotted key, the file (or "--set") and the 1-based line (0 when unknown).
+/// Carries the dotted key (empty when the whole file is at fault: unreadable, not YAML),
+/// the file (or "--set") and the 1-based line (0 when unknown).
 class ConfigError : public Error {
 public:
     ConfigError(std::string key, std::string file, int line, const std::string& reason);

@@ -48,10 +48,12 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 std::string suggestion(const Schema& schema, const std::string& key) {
+    // A key that extends or truncates a known one, else the nearest within 3 edits.
     std::string best;
-    std::size_t best_d = 4;  // only close matches
+    std::size_t best_d = 4;
     for (const auto& k : schema.keys()) {
-        std::size_t d = edit_distance(k.key, key);
+        bool prefix = k.key.rfind(key, 0) == 0 || key.rfind(k.key, 0) == 0;
+        std::size_t d = prefix ? 0 : edit_distance(k.key, key);
         if (d < best_d) {
             best_d = d;
             best = k.key;
@@ -112,7 +114,7 @@ void check_value(const KeySpec& s, const YAML::Node& n, const std::string& file,
     auto list_of = [&](ValueType item) {
         if (!n.IsSequence())
             throw_config_error(s.key, file, line, fmt::format("expected a {} (e.g. [a, b])", type_name(s.type)));
-        for (const auto& it : n) check_item(s, item, it, file, line_of(it) > 0 ? line_of(it) : line);
+        for (const auto& it : n) check_item(s, item, it, file, line > 0 && line_of(it) > 0 ? line_of(it) : line);
     };
     switch (s.type) {
         case ValueType::string_list: list_of(ValueType::string); break;
@@ -126,8 +128,8 @@ YAML::Node parse_yaml(const std::string& text, const std::string& origin) {
     try {
         return YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        throw Error(fmt::format("config '{}' is not valid YAML: line {}, column {}: {}", origin, e.mark.line + 1,
-                                e.mark.column + 1, e.msg));
+        throw ConfigError("", origin, e.mark.line + 1,
+                          fmt::format("not valid YAML (column {}): {}", e.mark.column + 1, e.msg));
     }
 }
 
@@ -163,7 +165,7 @@ void Config::assign(const std::string& key, const YAML::Node& node, const std::s
 
 Config Config::load_file(const std::string& path, const Schema& schema, const std::vector<std::string>& overrides) {
     std::ifstream in(path);
-    if (!in) throw Error(fmt::format("cannot read config file '{}'", path));
+    if (!in) throw ConfigError("", path, 0, "cannot be read (missing or not readable)");
     std::stringstream ss;
     ss << in.rdbuf();
     return load_string(ss.str(), path, schema, overrides);
@@ -176,7 +178,7 @@ Config Config::load_string(const std::string& yaml_text, const std::string& orig
     c.source_ = origin;
     YAML::Node root = parse_yaml(yaml_text, origin);
     if (root.IsDefined() && !root.IsNull() && !root.IsMap())
-        throw Error(fmt::format("config '{}': the top level must be a mapping of sections", origin));
+        throw ConfigError("", origin, line_of(root), "the top level must be a mapping of sections");
 
     // Walk the document: known keys are assigned, known prefixes recursed, the rest rejected.
     std::set<std::string> seen;

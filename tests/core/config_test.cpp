@@ -136,9 +136,15 @@ TEST(Config, DuplicateAndMissingRequired) {
 
 TEST(Config, InvalidYamlIsAnError) {
     Schema s = test_schema();
-    EXPECT_THROW(Config::load_string("run: [unclosed\n", "bad.yaml", s), dhs::Error);
-    EXPECT_THROW(Config::load_string("- a\n- b\n", "list.yaml", s), dhs::Error);
-    EXPECT_THROW(Config::load_file("/nonexistent/dir/c.yaml", s), dhs::Error);
+    EXPECT_THROW(Config::load_string("run: [unclosed\n", "bad.yaml", s), ConfigError);
+    EXPECT_THROW(Config::load_string("- a\n- b\n", "list.yaml", s), ConfigError);
+    try {
+        Config::load_file("/nonexistent/dir/c.yaml", s);
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.file(), "/nonexistent/dir/c.yaml");
+        EXPECT_NE(std::string(e.what()).find("cannot be read"), std::string::npos) << e.what();
+    }
 }
 
 TEST(Config, ResolvedYamlRoundTripsWithTheSameDigest) {
