@@ -23,7 +23,7 @@ summary=()
 echo "== $("$dhs" --version); $ranks ranks; output in $out"
 
 # 1. The configuration, validated in full before any work.
-"${mpi[@]}" "$dhs" config "$repo/configs/demo.yaml" --set "survey.root=$out/mock" --set "run.out_dir=$out/run" \
+"${mpi[@]}" "$dhs" config "$repo/configs/demo.yaml" --set "survey.root=$out/mock" \
   > "$out/demo-config.yaml"
 summary+=("config: configs/demo.yaml valid; resolved copy in $out/demo-config.yaml ($(sed -n 1p "$out/demo-config.yaml" | sed 's/.*sha256 //'))")
 

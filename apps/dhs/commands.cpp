@@ -7,6 +7,8 @@ namespace dhs::app {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
+        {"run", "run the pipeline's stages into a run directory (--resume continues one)", cmd_run},
+        {"plan", "the work plan (units, cost, bytes, memory per rank) without processing", cmd_plan},
         {"config", "validate a YAML config (with --set overrides) and print it resolved", cmd_config},
         {"inspect", "describe what an HDF5 result file or a FITS file holds", cmd_inspect},
     };

@@ -39,6 +39,8 @@ struct UsageError : std::runtime_error {
 
 int cmd_config(const std::vector<std::string>& args, Context& ctx);
 int cmd_inspect(const std::vector<std::string>& args, Context& ctx);
+int cmd_run(const std::vector<std::string>& args, Context& ctx);
+int cmd_plan(const std::vector<std::string>& args, Context& ctx);
 
 /// @brief Prints `text` on rank 0's stdout only (results of commands; logs go to stderr).
 void print_rank0(const Context& ctx, const std::string& text);

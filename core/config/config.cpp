@@ -301,9 +301,6 @@ void declare_run_section(Schema& schema) {
     schema.add({.key = "run.seed", .type = ValueType::integer,
                 .description = "master random seed: every draw in the pipeline derives from it",
                 .default_yaml = "42", .min = 0, .max = 4294967295.0});
-    schema.add({.key = "run.out_dir", .type = ValueType::string,
-                .description = "run directory (results, logs, journal); --out overrides",
-                .default_yaml = "run"});
     schema.add({.key = "run.stages", .type = ValueType::string_list,
                 .description = "stages to run, in order (empty: every stage available)", .default_yaml = "[]"});
     schema.add({.key = "run.log_level", .type = ValueType::string, .description = "log level of every rank",
@@ -311,6 +308,15 @@ void declare_run_section(Schema& schema) {
     schema.add({.key = "run.progress_interval_s", .type = ValueType::real,
                 .description = "seconds between progress log lines on rank 0 when not on a terminal",
                 .default_yaml = "10", .min = 0.1, .max = 3600, .unit = "s"});
+    schema.add({.key = "run.units_in_flight", .type = ValueType::integer,
+                .description = "work units queued per rank, so no rank waits on the scheduler",
+                .default_yaml = "2", .min = 1, .max = 64});
+    schema.add({.key = "run.gather_buffer_mb", .type = ValueType::integer,
+                .description = "rows each rank holds in memory between collective HDF5 writes of the gather",
+                .default_yaml = "256", .min = 1, .max = 65536, .unit = "MiB"});
+    schema.add({.key = "run.keep_spool", .type = ValueType::boolean,
+                .description = "keep each stage's per-unit spool files (the journal) after its HDF5 file is complete",
+                .default_yaml = "false"});
 }
 
 }  // namespace dhs::config

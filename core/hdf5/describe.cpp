@@ -21,7 +21,7 @@ std::string type_text(hid_t type) {
             if (H5Tis_variable_str(type) > 0)
                 return fmt::format("string (variable, {})", H5Tget_cset(type) == H5T_CSET_UTF8 ? "UTF-8" : "ASCII");
             return fmt::format("string ({} bytes)", H5Tget_size(type));
-        case H5T_ENUM: return "enum";
+        case H5T_ENUM: return H5Tget_nmembers(type) == 2 && H5Tget_size(type) == 1 ? "bool" : "enum";
         case H5T_COMPOUND: return "compound";
         case H5T_ARRAY: return "array";
         default: return "other";

@@ -41,6 +41,8 @@ public:
     hid_t get() const noexcept { return id_; }
     explicit operator bool() const noexcept { return id_ >= 0; }
     void reset() noexcept;
+    /// @brief Gives up ownership without closing; returns the identifier.
+    hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
 
 private:
     hid_t id_ = H5I_INVALID_HID;

@@ -2,6 +2,8 @@
 // (a DR10 tree on disk) that every stage reads.
 #include "mpi_stages/common/sections.hpp"
 
+#include "mpi_stages/registry.hpp"
+
 namespace dhs::stages {
 
 namespace {
@@ -22,6 +24,7 @@ void declare_survey_section(config::Schema& s) {
 void declare_all_sections(config::Schema& schema) {
     config::declare_run_section(schema);
     declare_survey_section(schema);
+    pipeline_registry().declare_config(schema);
 }
 
 const config::Schema& pipeline_schema() {

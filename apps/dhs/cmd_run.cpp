@@ -1,0 +1,94 @@
+// `dhs run CONFIG [--out RUN_DIR] [--stages s1,s2] [--resume] [--dry-run] [--set k=v ...]`
+// and `dhs plan CONFIG [...]`: the engine over the configured stages.
+#include <boost/algorithm/string.hpp>
+#include <boost/program_options.hpp>
+
+#include <sstream>
+
+#include "apps/dhs/commands.hpp"
+#include "core/engine/runner.hpp"
+#include "mpi_stages/common/sections.hpp"
+#include "mpi_stages/registry.hpp"
+
+namespace po = boost::program_options;
+
+namespace dhs::app {
+
+namespace {
+
+struct Parsed {
+    std::string config;
+    engine::RunOptions options;
+    std::vector<std::string> sets;
+    bool dry_run = false;
+    bool help = false;
+    std::string help_text;
+};
+
+Parsed parse(const std::vector<std::string>& args, const Context& ctx, bool is_plan) {
+    po::options_description opts(is_plan ? "dhs plan CONFIG [options]" : "dhs run CONFIG [options]");
+    opts.add_options()("help,h", "this help")("config", po::value<std::string>(), "YAML config file")(
+        "out,o", po::value<std::string>()->default_value("run"), "run directory (results, logs/, journal/)")(
+        "stages", po::value<std::string>(), "comma-separated stages (default: run.stages, else the whole pipeline)")(
+        "set", po::value<std::vector<std::string>>()->composing(), "override: section.key=value (repeatable)");
+    if (!is_plan)
+        opts.add_options()("resume", "continue the run in --out: finished units and stages are skipped")(
+            "dry-run", "print the plan (as dhs plan) and process nothing");
+    po::positional_options_description pos;
+    pos.add("config", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+    Parsed p;
+    if (vm.count("help")) {
+        std::ostringstream s;
+        s << opts << "\nstages in this build:\n";
+        const auto& reg = stages::pipeline_registry();
+        for (const auto& n : reg.names(true))
+            s << "  " << n << (reg.available(n) ? "" : " (not available in this build)") << ": " << reg.summary(n) << "\n";
+        s << "\nexit codes: 0 done; 1 failed; 2 bad command line or config; 3 done with quarantined units\n";
+        p.help = true;
+        p.help_text = s.str();
+        return p;
+    }
+    if (!vm.count("config")) throw UsageError("a config file is required");
+    p.config = vm["config"].as<std::string>();
+    p.options.run_dir = vm["out"].as<std::string>();
+    if (vm.count("stages")) {
+        boost::split(p.options.stages, vm["stages"].as<std::string>(), boost::is_any_of(","));
+        std::erase(p.options.stages, std::string());
+    }
+    if (vm.count("set")) p.sets = vm["set"].as<std::vector<std::string>>();
+    p.options.resume = vm.count("resume") > 0;
+    p.dry_run = vm.count("dry-run") > 0;
+    p.options.log_level = ctx.log_level;
+    std::string cl = ctx.program;
+    for (const auto& a : args) cl += " " + a;
+    p.options.command_line = cl;
+    return p;
+}
+
+int plan_or_run(const std::vector<std::string>& args, Context& ctx, bool is_plan) {
+    Parsed p = parse(args, ctx, is_plan);
+    if (p.help) {
+        print_rank0(ctx, p.help_text);
+        return exit_ok;
+    }
+    auto cfg = config::Config::load_file(p.config, stages::pipeline_schema(), p.sets);
+    const auto& reg = stages::pipeline_registry();
+    if (is_plan || p.dry_run) {
+        print_rank0(ctx, engine::plan_report(ctx.comm, reg, cfg, p.options));
+        return exit_ok;
+    }
+    return engine::run_pipeline(ctx.comm, reg, cfg, p.options);
+}
+
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& args, Context& ctx) { return plan_or_run(args, ctx, false); }
+int cmd_plan(const std::vector<std::string>& args, Context& ctx) { return plan_or_run(args, ctx, true); }
+
+}  // namespace dhs::app

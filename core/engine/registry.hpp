@@ -1,0 +1,51 @@
+// The string-keyed registry of stages, in pipeline order. A stage compiled out of this
+// build (no libtorch, say) is registered as unavailable with the reason, so naming it gives
+// a clear error instead of a missing symbol. After ADIOS2's core/IO.cpp factory.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/config.hpp"
+#include "core/engine/stage.hpp"
+
+namespace dhs::engine {
+
+class StageRegistry {
+public:
+    using Factory = std::function<std::unique_ptr<Stage>()>;
+    using ConfigDeclarer = std::function<void(config::Schema&)>;
+
+    /// @brief Registers an available stage with its config section(s). A stage that is not
+    /// `in_default_run` (the skeleton) runs only when named in run.stages or --stages.
+    void add(const std::string& name, const std::string& summary, Factory factory, ConfigDeclarer declare = {},
+             bool in_default_run = true);
+    /// @brief Registers a stage that this build lacks; create() throws with `reason`.
+    void add_unavailable(const std::string& name, const std::string& summary, const std::string& reason);
+
+    bool has(const std::string& name) const;
+    bool available(const std::string& name) const;
+    /// @brief A new instance. @throws Error naming the stage (unknown, or unavailable + why).
+    std::unique_ptr<Stage> create(const std::string& name) const;
+    /// @brief Names in pipeline order (available ones only unless `all`).
+    std::vector<std::string> names(bool all = false) const;
+    /// @brief The stages a run executes when none are named: available and in_default_run.
+    std::vector<std::string> default_run() const;
+    std::string summary(const std::string& name) const;
+    /// @brief Declares every registered stage's config keys in `schema`.
+    void declare_config(config::Schema& schema) const;
+
+private:
+    struct Entry {
+        std::string name, summary, unavailable_reason;
+        bool in_default_run = true;
+        Factory factory;
+        ConfigDeclarer declare;
+    };
+    const Entry* find(const std::string& name) const;
+    std::vector<Entry> entries_;
+};
+
+}  // namespace dhs::engine

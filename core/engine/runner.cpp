@@ -1,0 +1,375 @@
+// run_pipeline and plan_report (see runner.hpp).
+#include "core/engine/runner.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+#include "core/engine/gather.hpp"
+#include "core/engine/progress.hpp"
+#include "core/engine/scheduler.hpp"
+#include "core/engine/spool.hpp"
+#include "core/error.hpp"
+#include "core/logging/log.hpp"
+#include "core/mpi/comm.hpp"
+#include "core/util/sha256.hpp"
+#include "dhs/config.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dhs::engine {
+
+namespace {
+
+std::string iso_now() {
+    std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
+}
+
+std::string plan_to_json(const std::vector<WorkUnit>& plan) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& u : plan)
+        j.push_back({{"index", u.index}, {"id", u.id}, {"kind", u.kind}, {"cost", u.cost}, {"payload", u.payload},
+                     {"bytes_in", u.bytes_in}, {"rows_out", u.rows_out}});
+    return j.dump();
+}
+
+std::vector<WorkUnit> plan_from_json(const std::string& text) {
+    std::vector<WorkUnit> plan;
+    for (const auto& x : nlohmann::json::parse(text))
+        plan.push_back({x["index"], x["id"], x["kind"], x["cost"], x["payload"], x["bytes_in"], x["rows_out"]});
+    return plan;
+}
+
+// Plans on rank 0 and broadcasts; an error on rank 0 is re-thrown on every rank.
+std::vector<WorkUnit> collective_plan(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx) {
+    std::string msg;
+    if (comm.rank() == 0) {
+        try {
+            auto plan = stage.plan(ctx);
+            for (std::size_t i = 0; i < plan.size(); ++i)
+                if (plan[i].index != static_cast<std::int64_t>(i))
+                    throw Error(fmt::format("stage '{}' planned unit {} with index {} (indices must be 0..N-1 in order)",
+                                            stage.name(), i, plan[i].index));
+            msg = "P" + plan_to_json(plan);
+        } catch (const std::exception& e) {
+            msg = std::string("E") + e.what();
+        }
+    }
+    comm.broadcast(msg);
+    if (msg.empty() || msg[0] == 'E') throw Error(fmt::format("planning stage '{}' failed: {}", stage.name(), msg.substr(1)));
+    return plan_from_json(msg.substr(1));
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        if (!out) throw Error("cannot write '" + tmp + "'");
+    }
+    fs::rename(tmp, path);
+    fsync_directory(fs::path(path).parent_path().string());
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string hostnames(const mpi::Comm& comm) {
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    std::set<std::string> uniq;
+    for (const auto& h : comm.allgather(host)) uniq.insert(h);
+    std::string out;
+    for (const auto& h : uniq) out += (out.empty() ? "" : ",") + h;
+    return out;
+}
+
+// Rank 0 decides; every rank learns. A failure on rank 0 becomes an Error everywhere.
+void rank0_step(const mpi::Comm& comm, const std::function<void()>& step) {
+    std::string err;
+    if (comm.rank() == 0) {
+        try {
+            step();
+        } catch (const std::exception& e) {
+            err = e.what();
+            if (err.empty()) err = "unknown error";
+        }
+    }
+    comm.broadcast(err);
+    if (!err.empty()) throw Error(err);
+}
+
+struct StageOutcome {
+    bool ran = false;       // processed or gathered in this invocation
+    std::int64_t quarantined = 0;
+};
+
+StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx, const RunOptions& opt,
+                       bool upstream_changed, const std::string& command_line) {
+    const config::Config& cfg = ctx.config;
+    const std::string journal = (fs::path(ctx.run_dir) / "journal" / stage.name()).string();
+    const std::string spool_dir = journal + "/spool";
+    const std::string complete_marker = journal + "/COMPLETE";
+    const std::string output = (fs::path(ctx.run_dir) / stage.output_file()).string();
+    const bool resuming = opt.resume && !upstream_changed;
+
+    // A finished stage is skipped on resume.
+    std::string skip = "0";
+    if (comm.rank() == 0 && resuming && fs::exists(complete_marker) && fs::exists(output)) skip = "1";
+    comm.broadcast(skip);
+    if (skip == "1") {
+        spdlog::info("stage {}: complete in the journal, skipped ({})", stage.name(), output);
+        return {};
+    }
+
+    auto t0 = std::chrono::steady_clock::now();
+    const auto groups = stage.output_groups(ctx);
+    const auto plan = collective_plan(comm, stage, ctx);
+    const std::string plan_sha = util::sha256_hex(plan_to_json(plan));
+
+    // The journal: the plan's fingerprint, then one spool file per finished unit.
+    std::string todo_msg;
+    std::int64_t reused = 0;
+    rank0_step(comm, [&] {
+        fs::create_directories(spool_dir);
+        const std::string plan_file = journal + "/plan.sha256";
+        if (resuming && fs::exists(plan_file)) {
+            std::string old = read_text(plan_file);
+            if (old != plan_sha)
+                throw Error(fmt::format("stage '{}': the work plan differs from the one in the journal ({}); the "
+                                        "inputs or config changed since the run started: use a new run directory",
+                                        stage.name(), journal));
+        }
+        std::set<std::int64_t> done;
+        if (resuming) {
+            for (auto idx : list_spooled_units(spool_dir)) {
+                if (idx >= static_cast<std::int64_t>(plan.size())) continue;
+                if (verify_spool(spool_path(spool_dir, idx)))
+                    done.insert(idx);
+                else
+                    spdlog::warn("stage {}: spool file of unit {} is torn or corrupt; the unit runs again", stage.name(), idx);
+            }
+        } else {
+            for (auto idx : list_spooled_units(spool_dir)) fs::remove(spool_path(spool_dir, idx));
+        }
+        fs::remove(complete_marker);
+        write_text_atomically(plan_file, plan_sha);
+        std::vector<std::int64_t> todo;
+        for (std::int64_t i = 0; i < static_cast<std::int64_t>(plan.size()); ++i)
+            if (!done.count(i)) todo.push_back(i);
+        reused = static_cast<std::int64_t>(done.size());
+        todo_msg = std::string(reinterpret_cast<const char*>(todo.data()), todo.size() * sizeof(std::int64_t));
+    });
+    comm.broadcast(todo_msg);
+    std::vector<std::int64_t> todo(todo_msg.size() / sizeof(std::int64_t));
+    std::memcpy(todo.data(), todo_msg.data(), todo_msg.size());
+    if (comm.rank() == 0)
+        spdlog::info("stage {}: {} units planned, {} already done (journal), {} to run on {} ranks", stage.name(),
+                     plan.size(), plan.size() - todo.size(), todo.size(), comm.size());
+
+    // Process.
+    auto work = [&](const WorkUnit& u) -> std::uint64_t {
+        UnitOutput out = stage.process(u, ctx);
+        validate_unit_output(out, groups, u.id);
+        std::uint64_t rows = 0;
+        for (const auto& [g, t] : out) rows += t.num_rows();
+        write_spool(spool_dir, u.index, out);
+        return rows;
+    };
+    std::unique_ptr<Progress> progress;
+    if (comm.rank() == 0)
+        progress = std::make_unique<Progress>("stage " + stage.name(), static_cast<std::int64_t>(todo.size()),
+                                              cfg.get_real("run.progress_interval_s"));
+    auto reports = run_schedule(comm, plan, todo, work,
+                                {.in_flight = static_cast<int>(cfg.get_int("run.units_in_flight"))}, progress.get());
+    if (progress) progress->finish();
+
+    // Rank 0 tells everyone which units are done and which were quarantined.
+    std::vector<Failure> failures;
+    std::string done_msg, fail_msg;
+    if (comm.rank() == 0) {
+        std::set<std::int64_t> failed;
+        nlohmann::json fj = nlohmann::json::array();
+        std::sort(reports.begin(), reports.end(), [](const UnitReport& a, const UnitReport& b) { return a.index < b.index; });
+        for (const auto& r : reports)
+            if (!r.ok) {
+                failed.insert(r.index);
+                fj.push_back({{"index", r.index}, {"id", plan[static_cast<std::size_t>(r.index)].id}, {"rank", r.rank},
+                              {"message", r.message}});
+            }
+        std::vector<std::int64_t> done;
+        for (std::int64_t i = 0; i < static_cast<std::int64_t>(plan.size()); ++i)
+            if (!failed.count(i)) done.push_back(i);
+        done_msg = std::string(reinterpret_cast<const char*>(done.data()), done.size() * sizeof(std::int64_t));
+        fail_msg = fj.dump();
+    }
+    comm.broadcast(done_msg);
+    comm.broadcast(fail_msg);
+    std::vector<std::int64_t> done(done_msg.size() / sizeof(std::int64_t));
+    std::memcpy(done.data(), done_msg.data(), done_msg.size());
+    for (const auto& x : nlohmann::json::parse(fail_msg))
+        failures.push_back({x["index"], x["id"], x["rank"], x["message"]});
+    for (const auto& f : failures)
+        if (comm.rank() == 0) spdlog::error("stage {}: quarantined unit {} '{}' (rank {}): {}", stage.name(), f.unit_index, f.unit_id, f.rank, f.message);
+
+    // Gather into RUN_DIR/<stage>.h5.
+    GatherMeta meta;
+    meta.stage = stage.name();
+    meta.stage_description = stage.description();
+    meta.root_string_attrs = {{"dhs_version", DHS_VERSION_STRING}, {"git_commit", DHS_GIT_COMMIT},
+                              {"config_sha256", cfg.sha256()}, {"config", cfg.resolved_yaml()}};
+    meta.root_int_attrs = {{"seed", ctx.seed},
+                           {"units_planned", static_cast<std::int64_t>(plan.size())},
+                           {"units_quarantined", static_cast<std::int64_t>(failures.size())}};
+    meta.failures = failures;
+    meta.buffer_bytes = static_cast<std::uint64_t>(cfg.get_int("run.gather_buffer_mb")) << 20;
+    double process_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    meta.run_string_attrs = {{"hosts", hostnames(comm)}, {"finished", iso_now()}, {"command", command_line},
+                             {"resumed", opt.resume ? "yes" : "no"}};
+    meta.run_real_attrs = {{"ranks", static_cast<double>(comm.size())}, {"process_seconds", process_s},
+                           {"units_from_journal", static_cast<double>(reused)}};
+    auto tg = std::chrono::steady_clock::now();
+    auto totals = gather_stage(comm, groups, done, spool_dir, output, meta);
+    double gather_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tg).count();
+
+    stage.reduce(ctx, comm, output);
+
+    rank0_step(comm, [&] {
+        if (failures.empty()) write_text_atomically(complete_marker, iso_now() + "\n");
+        if (!cfg.get_bool("run.keep_spool") && failures.empty()) fs::remove_all(spool_dir);
+    });
+    if (comm.rank() == 0) {
+        std::string rows;
+        for (const auto& [g, n] : totals) rows += fmt::format(" /{}={}", g, n);
+        spdlog::info("stage {}: wrote {} (rows:{}) in {} (process {}, gather {}); {} quarantined", stage.name(), output,
+                     rows, format_duration(process_s + gather_s), format_duration(process_s),
+                     format_duration(gather_s), failures.size());
+    }
+    return {true, static_cast<std::int64_t>(failures.size())};
+}
+
+}  // namespace
+
+std::vector<std::string> stages_to_run(const StageRegistry& registry, const config::Config& config,
+                                       const RunOptions& options) {
+    std::vector<std::string> names = options.stages.empty() ? config.get_strings("run.stages") : options.stages;
+    if (names.empty()) names = registry.default_run();
+    if (names.empty()) throw Error("no stages to run: name them in run.stages or --stages");
+    const std::string key = options.stages.empty() ? "run.stages" : "--stages";
+    const std::string origin = options.stages.empty() ? config.origin_of("run.stages") : "command line";
+    for (const auto& n : names) {
+        try {
+            (void)registry.create(n);
+        } catch (const Error& e) {  // unknown or compiled out: a configuration error, before any work
+            throw ConfigError(key, origin, 0, e.what());
+        }
+    }
+    return names;
+}
+
+int run_pipeline(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
+                 const RunOptions& options) {
+    const std::string run_dir = fs::absolute(options.run_dir).lexically_normal().string();
+    const auto names = stages_to_run(registry, config, options);
+
+    // The run directory: config.yaml is the config exactly as used; a second run into the
+    // same directory must say --resume, and then must use the same config.
+    rank0_step(comm, [&] {
+        fs::create_directories(fs::path(run_dir) / "logs");
+        fs::create_directories(fs::path(run_dir) / "journal");
+        const std::string cfg_path = (fs::path(run_dir) / "config.yaml").string();
+        if (fs::exists(cfg_path)) {
+            if (!options.resume)
+                throw Error(fmt::format("run directory '{}' already holds a run (config.yaml): use --resume to continue "
+                                        "it, or another --out", run_dir));
+            if (read_text(cfg_path) != config.resolved_yaml())
+                throw Error(fmt::format("--resume: the configuration differs from the one in '{}'; resume with the "
+                                        "same config and --set values, or start a new run directory", cfg_path));
+        } else {
+            write_text_atomically(cfg_path, config.resolved_yaml());
+        }
+    });
+    comm.barrier();
+    log::init({.rank = comm.rank(), .size = comm.size(),
+               .level = options.log_level.empty() ? config.get_string("run.log_level") : options.log_level,
+               .log_dir = (fs::path(run_dir) / "logs").string(), .console = true});
+    spdlog::info("dhs {} ({}) run into {} on {} ranks{}: stages {}", DHS_VERSION_STRING, DHS_GIT_COMMIT, run_dir,
+                 comm.size(), options.resume ? " (resume)" : "", fmt::format("{}", fmt::join(names, ", ")));
+
+    StageContext ctx{config, run_dir, config.get_int("run.seed")};
+    bool upstream_changed = false;
+    std::int64_t quarantined = 0;
+    for (const auto& name : names) {
+        auto stage = registry.create(name);
+        StageOutcome o = run_stage(comm, *stage, ctx, options, upstream_changed, options.command_line);
+        upstream_changed = upstream_changed || o.ran;
+        quarantined += o.quarantined;
+    }
+    log::flush();
+    return quarantined > 0 ? 3 : 0;
+}
+
+std::string plan_report(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
+                        const RunOptions& options) {
+    const auto names = stages_to_run(registry, config, options);
+    StageContext ctx{config, fs::absolute(options.run_dir).lexically_normal().string(), config.get_int("run.seed")};
+    const int in_flight = static_cast<int>(config.get_int("run.units_in_flight"));
+    const std::int64_t gather_buffer = config.get_int("run.gather_buffer_mb") << 20;
+    auto human = [](double b) {
+        const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        int i = 0;
+        while (b >= 1024 && i < 5) {
+            b /= 1024;
+            ++i;
+        }
+        return fmt::format("{:.1f} {}", b, u[i]);
+    };
+    std::string out = fmt::format("plan for {} ranks into {}\n{:<12} {:>9} {:>12} {:>12} {:>12} {:>12} {:>14}\n", comm.size(),
+                                  ctx.run_dir, "stage", "units", "cost", "read", "rows out", "write", "memory/rank");
+    for (const auto& name : names) {
+        auto stage = registry.create(name);
+        std::vector<WorkUnit> plan;
+        try {
+            plan = collective_plan(comm, *stage, ctx);
+        } catch (const Error& e) {
+            out += fmt::format("{:<12} not plannable yet: {}\n", name, e.what());
+            continue;
+        }
+        double cost = 0, bytes_in = 0, rows = 0, max_mem = 0;
+        for (const auto& u : plan) {
+            cost += u.cost;
+            bytes_in += static_cast<double>(u.bytes_in);
+            rows += static_cast<double>(u.rows_out);
+            max_mem = std::max(max_mem, static_cast<double>(stage->memory_per_unit(u, ctx)));
+        }
+        double bytes_per_row = 0;
+        for (const auto& g : stage->output_groups(ctx))
+            for (const auto& c : g.schema.columns())
+                bytes_per_row += static_cast<double>(c.cell_size() * (c.dtype() == DType::string ? 24 : dtype_size(c.dtype())));
+        double groups = std::max<std::size_t>(1, stage->output_groups(ctx).size());
+        double bytes_out = rows * bytes_per_row / groups;
+        out += fmt::format("{:<12} {:>9} {:>12.4g} {:>12} {:>12.4g} {:>12} {:>14}\n", name, plan.size(), cost,
+                           human(bytes_in), rows, human(bytes_out),
+                           human(max_mem * in_flight + static_cast<double>(gather_buffer)));
+    }
+    out += "memory/rank = units in flight x the largest unit's estimate + the gather buffer (run.gather_buffer_mb)\n";
+    return out;
+}
+
+}  // namespace dhs::engine

@@ -1,0 +1,78 @@
+// The stage plug-in interface of the engine. A stage plans its work units from the config
+// (and earlier outputs), turns one unit into rows (typed columns, fixed-shape array columns
+// included) and may reduce across the gathered output at the end. Stages register by the
+// names configs use (registry.hpp). Knows nothing of lenses: that lives in mpi_stages/.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config/config.hpp"
+#include "core/table/table.hpp"
+
+namespace dhs::mpi {
+class Comm;
+}
+
+namespace dhs::engine {
+
+/// @brief One piece of a stage's work. Rows are gathered in `index` order, so results do
+/// not depend on the rank count or the schedule.
+struct WorkUnit {
+    std::int64_t index = 0;    ///< canonical position (0-based, dense) in the stage's plan
+    std::string id;            ///< stable, human-readable ("sweep-000m005-005p000.fits[0:500000]")
+    std::string kind;          ///< "sweep-rows", "brick", "healpix", "batch", ...
+    double cost = 1.0;         ///< relative cost; the scheduler dispatches the largest first
+    std::string payload;       ///< stage-defined parameters (JSON text)
+    std::int64_t bytes_in = 0; ///< estimated bytes read (for `dhs plan`)
+    std::int64_t rows_out = 0; ///< estimated rows written over all groups (for `dhs plan`)
+};
+
+/// @brief One output group of a stage (`/pool`, `/stamps`, ...): its columns with zero rows
+/// (dtype, per-row shape, unit, description) and attributes for the group and its datasets.
+struct OutputGroup {
+    std::string name;
+    std::string description;
+    Table schema;                                                       ///< zero-row columns
+    std::map<std::string, std::map<std::string, std::string>> column_attributes;  ///< extra attrs per column
+};
+
+/// @brief What one unit produced: rows per output group (groups may be absent = no rows).
+using UnitOutput = std::map<std::string, Table>;
+
+/// @brief Everything a stage may look at. The config is validated; paths are absolute.
+struct StageContext {
+    const config::Config& config;
+    std::string run_dir;        ///< RUN_DIR (earlier stages' outputs live here)
+    std::int64_t seed = 0;      ///< run.seed
+};
+
+class Stage {
+public:
+    virtual ~Stage() = default;
+    /// @brief The name configs use (`run.stages`), also the output file's stem.
+    virtual std::string name() const = 0;
+    /// @brief One line for `dhs plan` and the provenance attributes.
+    virtual std::string description() const = 0;
+    /// @brief The output file name inside RUN_DIR.
+    virtual std::string output_file() const { return name() + ".h5"; }
+    /// @brief The output groups, fixed before any unit runs (so empty outputs still have a schema).
+    virtual std::vector<OutputGroup> output_groups(const StageContext& ctx) const = 0;
+    /// @brief Plans the work units. Runs on rank 0 only; must be deterministic.
+    /// @throws dhs::Error (e.g. an input of an earlier stage is missing).
+    virtual std::vector<WorkUnit> plan(const StageContext& ctx) const = 0;
+    /// @brief Processes one unit. Rank-local and deterministic in (unit, config, seed): the
+    /// same unit gives the same rows on any rank, in any order, after any restart.
+    /// @throws anything: the unit is retried once, then quarantined.
+    virtual UnitOutput process(const WorkUnit& unit, const StageContext& ctx) const = 0;
+    /// @brief Optional reduction after the gather: collective over `comm`; may read the
+    /// stage's gathered file at `path` and add to it (summaries, attributes) or write
+    /// side files into the run directory. Default: nothing.
+    virtual void reduce(const StageContext& ctx, const mpi::Comm& comm, const std::string& path) const;
+    /// @brief Peak memory one unit needs, in bytes (for `dhs plan`). Default: 2x its output.
+    virtual std::int64_t memory_per_unit(const WorkUnit& unit, const StageContext& ctx) const;
+};
+
+}  // namespace dhs::engine

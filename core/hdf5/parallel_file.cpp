@@ -1,0 +1,197 @@
+// ParallelFile: MPI-IO parallel HDF5 writing (see parallel_file.hpp).
+#include "core/hdf5/parallel_file.hpp"
+
+#include <mpi.h>
+
+#include <cstring>
+#include <map>
+
+#include "core/error.hpp"
+#include "core/hdf5/h5_handle.hpp"
+#include "core/mpi/comm.hpp"
+
+namespace dhs::hdf5 {
+
+namespace {
+
+hid_t native_type(DType t) {
+    switch (t) {
+        case DType::boolean:
+        case DType::uint8: return H5T_NATIVE_UINT8;
+        case DType::int8: return H5T_NATIVE_INT8;
+        case DType::int16: return H5T_NATIVE_INT16;
+        case DType::uint16: return H5T_NATIVE_UINT16;
+        case DType::int32: return H5T_NATIVE_INT32;
+        case DType::uint32: return H5T_NATIVE_UINT32;
+        case DType::int64: return H5T_NATIVE_INT64;
+        case DType::uint64: return H5T_NATIVE_UINT64;
+        case DType::float32: return H5T_NATIVE_FLOAT;
+        case DType::float64: return H5T_NATIVE_DOUBLE;
+        case DType::string: break;
+    }
+    return H5T_NATIVE_UINT8;
+}
+
+// Booleans as h5py writes them: an int8 enum {FALSE = 0, TRUE = 1}, read back as numpy bool.
+Handle bool_type() {
+    Handle t(H5Tenum_create(H5T_NATIVE_INT8));
+    std::int8_t f = 0, tr = 1;
+    H5Tenum_insert(t.get(), "FALSE", &f);
+    H5Tenum_insert(t.get(), "TRUE", &tr);
+    return t;
+}
+
+Handle string_type(std::size_t bytes) {
+    Handle t(H5Tcopy(H5T_C_S1));
+    H5Tset_size(t.get(), std::max<std::size_t>(bytes, 1));
+    H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
+    H5Tset_cset(t.get(), H5T_CSET_UTF8);
+    return t;
+}
+
+}  // namespace
+
+struct ParallelFile::Impl {
+    Handle file, dxpl;
+    std::map<std::string, DatasetSpec> specs;
+};
+
+ParallelFile::ParallelFile(const std::string& path, const mpi::Comm& comm) : impl_(std::make_unique<Impl>()), path_(path) {
+    silence_automatic_errors();
+    Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), path, "", "H5Pcreate"));
+    MPI_Comm c = *static_cast<MPI_Comm*>(comm.as_mpi());
+    check(H5Pset_fapl_mpio(fapl.get(), c, MPI_INFO_NULL), path, "", "H5Pset_fapl_mpio");
+    check(H5Pset_all_coll_metadata_ops(fapl.get(), true), path, "", "H5Pset_all_coll_metadata_ops");
+    check(H5Pset_coll_metadata_write(fapl.get(), true), path, "", "H5Pset_coll_metadata_write");
+    impl_->file = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), path, "", "cannot create"));
+    impl_->dxpl = Handle(check(H5Pcreate(H5P_DATASET_XFER), path, "", "H5Pcreate(xfer)"));
+    check(H5Pset_dxpl_mpio(impl_->dxpl.get(), H5FD_MPIO_COLLECTIVE), path, "", "H5Pset_dxpl_mpio");
+}
+
+ParallelFile::~ParallelFile() {
+    if (impl_) impl_->file.reset();
+}
+
+void ParallelFile::close() {
+    if (!impl_->file) return;
+    impl_->dxpl.reset();
+    hid_t id = impl_->file.release();  // released first so a failure is reported once
+    check(H5Fclose(id), path_, "", "closing failed (data may not be on disk)");
+}
+
+void ParallelFile::create_group(const std::string& p) {
+    Handle g(check(H5Gcreate2(impl_->file.get(), p.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path_, p,
+                   "cannot create group"));
+}
+
+void ParallelFile::create_dataset(const DatasetSpec& spec) {
+    std::vector<hsize_t> dims{spec.rows};
+    for (auto d : spec.cell_shape) dims.push_back(d);
+    Handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), path_, spec.path,
+                       "H5Screate_simple"));
+    Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), path_, spec.path, "H5Pcreate"));
+    std::size_t cell = 1;
+    for (auto d : spec.cell_shape) cell *= d;
+    std::size_t elem = spec.dtype == DType::string ? spec.string_bytes : dtype_size(spec.dtype);
+    if (!spec.cell_shape.empty() && spec.rows > 0) {
+        // A few rows per chunk, about 1 MiB: one stamp-sized cell or a handful.
+        hsize_t k = std::max<hsize_t>(1, (1u << 20) / std::max<std::size_t>(1, cell * elem));
+        k = std::min<hsize_t>(k, spec.rows);
+        std::vector<hsize_t> chunk = dims;
+        chunk[0] = k;
+        check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), path_, spec.path, "H5Pset_chunk");
+        // Parallel HDF5 allocates chunks early on collective writes anyway; say so.
+        check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), path_, spec.path, "H5Pset_alloc_time");
+    }
+    check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), path_, spec.path, "H5Pset_fill_time");
+    Handle stype;
+    hid_t type = native_type(spec.dtype);
+    if (spec.dtype == DType::string) {
+        stype = string_type(spec.string_bytes);
+        type = stype.get();
+    } else if (spec.dtype == DType::boolean) {
+        stype = bool_type();
+        type = stype.get();
+    }
+    Handle ds(check(H5Dcreate2(impl_->file.get(), spec.path.c_str(), type, space.get(), H5P_DEFAULT, dcpl.get(),
+                               H5P_DEFAULT),
+                    path_, spec.path, "cannot create dataset"));
+    impl_->specs[spec.path] = spec;
+}
+
+void ParallelFile::write_rows(const std::string& p, std::uint64_t offset, const Column& column) {
+    auto it = impl_->specs.find(p);
+    if (it == impl_->specs.end()) throw HdfError(path_, p, "write to a dataset not created here", "");
+    const DatasetSpec& spec = it->second;
+    if (spec.rows == 0) return;  // nothing to write on any rank (and no storage to write to)
+    Handle ds(check(H5Dopen2(impl_->file.get(), p.c_str(), H5P_DEFAULT), path_, p, "cannot open dataset"));
+    Handle fspace(check(H5Dget_space(ds.get()), path_, p, "H5Dget_space"));
+    const std::uint64_t n = column.num_rows();
+    std::vector<hsize_t> start{offset}, count{n};
+    for (auto d : spec.cell_shape) {
+        start.push_back(0);
+        count.push_back(d);
+    }
+    if (n > 0 && offset + n > spec.rows)
+        throw HdfError(path_, p, "rows beyond the dataset's end (engine bug)", "");
+    Handle mspace;
+    if (n == 0) {
+        check(H5Sselect_none(fspace.get()), path_, p, "H5Sselect_none");
+        mspace = Handle(H5Screate(H5S_NULL));
+    } else {
+        check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), path_, p,
+              "H5Sselect_hyperslab");
+        mspace = Handle(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr));
+    }
+    if (spec.dtype == DType::string) {
+        Handle stype = string_type(spec.string_bytes);
+        std::string packed(static_cast<std::size_t>(n) * spec.string_bytes * std::max<std::size_t>(1, column.cell_size()), '\0');
+        const auto& strs = column.strings();
+        for (std::size_t i = 0; i < strs.size(); ++i) {
+            if (strs[i].size() > spec.string_bytes) throw HdfError(path_, p, "string longer than the dataset width", "");
+            std::memcpy(packed.data() + i * spec.string_bytes, strs[i].data(), strs[i].size());
+        }
+        check(H5Dwrite(ds.get(), stype.get(), mspace.get(), fspace.get(), impl_->dxpl.get(), packed.data()), path_, p,
+              "collective write failed");
+        return;
+    }
+    const void* data = std::visit(
+        [](const auto& v) -> const void* { return v.empty() ? nullptr : static_cast<const void*>(v.data()); },
+        column.storage());
+    static const double dummy = 0;
+    Handle btype;
+    hid_t mtype = native_type(spec.dtype);
+    if (spec.dtype == DType::boolean) {
+        btype = bool_type();
+        mtype = btype.get();
+    }
+    check(H5Dwrite(ds.get(), mtype, mspace.get(), fspace.get(), impl_->dxpl.get(),
+                   data ? data : &dummy),
+          path_, p, "collective write failed");
+}
+
+namespace {
+void write_attr(hid_t file, const std::string& fpath, const std::string& obj, const std::string& name, hid_t type,
+                const void* value) {
+    Handle o(check(H5Oopen(file, obj.c_str(), H5P_DEFAULT), fpath, obj, "cannot open object for attribute"));
+    if (H5Aexists(o.get(), name.c_str()) > 0) H5Adelete(o.get(), name.c_str());
+    Handle space(H5Screate(H5S_SCALAR));
+    Handle a(check(H5Acreate2(o.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), fpath,
+                   obj + "@" + name, "cannot create attribute"));
+    check(H5Awrite(a.get(), type, value), fpath, obj + "@" + name, "cannot write attribute");
+}
+}  // namespace
+
+void ParallelFile::set_attribute(const std::string& obj, const std::string& name, const std::string& value) {
+    Handle t = string_type(value.size());
+    std::string padded = value.empty() ? std::string(1, '\0') : value;
+    write_attr(impl_->file.get(), path_, obj, name, t.get(), padded.data());
+}
+void ParallelFile::set_attribute(const std::string& obj, const std::string& name, std::int64_t value) {
+    write_attr(impl_->file.get(), path_, obj, name, H5T_NATIVE_INT64, &value);
+}
+void ParallelFile::set_attribute(const std::string& obj, const std::string& name, double value) {
+    write_attr(impl_->file.get(), path_, obj, name, H5T_NATIVE_DOUBLE, &value);
+}
+
+}  // namespace dhs::hdf5

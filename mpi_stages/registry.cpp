@@ -1,0 +1,23 @@
+// The stage registry of the pipeline (see registry.hpp). Add new stages here, in order.
+#include "mpi_stages/registry.hpp"
+
+#include "mpi_stages/skeleton/skeleton_stage.hpp"
+
+namespace dhs::stages {
+
+void register_stages(engine::StageRegistry& r) {
+    r.add("skeleton", "engine template and test load (not part of the science pipeline)",
+          [] { return std::make_unique<SkeletonStage>(); }, SkeletonStage::declare_config,
+          /*in_default_run=*/false);
+}
+
+const engine::StageRegistry& pipeline_registry() {
+    static const engine::StageRegistry registry = [] {
+        engine::StageRegistry r;
+        register_stages(r);
+        return r;
+    }();
+    return registry;
+}
+
+}  // namespace dhs::stages
