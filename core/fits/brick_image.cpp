@@ -1,0 +1,333 @@
+// BrickImage: box reads from plain or tile-compressed FITS images (see brick_image.hpp).
+// Zero-based pixels in the API; cfitsio's 1-based fpixel/lpixel appear only in read_clipped.
+#include "core/fits/brick_image.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/fits/cfitsio_handle.hpp"
+
+namespace dhs::fits {
+
+namespace {
+
+static_assert(sizeof(int) == sizeof(std::int32_t), "TINT must be 32-bit");
+constexpr long kMaxCoord = 1L << 40;  // keeps x0 + nx and nx * ny far from overflow
+
+std::string upper(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+}
+
+/// Parses a FITS quoted string starting at s[0] == '\''; '' is an escaped quote.
+std::string unquote(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 1; i < s.size(); ++i) {
+        if (s[i] == '\'') {
+            if (i + 1 < s.size() && s[i + 1] == '\'') {
+                out += '\'';
+                ++i;
+                continue;
+            }
+            break;
+        }
+        out += s[i];
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+/// The keyword name of an 80-character card ("HIERARCH A B = ..." -> "A B").
+std::string_view card_name(std::string_view card) {
+    if (card.substr(0, 9) == "HIERARCH ") {
+        const auto eq = card.find('=');
+        return trim(card.substr(9, eq == std::string_view::npos ? std::string_view::npos : eq - 9));
+    }
+    return trim(card.substr(0, 8));
+}
+
+/// The raw value field of a card (after "= "), or nullopt for a card without one.
+std::optional<std::string_view> card_value_field(std::string_view card) {
+    if (card.substr(0, 9) == "HIERARCH ") {
+        const auto eq = card.find('=');
+        if (eq == std::string_view::npos) return std::nullopt;
+        return card.substr(eq + 1);
+    }
+    if (card.size() < 10 || card.substr(8, 2) != "= ") return std::nullopt;
+    return card.substr(10);
+}
+
+/// The value token of a value field: a quoted string kept with its quotes, or the text
+/// before any '/' comment, trimmed.
+std::string_view value_token(std::string_view field) {
+    field = trim(field);
+    if (!field.empty() && field.front() == '\'') {
+        std::size_t i = 1;
+        for (; i < field.size(); ++i) {
+            if (field[i] != '\'') continue;
+            if (i + 1 < field.size() && field[i + 1] == '\'') {
+                ++i;
+                continue;
+            }
+            break;
+        }
+        return field.substr(0, std::min(i + 1, field.size()));
+    }
+    return trim(field.substr(0, field.find('/')));
+}
+
+std::optional<double> parse_double(std::string_view token) {
+    std::string t(token);
+    if (!t.empty() && t.front() == '+') t.erase(0, 1);
+    for (char& c : t)
+        if (c == 'D' || c == 'd') c = 'E';
+    double v = 0;
+    const auto r = std::from_chars(t.data(), t.data() + t.size(), v);
+    if (t.empty() || r.ec != std::errc() || r.ptr != t.data() + t.size()) return std::nullopt;
+    return v;
+}
+
+/// Throws FitsError for a failed pixel read. cfitsio's stack is kept except its notes that a
+/// compressed HDU has no ZSCALE / ZZERO column (stored as keywords instead): noise, not cause.
+[[noreturn]] void throw_read_error(const std::string& path, int hdu, int status, const std::string& what) {
+    const std::string all = cfitsio_messages(status);
+    std::string kept;
+    for (std::size_t start = 0; start <= all.size();) {
+        std::size_t end = all.find("; ", start);
+        if (end == std::string::npos) end = all.size();
+        const std::string_view part(all.data() + start, end - start);
+        if (!part.empty() && part.find("could not find column: Z") == std::string_view::npos)
+            kept += (kept.empty() ? "" : "; ") + std::string(part);
+        start = end + 2;
+    }
+    throw FitsError(path, hdu, "", status, what, kept);
+}
+
+}  // namespace
+
+BrickImage::BrickImage(BrickImage&&) noexcept = default;
+BrickImage& BrickImage::operator=(BrickImage&&) noexcept = default;
+BrickImage::~BrickImage() = default;
+
+BrickImage BrickImage::open(const std::string& path) {
+    BrickImage img;
+    img.file_ = FitsFile::open(path);
+    fitsfile* f = fptr(img.file_);
+    for (int hdu = 1;; ++hdu) {
+        int type = 0, status = 0;
+        fits_movabs_hdu(f, hdu, &type, &status);
+        if (status == END_OF_FILE && hdu > 1) {
+            fits_clear_errmsg();
+            throw FitsError(path, 0, "", 0, "no HDU holds a 2-D image", "");
+        }
+        img.file_.check(status, fmt::format("cannot move to HDU {}", hdu));
+        if (type != IMAGE_HDU) continue;
+        int naxis = 0;
+        fits_get_img_dim(f, &naxis, &status);
+        img.file_.check(status, "cannot read NAXIS");
+        if (naxis != 2) continue;
+        img.hdu_ = hdu;
+        img.read_header();
+        return img;
+    }
+}
+
+void BrickImage::read_header() {
+    fitsfile* f = fptr(file_);
+    int status = 0, naxis = 0;
+    long naxes[2] = {0, 0};
+    fits_get_img_param(f, 2, &bitpix_, &naxis, naxes, &status);
+    file_.check(status, "cannot read the image size");
+    width_ = naxes[0];
+    height_ = naxes[1];
+    compressed_ = fits_is_compressed_image(f, &status) != 0;
+    file_.check(status, "cannot tell whether the image is compressed");
+
+    if (compressed_) {
+        // ZTILEn / ZCMPTYPE are cards of the underlying binary table, which fits_read_key
+        // still sees on a compressed HDU.
+        long tile[2] = {width_, 1};  // the standard's default: one row per tile
+        for (int i = 0; i < 2; ++i) {
+            long v = 0;
+            fits_write_errmark();
+            fits_read_key(f, TLONG, fmt::format("ZTILE{}", i + 1).c_str(), &v, nullptr, &status);
+            if (status == KEY_NO_EXIST) {
+                status = 0;
+            } else {
+                file_.check(status, fmt::format("cannot read ZTILE{}", i + 1));
+                tile[i] = v;
+            }
+            fits_clear_errmark();
+        }
+        tile_ = std::array<long, 2>{tile[0], tile[1]};
+        char cmp[FLEN_VALUE] = {0};
+        fits_read_key(f, TSTRING, "ZCMPTYPE", cmp, nullptr, &status);
+        file_.check(status, "cannot read ZCMPTYPE");
+        compression_ = cmp;
+    }
+
+    char* text = nullptr;
+    int n = 0;
+    if (compressed_)
+        fits_convert_hdr2str(f, 0, nullptr, 0, &text, &n, &status);
+    else
+        fits_hdr2str(f, 0, nullptr, 0, &text, &n, &status);
+    if (status != 0 && text != nullptr) {
+        int s2 = 0;
+        fits_free_memory(text, &s2);
+    }
+    file_.check(status, "cannot copy the header");
+    header_.assign(text, static_cast<std::size_t>(n) * 80);
+    ncards_ = n;
+    fits_free_memory(text, &status);
+}
+
+long BrickImage::tiles_touched(long x0, long y0, long nx, long ny) const {
+    if (!tile_ || nx <= 0 || ny <= 0) return 0;
+    const long cx0 = std::max(x0, 0L), cy0 = std::max(y0, 0L);
+    const long cx1 = std::min(x0 + nx, width_), cy1 = std::min(y0 + ny, height_);
+    if (cx1 <= cx0 || cy1 <= cy0) return 0;
+    const auto [tw, th] = *tile_;
+    return ((cx1 - 1) / tw - cx0 / tw + 1) * ((cy1 - 1) / th - cy0 / th + 1);
+}
+
+std::optional<std::string> BrickImage::keyword(const std::string& name) const {
+    const std::string want = upper(name);
+    const std::string_view all(header_);
+    for (int i = 0; i < ncards_; ++i) {
+        const std::string_view card = all.substr(static_cast<std::size_t>(i) * 80, 80);
+        if (upper(std::string(card_name(card))) != want) continue;
+        const auto field = card_value_field(card);
+        if (!field) continue;  // a commentary card of that name: keep looking
+        const std::string_view token = value_token(*field);
+        if (token.empty() || token.front() != '\'') return std::string(token);
+        std::string value = unquote(token);
+        // Long strings (the CONTINUE convention): 'abc&' followed by CONTINUE  'def'.
+        for (int j = i + 1; !value.empty() && value.back() == '&' && j < ncards_; ++j) {
+            const std::string_view next = all.substr(static_cast<std::size_t>(j) * 80, 80);
+            if (next.substr(0, 8) != "CONTINUE") break;
+            const std::string_view rest = trim(next.substr(8));
+            if (rest.empty() || rest.front() != '\'') break;
+            value.pop_back();
+            value += unquote(value_token(rest));
+        }
+        return value;
+    }
+    return std::nullopt;
+}
+
+std::optional<double> BrickImage::keyword_double(const std::string& name) const {
+    const auto v = keyword(name);
+    if (!v || v->empty()) return std::nullopt;
+    if (const auto d = parse_double(*v)) return d;
+    throw FitsError(path(), hdu_, "", BAD_C2D, fmt::format("keyword {} = '{}' is not a number", name, *v), "");
+}
+
+std::optional<long long> BrickImage::keyword_int(const std::string& name) const {
+    const auto v = keyword(name);
+    if (!v || v->empty()) return std::nullopt;
+    std::string t(*v);
+    if (!t.empty() && t.front() == '+') t.erase(0, 1);
+    long long i = 0;
+    const auto r = std::from_chars(t.data(), t.data() + t.size(), i);
+    if (!t.empty() && r.ec == std::errc() && r.ptr == t.data() + t.size()) return i;
+    const auto d = parse_double(*v);
+    if (d && std::trunc(*d) == *d && std::fabs(*d) < 9.2e18) return static_cast<long long>(*d);
+    throw FitsError(path(), hdu_, "", BAD_C2I, fmt::format("keyword {} = '{}' is not an integer", name, *v), "");
+}
+
+const BrickWcs& BrickImage::wcs() const {
+    if (!wcs_) wcs_ = std::make_unique<BrickWcs>(BrickWcs::from_header(header_, ncards_, path(), hdu_));
+    return *wcs_;
+}
+
+template <class T>
+long BrickImage::read_clipped(long x0, long y0, long nx, long ny, std::span<T> out, T fill) const {
+    if (nx < 0 || ny < 0 || nx > kMaxCoord || ny > kMaxCoord || std::labs(x0) > kMaxCoord ||
+        std::labs(y0) > kMaxCoord)
+        throw std::invalid_argument(fmt::format("BrickImage: bad box x0={} y0={} nx={} ny={}", x0, y0, nx, ny));
+    const auto total = static_cast<std::size_t>(nx) * static_cast<std::size_t>(ny);
+    if (out.size() != total)
+        throw std::invalid_argument(fmt::format("BrickImage: output holds {} values, box {}x{}", out.size(), nx, ny));
+    const long cx0 = std::max(x0, 0L), cy0 = std::max(y0, 0L);
+    const long cx1 = std::min(x0 + nx, width_), cy1 = std::min(y0 + ny, height_);
+    const long cw = std::max(0L, cx1 - cx0), ch = std::max(0L, cy1 - cy0);
+    const long outside = static_cast<long>(total) - cw * ch;
+    if (cw == 0 || ch == 0) {
+        std::fill(out.begin(), out.end(), fill);
+        return outside;
+    }
+    const bool direct = outside == 0;  // the box lies wholly inside: read straight into out
+    T* dst = out.data();
+    if (!direct) {
+        scratch_.resize(static_cast<std::size_t>(cw * ch) * sizeof(T));
+        dst = reinterpret_cast<T*>(scratch_.data());
+    }
+    long fpixel[2] = {cx0 + 1, cy0 + 1}, lpixel[2] = {cx1, cy1}, inc[2] = {1, 1};  // FITS 1-based
+    constexpr int datatype = std::is_same_v<T, float> ? TFLOAT : TINT;
+    float nan = std::numeric_limits<float>::quiet_NaN();
+    void* nulval = datatype == TFLOAT ? &nan : nullptr;  // NaN for blanks; no check for ints
+    int anynul = 0, status = 0;
+    fits_write_errmark();
+    fits_read_subset(fptr(file_), datatype, fpixel, lpixel, inc, nulval, dst, &anynul, &status);
+    if (status != 0)
+        throw_read_error(path(), hdu_, status,
+                         fmt::format("cannot read pixel box x [{}, {}) y [{}, {}) (zero-based)", cx0, cx1, cy0, cy1));
+    fits_clear_errmark();  // cfitsio leaves harmless notes (e.g. "no ZZERO column") behind
+    if (!direct) {
+        std::fill(out.begin(), out.end(), fill);
+        for (long r = 0; r < ch; ++r)
+            std::memcpy(out.data() + (cy0 - y0 + r) * nx + (cx0 - x0), dst + r * cw,
+                        static_cast<std::size_t>(cw) * sizeof(T));
+    }
+    return outside;
+}
+
+long BrickImage::read_box(long x0, long y0, long nx, long ny, std::span<float> out) const {
+    return read_clipped<float>(x0, y0, nx, ny, out, std::numeric_limits<float>::quiet_NaN());
+}
+
+std::vector<float> BrickImage::read_box(long x0, long y0, long nx, long ny, long* n_outside) const {
+    std::vector<float> out(static_cast<std::size_t>(std::max(nx, 0L)) * static_cast<std::size_t>(std::max(ny, 0L)));
+    const long o = read_box(x0, y0, nx, ny, std::span<float>(out));
+    if (n_outside != nullptr) *n_outside = o;
+    return out;
+}
+
+long BrickImage::read_box_int(long x0, long y0, long nx, long ny, std::span<std::int32_t> out,
+                              std::int32_t fill) const {
+    if (bitpix_ < 0)
+        throw FitsError(path(), hdu_, "", 0,
+                        fmt::format("integer read of a floating-point image (BITPIX {})", bitpix_), "");
+    return read_clipped<std::int32_t>(x0, y0, nx, ny, out, fill);
+}
+
+std::vector<std::int32_t> BrickImage::read_box_int(long x0, long y0, long nx, long ny, std::int32_t fill,
+                                                   long* n_outside) const {
+    std::vector<std::int32_t> out(static_cast<std::size_t>(std::max(nx, 0L)) *
+                                  static_cast<std::size_t>(std::max(ny, 0L)));
+    const long o = read_box_int(x0, y0, nx, ny, std::span<std::int32_t>(out), fill);
+    if (n_outside != nullptr) *n_outside = o;
+    return out;
+}
+
+std::vector<float> BrickImage::read_full() const { return read_box(0, 0, width_, height_); }
+
+std::vector<std::int32_t> BrickImage::read_full_int() const { return read_box_int(0, 0, width_, height_); }
+
+}  // namespace dhs::fits
