@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The engine end to end with the skeleton stage: identical datasets for 1, 2 and 3 ranks
+# (h5diff on everything outside /provenance/run); quarantine with retry and exit code 3;
+# SIGKILL of the whole job at several points, then --resume, identical to an uninterrupted
+# run; --dry-run, refusal to overwrite a run, config errors before any work.
+set -uo pipefail
+dhs="${DHS_EXE:?}"
+tmp="$(mktemp -d)"
+pass=0
+fails=0
+cleanup() {
+  pkill -9 -f "$tmp" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+check() {
+  local name="$1"; shift
+  if "$@"; then pass=$((pass + 1)); echo "PASS: $name"; else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+mpi() {  # mpi N args...
+  local n="$1"; shift
+  "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" "$n" ${DHS_MPIEXEC_PREFLAGS//;/ } "$@"
+}
+same() {  # same A.h5 B.h5: identical outside /provenance/run (values, attributes, shapes)
+  local out rc
+  out="$(h5diff -c --exclude-path /provenance/run "$1" "$2" 2>&1)"
+  rc=$?
+  # h5diff cannot compare empty datasets (an empty /failures): their shapes are compared below.
+  if [ $rc != 0 ] || grep -i "not comparable" <<<"$out" | grep -vq "empty dataset"; then
+    echo "$out" | head -20
+    return 1
+  fi
+  diff <(h5ls -r "$1") <(h5ls -r "$2") >/dev/null || { echo "object lists differ"; return 1; }
+}
+
+cat > "$tmp/skel.yaml" <<'YAML'
+run:
+  stages: [skeleton]
+  progress_interval_s: 0.5
+skeleton:
+  units: 48
+  rows_per_unit: 40
+  uneven: true
+  stamp_size: 9
+  work_per_row: 200
+YAML
+
+# 1. Same datasets for 1, 2 and 3 ranks.
+for n in 1 2 3; do
+  mpi $n "$dhs" run "$tmp/skel.yaml" --out "$tmp/n$n" > "$tmp/n$n.log" 2>&1
+  check "run on $n ranks exits 0" [ $? = 0 ]
+done
+check "1 vs 2 ranks identical" same "$tmp/n1/skeleton.h5" "$tmp/n2/skeleton.h5"
+check "1 vs 3 ranks identical" same "$tmp/n1/skeleton.h5" "$tmp/n3/skeleton.h5"
+"$dhs" run "$tmp/skel.yaml" --out "$tmp/seed7" --set run.seed=7 > /dev/null 2>&1
+check "another seed gives other values (the comparison can fail)" bash -c "! h5diff -q --exclude-path /provenance/run '$tmp/n1/skeleton.h5' '$tmp/seed7/skeleton.h5' /rows/value /rows/value"
+check "provenance differs only where expected" bash -c "! h5diff '$tmp/n1/skeleton.h5' '$tmp/n2/skeleton.h5' >/dev/null 2>&1"
+check "per-rank logs" [ -f "$tmp/n3/logs/rank-0000.log" ] && [ -f "$tmp/n3/logs/rank-0002.log" ]
+check "log lines carry the rank" grep -q '\[rank 2/3\]' "$tmp/n3/logs/rank-0002.log"
+check "config.yaml written" grep -q 'units: 48' "$tmp/n1/config.yaml"
+check "progress reported" grep -q 'units (100.0%)' "$tmp/n2.log"
+rows=$(h5dump -H -d /rows/value "$tmp/n2/skeleton.h5" | grep -o 'DATASPACE  SIMPLE { ( [0-9]* )' | grep -o '[0-9]*')
+check "row count 48 units x 40 x (1..4)" [ "$rows" = "$((12 * 40 * (1 + 2 + 3 + 4)))" ]
+check "stamps chunked per few stamps" bash -c "h5dump -p -H -d /rows/stamp '$tmp/n2/skeleton.h5' | grep -q 'CHUNKED'"
+
+# 2. Rerunning into a finished run without --resume is refused; --resume skips it.
+mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/n2" > "$tmp/again.log" 2>&1
+check "second run without --resume refused (exit 1)" [ $? = 1 ]
+check "refusal says why" grep -q 'already holds a run' "$tmp/again.log"
+mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/n2" --resume > "$tmp/resume-done.log" 2>&1
+check "resume of a finished run exits 0" [ $? = 0 ]
+check "finished stage skipped" grep -q 'complete in the journal, skipped' "$tmp/resume-done.log"
+mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/n2" --resume --set skeleton.units=47 > "$tmp/resume-other.log" 2>&1
+check "resume with another config refused" [ $? = 1 ]
+
+# 3. Quarantine: units 3 and 7 always fail, unit 5 fails once and is retried.
+mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/q" --set 'skeleton.fail_units=[3,7]' --set 'skeleton.flaky_units=[5]' > "$tmp/q.log" 2>&1
+check "quarantine exit code 3" [ $? = 3 ]
+check "quarantined units in /failures" bash -c "h5dump -d /failures/unit_index '$tmp/q/skeleton.h5' | grep -q '(0): 3, 7'"
+check "failure messages kept" bash -c "h5dump -d /failures/message '$tmp/q/skeleton.h5' | grep -q 'configured to fail'"
+check "quarantine logged" grep -q 'quarantined unit 3' "$tmp/q.log"
+check "retried unit present" bash -c "h5dump -d /units/unit_index '$tmp/q/skeleton.h5' | grep -q ' 5, 6, 8'"
+units=$(h5dump -H -d /units/unit_index "$tmp/q/skeleton.h5" | grep -o 'SIMPLE { ( [0-9]* )' | grep -o '[0-9]*')
+check "the other 46 units completed" [ "$units" = 46 ]
+
+# 4. SIGKILL the whole job at several points, resume, compare with the uninterrupted run.
+kill_job() {  # kill_job PGID RUN_DIR: SIGKILL everything of that job
+  kill -9 -- "-$1" 2>/dev/null
+  pkill -9 -f -- "--out $2" 2>/dev/null
+  sleep 0.3
+}
+start_job() {  # start_job RUN_DIR [args]: background job in its own process group; echoes pgid
+  local dir="$1"; shift
+  setsid bash -c "exec ${MPIEXEC_EXECUTABLE:-mpiexec} ${MPIEXEC_NUMPROC_FLAG:--n} 2 ${DHS_MPIEXEC_PREFLAGS//;/ } \"$dhs\" run \"$tmp/slow.yaml\" --out \"$dir\" $*" \
+    >> "$dir.log" 2>&1 &
+  echo $!
+}
+wait_for() {  # wait_for SECONDS CONDITION...: poll every 20 ms
+  local secs="$1" t=0
+  shift
+  while ! "$@"; do
+    sleep 0.02
+    t=$((t + 1))
+    [ "$t" -gt $((secs * 50)) ] && { echo "wait_for: timed out: $*"; return 1; }
+  done
+}
+spooled() { [ "$(ls "$1"/journal/skeleton/spool/*.spool 2>/dev/null | wc -l)" -ge "$2" ]; }
+sed -e 's/units: 48/units: 60/' -e 's/work_per_row: 200/work_per_row: 200\n  sleep_ms_per_unit: 40/' "$tmp/skel.yaml" > "$tmp/slow.yaml"
+mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$tmp/ref" > "$tmp/ref.log" 2>&1
+check "uninterrupted reference run" [ $? = 0 ]
+
+for k in 3 20 45; do  # after k units are durable
+  dir="$tmp/kill$k"
+  pg=$(start_job "$dir")
+  wait_for 60 spooled "$dir" "$k"
+  kill_job "$pg" "$dir"
+  check "killed after $k units: run left unfinished" [ ! -f "$dir/journal/skeleton/COMPLETE" ]
+  mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
+  check "resume after kill at $k exits 0" [ $? = 0 ]
+  check "resume after kill at $k used the journal" grep -qE 'already done \(journal\)' "$dir.log"
+  check "kill at $k + resume identical" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+done
+
+# Killed twice: once while processing, again while the resumed run processes; then resumed.
+dir="$tmp/twice"
+pg=$(start_job "$dir"); wait_for 60 spooled "$dir" 10; kill_job "$pg" "$dir"
+pg=$(start_job "$dir" --resume); wait_for 60 spooled "$dir" 30; kill_job "$pg" "$dir"
+mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
+check "killed twice + resume identical" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+
+# Killed while gathering (the .partial file exists): the stage file is never half-written.
+dir="$tmp/gather"
+pg=$(start_job "$dir"); wait_for 60 test -e "$dir/skeleton.h5.partial"; kill_job "$pg" "$dir"
+check "no final file from a killed gather (or gather had finished)" bash -c "[ ! -e '$dir/skeleton.h5' ] || [ -f '$dir/journal/skeleton/COMPLETE' ] || h5dump -H '$dir/skeleton.h5' >/dev/null"
+mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
+check "kill during gather + resume identical" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+
+# A torn spool file (as a crash mid-write could leave) is detected and its unit rerun.
+dir="$tmp/torn"
+pg=$(start_job "$dir"); wait_for 60 spooled "$dir" 12; kill_job "$pg" "$dir"
+victim=$(ls "$dir"/journal/skeleton/spool/*.spool | head -1)
+truncate -s -5 "$victim"
+mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
+check "torn spool file detected" grep -q 'torn or corrupt' "$dir.log"
+check "torn spool + resume identical" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+
+# 5. Plan / dry run: no processing, no files.
+mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/dry" --dry-run > "$tmp/dry.log" 2>&1
+check "dry run exits 0" [ $? = 0 ]
+check "dry run lists units" grep -qE '^skeleton +48 ' "$tmp/dry.log"
+check "dry run reports memory per rank" grep -q 'memory/rank' "$tmp/dry.log"
+check "dry run wrote nothing" [ ! -e "$tmp/dry/skeleton.h5" ]
+"$dhs" plan "$tmp/skel.yaml" > "$tmp/plan.log" 2>&1
+check "dhs plan exits 0" [ $? = 0 ]
+
+# 6. Config errors before any work: exit 2, nothing written.
+mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/bad" --set skeleton.units=-1 > "$tmp/bad.log" 2>&1
+check "bad value exit 2" [ $? = 2 ]
+check "bad value: no run directory" [ ! -e "$tmp/bad" ]
+mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/bad2" --stages skeleton,nosuch > "$tmp/bad2.log" 2>&1
+check "unknown stage exit 2" [ $? = 2 ]
+check "unknown stage named" grep -q "unknown stage 'nosuch'" "$tmp/bad2.log"
+
+echo "$pass passed, $fails failed"
+[ "$fails" = 0 ]
