@@ -45,7 +45,8 @@ struct ColumnRequest {
 /// carry the FITS names as written (TTYPE), the TUNIT as unit, and these types:
 /// L -> boolean ('T' is 1, 'F' and unset 0); B -> uint8; I -> int16; J -> int32; K -> int64;
 /// E -> float32; D -> float64; A -> string (cut at the first NUL, trailing blanks dropped, so
-/// DR8's 4A 'DEV ' and DR10's 3A 'DEV' both give "DEV"). The unsigned-integer conventions
+/// DR8's 4A 'DEV ' and DR10's 3A 'DEV' both give "DEV", and an all-blank field gives "" where
+/// fits_read_col gives " "). The unsigned-integer conventions
 /// TZERO = -128 on B (signed byte), 32768 on I, 2^31 on J and 2^63 on K (with TSCAL 1) give
 /// int8, uint16, uint32 and uint64; any other TSCAL/TZERO gives float64 values v*TSCAL+TZERO.
 /// A repeat r > 1 gives a per-row shape {r} (reversed TDIM when present). Bit (X), complex
