@@ -136,8 +136,12 @@ void ParallelFile::write_rows(const std::string& p, std::uint64_t offset, const 
         throw HdfError(path_, p, "rows beyond the dataset's end (engine bug)", "");
     Handle mspace;
     if (n == 0) {
+        // Take part in the collective call with nothing selected on either side (an
+        // H5S_NULL memory space makes HDF5 1.10 write stray bytes at offset 0).
         check(H5Sselect_none(fspace.get()), path_, p, "H5Sselect_none");
-        mspace = Handle(H5Screate(H5S_NULL));
+        std::vector<hsize_t> one(count.size(), 1);
+        mspace = Handle(H5Screate_simple(static_cast<int>(one.size()), one.data(), nullptr));
+        check(H5Sselect_none(mspace.get()), path_, p, "H5Sselect_none(memory)");
     } else {
         check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), path_, p,
               "H5Sselect_hyperslab");
@@ -145,7 +149,7 @@ void ParallelFile::write_rows(const std::string& p, std::uint64_t offset, const 
     }
     if (spec.dtype == DType::string) {
         Handle stype = string_type(spec.string_bytes);
-        std::string packed(static_cast<std::size_t>(n) * spec.string_bytes * std::max<std::size_t>(1, column.cell_size()), '\0');
+        std::string packed(std::max<std::size_t>(1, static_cast<std::size_t>(n) * column.cell_size()) * spec.string_bytes, '\0');
         const auto& strs = column.strings();
         for (std::size_t i = 0; i < strs.size(); ++i) {
             if (strs[i].size() > spec.string_bytes) throw HdfError(path_, p, "string longer than the dataset width", "");
