@@ -39,6 +39,7 @@ struct UsageError : std::runtime_error {
 
 int cmd_config(const std::vector<std::string>& args, Context& ctx);
 int cmd_inspect(const std::vector<std::string>& args, Context& ctx);
+int cmd_brick(const std::vector<std::string>& args, Context& ctx);
 int cmd_run(const std::vector<std::string>& args, Context& ctx);
 int cmd_plan(const std::vector<std::string>& args, Context& ctx);
 

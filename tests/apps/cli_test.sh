@@ -25,6 +25,8 @@ check "version text" grep -qE '^dhs [0-9]+\.[0-9]+\.[0-9]+ \(git ([0-9a-f]{40}(-
 rc=$(run "$tmp/h" "$dhs" --help)
 check "help lists config" grep -q '^  config ' "$tmp/h"
 check "help lists inspect" grep -q '^  inspect ' "$tmp/h"
+check "help lists run" grep -q '^  run ' "$tmp/h"
+check "help lists plan" grep -q '^  plan ' "$tmp/h"
 rc=$(run "$tmp/u" "$dhs" no-such-command)
 check "unknown command exit 2" [ "$rc" = 2 ]
 rc=$(run "$tmp/n" "$dhs")
@@ -71,6 +73,21 @@ echo "not fits" > "$tmp/x.fits"
 rc=$(run "$tmp/ix" "$dhs" inspect "$tmp/x.fits")
 check "inspect bad file exit 1" [ "$rc" = 1 ]
 check "inspect bad file named" grep -q "$tmp/x.fits" "$tmp/ix"
+
+# brick: the real DR10 brick of the reference header, by position, name and id.
+rc=$(run "$tmp/b" "$dhs" brick 48.9168 -44.25)
+check "brick exit 0" [ "$rc" = 0 ]
+check "brick by position" grep -q '^brickname  0489m442$' "$tmp/b"
+check "brick id" grep -q '^brickid    100048$' "$tmp/b"
+check "brick sweep file" grep -q '^sweep      sweep-045m045-050m040.fits$' "$tmp/b"
+rc=$(run "$tmp/b2" "$dhs" brick 0489m442)
+check "brick by name" grep -q '^brickid    100048$' "$tmp/b2"
+rc=$(run "$tmp/b3" "$dhs" brick --id 100048)
+check "brick by id" grep -q '^brickname  0489m442$' "$tmp/b3"
+rc=$(run "$tmp/b4" "$dhs" brick nonsense)
+check "bad brick name exit 2" [ "$rc" = 2 ]
+rc=$(run "$tmp/b5" "$dhs" brick 10 -95)
+check "brick dec clamps or errors, never crashes" [ "$rc" = 0 -o "$rc" = 2 ]
 
 # Under MPI: same answers, printed once.
 mpi=("${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" 2 ${DHS_MPIEXEC_PREFLAGS//;/ })
