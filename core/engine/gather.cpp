@@ -4,7 +4,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -98,6 +104,14 @@ void validate_unit_output(const UnitOutput& out, const std::vector<OutputGroup>&
 std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const std::vector<OutputGroup>& groups,
                                                   const std::vector<std::int64_t>& done, const std::string& dir,
                                                   const std::string& final_path, const GatherMeta& meta) {
+    using clock = std::chrono::steady_clock;
+    auto tick = clock::now();
+    std::map<std::string, double> phase;  // seconds per phase, logged at debug level
+    auto lap = [&](const char* name) {
+        auto now = clock::now();
+        phase[name] += std::chrono::duration<double>(now - tick).count();
+        tick = now;
+    };
     const auto summaries = all_summaries(comm, done, dir);
     const auto bounds = partition(summaries, comm.size());
     const std::size_t my_begin = bounds[static_cast<std::size_t>(comm.rank())];
@@ -117,6 +131,7 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
     for (const auto& g : groups)
         my_offset[g.name] = static_cast<std::uint64_t>(comm.exscan_sum(static_cast<std::int64_t>(my_rows[g.name])));
 
+    lap("summaries");
     const std::string partial = final_path + ".partial";
     {
         hdf5::ParallelFile file(partial, comm);
@@ -134,6 +149,7 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
             }
         }
 
+        lap("create");
         // Rounds of collective writes: each rank holds up to buffer_bytes of consecutive units.
         std::vector<std::pair<std::size_t, std::size_t>> blocks;
         for (std::size_t i = my_begin; i < my_end;) {
@@ -161,6 +177,7 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
                     }
                 }
             }
+            lap("read spool");
             for (const auto& g : groups) {
                 const Table& t = rows.count(g.name) ? rows[g.name] : g.schema;
                 for (std::size_t c = 0; c < g.schema.num_columns(); ++c) {
@@ -169,6 +186,7 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
                 }
                 offset[g.name] += t.num_rows();
             }
+            lap("write");
         }
 
         // Failures, in canonical unit order.
@@ -209,14 +227,26 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
         for (const auto& [k, v] : meta.run_real_attrs) file.set_attribute("/provenance/run", k, v);
         file.close();
     }
+    lap("close");
     comm.barrier();
     if (comm.rank() == 0) {
+        // Durable before it is final: the spool files are deleted once the stage is complete.
+        int fd = ::open(partial.c_str(), O_RDONLY);
+        if (fd < 0 || ::fsync(fd) != 0) {
+            if (fd >= 0) ::close(fd);
+            throw Error(fmt::format("cannot fsync '{}': {}", partial, std::strerror(errno)));
+        }
+        ::close(fd);
         std::error_code ec;
         std::filesystem::rename(partial, final_path, ec);
         if (ec) throw Error(fmt::format("cannot rename '{}' to '{}': {}", partial, final_path, ec.message()));
         fsync_directory(std::filesystem::path(final_path).parent_path().string());
     }
+    lap("fsync+rename");
     comm.barrier();
+    std::string timing;
+    for (const auto& [k, v] : phase) timing += fmt::format(" {} {:.3f}s", k, v);
+    spdlog::debug("gather {}:{}", final_path, timing);
     return total_rows;
 }
 

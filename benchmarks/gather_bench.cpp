@@ -1,0 +1,62 @@
+// bench_gather: parallel-HDF5 gather throughput. Spools `units` units of `stamps` float32
+// (3, 101, 101) stamps each (untimed), then times gather_stage (collective writes, close,
+// fsync, rename) and prints MB/s of dataset bytes. Run under mpirun -n N.
+//   bench_gather DIR [units=64] [stamps_per_unit=64]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "core/engine/gather.hpp"
+#include "core/engine/spool.hpp"
+#include "core/mpi/comm.hpp"
+
+using namespace dhs;
+
+int main(int argc, char** argv) {
+    mpi::Runtime rt(argc, argv);
+    auto world = mpi::Comm::world();
+    spdlog::set_level(std::getenv("DHS_BENCH_DEBUG") ? spdlog::level::debug : spdlog::level::warn);
+    if (argc < 2) {
+        if (world.rank() == 0) std::fprintf(stderr, "usage: bench_gather DIR [units] [stamps_per_unit]\n");
+        return 2;
+    }
+    const std::string dir = argv[1];
+    const long units = argc > 2 ? std::atol(argv[2]) : 64;
+    const long stamps = argc > 3 ? std::atol(argv[3]) : 64;
+    const std::string spool = dir + "/spool";
+    if (world.rank() == 0) std::filesystem::create_directories(spool);
+    world.barrier();
+
+    engine::OutputGroup g{.name = "stamps", .description = "benchmark stamps"};
+    g.schema.add(Column("image", std::vector<float>{}, {3, 101, 101}));
+    g.schema.add(Column("id", std::vector<std::int64_t>{}));
+    std::vector<std::int64_t> done;
+    for (long u = 0; u < units; ++u) {
+        done.push_back(u);
+        if (u % world.size() != world.rank()) continue;
+        std::vector<float> img(static_cast<std::size_t>(stamps) * 3 * 101 * 101);
+        for (std::size_t i = 0; i < img.size(); ++i) img[i] = static_cast<float>((i * 2654435761u + static_cast<std::size_t>(u)) % 1000) * 1e-3f;
+        std::vector<std::int64_t> id(static_cast<std::size_t>(stamps), u);
+        Table t;
+        t.add(Column("image", std::move(img), {3, 101, 101}));
+        t.add(Column("id", std::move(id)));
+        engine::write_spool(spool, u, {{"stamps", t}});
+    }
+    world.barrier();
+    engine::GatherMeta meta;
+    meta.stage = "bench";
+    auto t0 = std::chrono::steady_clock::now();
+    auto rows = engine::gather_stage(world, {g}, done, spool, dir + "/bench.h5", meta);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double mb = static_cast<double>(rows["stamps"]) * (3 * 101 * 101 * 4 + 8) / 1e6;
+    if (world.rank() == 0) {
+        std::printf("{\"bench\": \"gather\", \"ranks\": %d, \"rows\": %llu, \"MB\": %.1f, \"seconds\": %.3f, \"MB_per_s\": %.1f}\n",
+                    world.size(), static_cast<unsigned long long>(rows["stamps"]), mb, s, mb / s);
+        std::filesystem::remove_all(spool);
+        std::filesystem::remove(dir + "/bench.h5");
+    }
+    return 0;
+}
