@@ -30,7 +30,8 @@ Parsed parse(const std::vector<std::string>& args, const Context& ctx, bool is_p
     opts.add_options()("help,h", "this help")("config", po::value<std::string>(), "YAML config file")(
         "out,o", po::value<std::string>()->default_value("run"), "run directory (results, logs/, journal/)")(
         "stages", po::value<std::string>(), "comma-separated stages (default: run.stages, else the whole pipeline)")(
-        "set", po::value<std::vector<std::string>>()->composing(), "override: section.key=value (repeatable)");
+        "set", po::value<std::vector<std::string>>()->composing(), "override: section.key=value (repeatable)")(
+        "log-level", po::value<std::string>(), "trace, debug, info, warn or error (default: run.log_level)");
     if (!is_plan)
         opts.add_options()("resume", "continue the run in --out: finished units and stages are skipped")(
             "dry-run", "print the plan (as dhs plan) and process nothing");
@@ -64,7 +65,7 @@ Parsed parse(const std::vector<std::string>& args, const Context& ctx, bool is_p
     if (vm.count("set")) p.sets = vm["set"].as<std::vector<std::string>>();
     p.options.resume = vm.count("resume") > 0;
     p.dry_run = vm.count("dry-run") > 0;
-    p.options.log_level = ctx.log_level;
+    p.options.log_level = vm.count("log-level") ? vm["log-level"].as<std::string>() : ctx.log_level;
     std::string cl = ctx.program;
     for (const auto& a : args) cl += " " + a;
     p.options.command_line = cl;
