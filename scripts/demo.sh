@@ -35,15 +35,21 @@ else
   summary+=("mock-sky: not in this build yet")
 fi
 
-# 3. The pipeline stages.
+# 3. The engine on its own test load (the skeleton stage), then the pipeline's stages.
 if has run; then
-  rc=0
-  "${mpi[@]}" "$dhs" run "$repo/configs/demo.yaml" --out "$out/run" --set "survey.root=$out/mock" || rc=$?
-  [ $rc = 0 ] || [ $rc = 3 ] || exit $rc
-  for h5 in "$out"/run/*.h5; do
-    [ -e "$h5" ] && summary+=("run: $(basename "$h5"): $("$dhs" inspect "$h5" | grep -c '  ') objects")
-  done
-  [ $rc = 3 ] && summary+=("run: finished with quarantined work units (see $out/run/logs)")
+  "${mpi[@]}" "$dhs" run "$repo/configs/skeleton.yaml" --out "$out/engine-check" --log-level warn
+  summary+=("engine: skeleton stage on $ranks ranks -> $out/engine-check/skeleton.h5 ($(h5ls "$out/engine-check/skeleton.h5/rows/value" 2>/dev/null | grep -o '{[0-9]*}' || echo '?') rows)")
+  if "$dhs" plan "$repo/configs/demo.yaml" --set "survey.root=$out/mock" >/dev/null 2>&1; then
+    rc=0
+    "${mpi[@]}" "$dhs" run "$repo/configs/demo.yaml" --out "$out/run" --set "survey.root=$out/mock" || rc=$?
+    [ $rc = 0 ] || [ $rc = 3 ] || exit $rc
+    for h5 in "$out"/run/*.h5; do
+      [ -e "$h5" ] && summary+=("run: $(basename "$h5"): $(h5ls -r "$h5" | grep -c Dataset) datasets")
+    done
+    [ $rc = 3 ] && summary+=("run: finished with quarantined work units (see $out/run/logs)")
+  else
+    summary+=("run: no science stage in this build yet (sampling, cutouts, injection, validation come next)")
+  fi
 else
   summary+=("run: the stage engine is not in this build yet")
 fi

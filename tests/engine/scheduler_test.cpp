@@ -18,7 +18,8 @@ std::vector<WorkUnit> make_plan(int n) {
     std::vector<WorkUnit> plan(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
         plan[static_cast<std::size_t>(i)].index = i;
-        plan[static_cast<std::size_t>(i)].id = "u" + std::to_string(i);
+        plan[static_cast<std::size_t>(i)].id = std::to_string(i);
+        plan[static_cast<std::size_t>(i)].id.insert(0, 1, 'u');  // (GCC 12 -Wrestrict false positive on "u" + s)
         plan[static_cast<std::size_t>(i)].cost = 1 + i % 5;
     }
     return plan;
