@@ -17,22 +17,8 @@ int cmd_brick(const std::vector<std::string>& args, Context& ctx) {
     po::options_description opts("dhs brick RA DEC | dhs brick BRICKNAME | dhs brick --id BRICKID");
     opts.add_options()("help,h", "this help")("id", po::value<std::int64_t>(), "BRICKID (1..662174)")(
         "where", po::value<std::vector<std::string>>(), "RA DEC in degrees, or a brick name");
-    po::positional_options_description pos;
-    pos.add("where", 2);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(opts).positional(pos).style(
-                      po::command_line_style::unix_style ^ po::command_line_style::allow_short).run(),
-                  vm);
-    } catch (const po::error& e) {
-        throw UsageError(e.what());
-    }
-    if (vm.count("help")) {
-        std::ostringstream s;
-        s << opts << "\nPositions are degrees (ICRS); RA is wrapped into [0, 360).\n";
-        print_rank0(ctx, s.str());
-        return exit_ok;
-    }
+    auto vm = parse_options(args, opts, {{"where", 2}}, /*allow_short=*/false);
+    if (print_help_if_asked(ctx, vm, opts, "\nPositions are degrees (ICRS); RA is wrapped into [0, 360).\n")) return exit_ok;
     const auto& wall = kernels::brick_wall();
     kernels::Brick b;
     std::vector<std::string> where = vm.count("where") ? vm["where"].as<std::vector<std::string>>() : std::vector<std::string>{};

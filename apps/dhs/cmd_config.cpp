@@ -16,20 +16,9 @@ int cmd_config(const std::vector<std::string>& args, Context& ctx) {
     opts.add_options()("help,h", "this help")("config", po::value<std::string>(), "YAML config file")(
         "set", po::value<std::vector<std::string>>()->composing(), "override: section.key=value (repeatable)")(
         "keys", "list every accepted key with its type, default and description instead");
-    po::positional_options_description pos;
-    pos.add("config", 1);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    } catch (const po::error& e) {
-        throw UsageError(e.what());
-    }
-    if (vm.count("help")) {
-        std::ostringstream s;
-        s << opts << "\nExit code 2 and a message naming key, file and line when a value is invalid.\n";
-        print_rank0(ctx, s.str());
+    auto vm = parse_options(args, opts, {{"config", 1}});
+    if (print_help_if_asked(ctx, vm, opts, "\nExit code 2 and a message naming key, file and line when a value is invalid.\n"))
         return exit_ok;
-    }
     const auto& schema = stages::pipeline_schema();
     if (vm.count("keys")) {
         std::string out;

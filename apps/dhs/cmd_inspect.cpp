@@ -16,20 +16,8 @@ int cmd_inspect(const std::vector<std::string>& args, Context& ctx) {
     po::options_description opts("dhs inspect FILE [options]");
     opts.add_options()("help,h", "this help")("file", po::value<std::string>(), "an .h5 or FITS file")(
         "max-columns", po::value<std::size_t>()->default_value(0), "FITS: list at most this many columns (0: all)");
-    po::positional_options_description pos;
-    pos.add("file", 1);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    } catch (const po::error& e) {
-        throw UsageError(e.what());
-    }
-    if (vm.count("help")) {
-        std::ostringstream s;
-        s << opts;
-        print_rank0(ctx, s.str());
-        return exit_ok;
-    }
+    auto vm = parse_options(args, opts, {{"file", 1}});
+    if (print_help_if_asked(ctx, vm, opts)) return exit_ok;
     if (!vm.count("file")) throw UsageError("a file is required");
     if (ctx.comm.rank() != 0) return exit_ok;  // read-only and serial: rank 0 answers
     const std::string path = vm["file"].as<std::string>();

@@ -35,14 +35,7 @@ Parsed parse(const std::vector<std::string>& args, const Context& ctx, bool is_p
     if (!is_plan)
         opts.add_options()("resume", "continue the run in --out: finished units and stages are skipped")(
             "dry-run", "print the plan (as dhs plan) and process nothing");
-    po::positional_options_description pos;
-    pos.add("config", 1);
-    po::variables_map vm;
-    try {
-        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    } catch (const po::error& e) {
-        throw UsageError(e.what());
-    }
+    auto vm = parse_options(args, opts, {{"config", 1}});
     Parsed p;
     if (vm.count("help")) {
         std::ostringstream s;

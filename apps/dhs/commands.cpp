@@ -2,6 +2,7 @@
 #include "apps/dhs/commands.hpp"
 
 #include <cstdio>
+#include <sstream>
 
 namespace dhs::app {
 
@@ -14,6 +15,32 @@ const std::vector<Command>& commands() {
         {"brick", "brick geometry: the brick and sweep file of (RA, Dec), or a brick by name or id", cmd_brick},
     };
     return table;
+}
+
+namespace po = boost::program_options;
+
+po::variables_map parse_options(const std::vector<std::string>& args, const po::options_description& opts,
+                                const std::vector<std::pair<const char*, int>>& positional, bool allow_short) {
+    po::positional_options_description pos;
+    for (const auto& [name, count] : positional) pos.add(name, count);
+    po::variables_map vm;
+    int style = po::command_line_style::unix_style;
+    if (!allow_short) style ^= po::command_line_style::allow_short;  // so "-44.25" is a value
+    try {
+        po::store(po::command_line_parser(args).options(opts).positional(pos).style(style).run(), vm);
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+    return vm;
+}
+
+bool print_help_if_asked(const Context& ctx, const po::variables_map& vm, const po::options_description& opts,
+                         const std::string& extra) {
+    if (!vm.count("help")) return false;
+    std::ostringstream s;
+    s << opts << extra;
+    print_rank0(ctx, s.str());
+    return true;
 }
 
 void print_rank0(const Context& ctx, const std::string& text) {

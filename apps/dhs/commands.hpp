@@ -2,6 +2,8 @@
 // communicator, listed in one table that `dhs --help` prints.
 #pragma once
 
+#include <boost/program_options.hpp>
+
 #include <string>
 #include <vector>
 
@@ -42,6 +44,16 @@ int cmd_inspect(const std::vector<std::string>& args, Context& ctx);
 int cmd_brick(const std::vector<std::string>& args, Context& ctx);
 int cmd_run(const std::vector<std::string>& args, Context& ctx);
 int cmd_plan(const std::vector<std::string>& args, Context& ctx);
+
+/// @brief Parses a subcommand's arguments (`positional` names taken in order, each once
+/// unless its count says more). @throws UsageError with Boost's message.
+boost::program_options::variables_map parse_options(
+    const std::vector<std::string>& args, const boost::program_options::options_description& opts,
+    const std::vector<std::pair<const char*, int>>& positional, bool allow_short = true);
+
+/// @brief When --help was given: prints the options and `extra` on rank 0 and returns true.
+bool print_help_if_asked(const Context& ctx, const boost::program_options::variables_map& vm,
+                         const boost::program_options::options_description& opts, const std::string& extra = "");
 
 /// @brief Prints `text` on rank 0's stdout only (results of commands; logs go to stderr).
 void print_rank0(const Context& ctx, const std::string& text);
