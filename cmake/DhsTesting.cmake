@@ -48,11 +48,13 @@ endfunction()
 # drives the `dhs` executable, say), with the same environment as the GoogleTest ones.
 function(dhs_add_script_test)
   cmake_parse_arguments(T "" "NAME;TIMEOUT" "COMMAND;LABELS" ${ARGN})
+  # A list would split the ENVIRONMENT property: pass the flags space-separated.
+  string(REPLACE ";" " " preflags "${DHS_MPIEXEC_PREFLAGS}")
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
   add_test(NAME ${T_NAME} COMMAND ${T_COMMAND})
   set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT
-    "${DHS_TEST_ENV};DHS_EXE=$<TARGET_FILE:dhs>;MPIEXEC_EXECUTABLE=${MPIEXEC_EXECUTABLE};MPIEXEC_NUMPROC_FLAG=${MPIEXEC_NUMPROC_FLAG};DHS_MPIEXEC_PREFLAGS=${DHS_MPIEXEC_PREFLAGS}"
+    "${DHS_TEST_ENV};DHS_EXE=$<TARGET_FILE:dhs>;MPIEXEC_EXECUTABLE=${MPIEXEC_EXECUTABLE};MPIEXEC_NUMPROC_FLAG=${MPIEXEC_NUMPROC_FLAG};DHS_MPIEXEC_PREFLAGS=${preflags}"
     TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()
