@@ -1,0 +1,54 @@
+// FFT convolution of images with a fixed PSF kernel (FFTW 3, double precision), for kernels too
+// large for the direct O(ksize^2) loop and not separable (Moffat). Same definition and result
+// as psf.hpp convolve(): zero padding, output the size of the input, kernel centre (h, h).
+// Built with FFTW when DHS_HAVE_FFTW is defined (Debian libfftw3-dev, pkg-config fftw3);
+// otherwise FftConvolver falls back to the direct convolve() and fft_available() is false.
+//
+// Units: images and kernels are dimensionless float arrays here (flux per pixel in, flux per
+// pixel out; the kernel sums to 1 to conserve flux). Pure numerics: no I/O, no MPI, no logging.
+#pragma once
+
+#include <memory>
+#include <span>
+
+namespace dhs::kernels {
+
+/// @brief True when this build convolves through FFTW (DHS_HAVE_FFTW), false when FftConvolver
+/// is the direct-convolution fallback.
+bool fft_available() noexcept;
+
+/// @brief Convolves width x height row-major float images with one ksize x ksize kernel (ksize
+/// odd) by FFT: zero-padded to at least (width + ksize - 1) x (height + ksize - 1) (sizes with
+/// factors 2, 3, 5, 7), so the circular convolution equals the linear one; the kernel's
+/// spectrum, FFTW plans and buffers are made once in the constructor and convolve() allocates
+/// nothing. Agrees with convolve() to ~1e-7 of the image's largest |value| x kernel sum (double
+/// FFT round-off, then float output). One object per thread (convolve() uses its buffers);
+/// construction and destruction are thread-safe (the FFTW planner is serialised).
+class FftConvolver {
+public:
+    /// @brief Throws std::invalid_argument for width or height <= 0, ksize even or
+    /// kernel.size() != ksize^2.
+    FftConvolver(int width, int height, std::span<const float> kernel, int ksize);
+    ~FftConvolver();
+    FftConvolver(FftConvolver&&) noexcept;
+    FftConvolver& operator=(FftConvolver&&) noexcept;
+    FftConvolver(const FftConvolver&) = delete;
+    FftConvolver& operator=(const FftConvolver&) = delete;
+
+    /// @brief out = image convolved with the kernel; both width * height, not overlapping.
+    /// Throws std::invalid_argument on bad sizes or overlap.
+    void convolve(std::span<const float> image, std::span<float> out);
+
+    int width() const noexcept;
+    int height() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// @brief One-shot FFT convolution (builds an FftConvolver): same contract as convolve().
+void convolve_fft(std::span<const float> image, int width, int height,
+                  std::span<const float> kernel, int ksize, std::span<float> out);
+
+}  // namespace dhs::kernels
