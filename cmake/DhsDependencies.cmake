@@ -25,13 +25,15 @@ target_include_directories(dhs_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
 target_link_libraries(dhs_hdf5 INTERFACE ${HDF5_C_LIBRARIES} MPI::MPI_C)
 target_compile_definitions(dhs_hdf5 INTERFACE ${HDF5_C_DEFINITIONS} H5_USE_110_API)
 
-# cfitsio (libcfitsio-dev), wcslib (wcslib-dev), healpix_cxx (libhealpix-cxx-dev), xxhash
+# cfitsio (libcfitsio-dev), wcslib (wcslib-dev), healpix_cxx (libhealpix-cxx-dev), FFTW (libfftw3-dev), xxhash
 pkg_check_modules(CFITSIO IMPORTED_TARGET cfitsio)
 dhs_require_found(CFITSIO_FOUND libcfitsio-dev)
 pkg_check_modules(WCSLIB IMPORTED_TARGET wcslib)
 dhs_require_found(WCSLIB_FOUND wcslib-dev)
 pkg_check_modules(HEALPIX IMPORTED_TARGET healpix_cxx)
 dhs_require_found(HEALPIX_FOUND libhealpix-cxx-dev)
+pkg_check_modules(FFTW3 IMPORTED_TARGET fftw3)
+dhs_require_found(FFTW3_FOUND libfftw3-dev)
 pkg_check_modules(XXHASH IMPORTED_TARGET libxxhash)
 dhs_require_found(XXHASH_FOUND libxxhash-dev)
 

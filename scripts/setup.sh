@@ -30,7 +30,7 @@ packages=(
   openmpi-bin libopenmpi-dev
   libhdf5-openmpi-dev hdf5-tools
   libcfitsio-dev libcfitsio-bin fitsverify
-  wcslib-dev libhealpix-cxx-dev
+  wcslib-dev libhealpix-cxx-dev libfftw3-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libboost-program-options-dev nlohmann-json3-dev
   libssl-dev libxxhash-dev libeigen3-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev
