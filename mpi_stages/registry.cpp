@@ -1,6 +1,7 @@
 // The stage registry of the pipeline (see registry.hpp). Add new stages here, in order.
 #include "mpi_stages/registry.hpp"
 
+#include "mpi_stages/mock_sky/mock_sky_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
 
 namespace dhs::stages {
@@ -9,6 +10,8 @@ void register_stages(engine::StageRegistry& r) {
     r.add("skeleton", "engine template and test load (not part of the science pipeline)",
           [] { return std::make_unique<SkeletonStage>(); }, SkeletonStage::declare_config,
           /*in_default_run=*/false);
+    r.add("mock_sky", "mock DR10 sky with truth (dhs mock-sky)", [] { return std::make_unique<MockSkyStage>(); },
+          MockSkyStage::declare_config, /*in_default_run=*/false);
 }
 
 const engine::StageRegistry& pipeline_registry() {
