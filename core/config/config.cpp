@@ -313,7 +313,7 @@ void declare_run_section(Schema& schema) {
                 .default_yaml = "2", .min = 1, .max = 64});
     schema.add({.key = "run.gather_buffer_mb", .type = ValueType::integer,
                 .description = "rows each rank holds in memory between collective HDF5 writes of the gather",
-                .default_yaml = "256", .min = 1, .max = 65536, .unit = "MiB"});
+                .default_yaml = "16", .min = 1, .max = 65536, .unit = "MiB"});
     schema.add({.key = "run.keep_spool", .type = ValueType::boolean,
                 .description = "keep each stage's per-unit spool files (the journal) after its HDF5 file is complete",
                 .default_yaml = "false"});

@@ -33,7 +33,7 @@ struct GatherMeta {
     std::map<std::string, std::string> run_string_attrs;    ///< /provenance/run: hosts, times...
     std::map<std::string, double> run_real_attrs;
     std::vector<Failure> failures;                          ///< same on every rank
-    std::uint64_t buffer_bytes = 256ull << 20;              ///< rows held per rank between writes
+    std::uint64_t buffer_bytes = 16ull << 20;               ///< rows held per rank between writes (reused)
 };
 
 /// @brief Checks a unit's output against the declared groups (names, column names, dtypes,

@@ -1,7 +1,8 @@
 // A parallel HDF5 file written by every rank of a communicator through MPI-IO: collective
 // creation of groups and datasets, collective hyperslab writes of rows (the only way HDF5
 // 1.10 writes chunked datasets in parallel), attributes. Strings are fixed-length UTF-8
-// (parallel HDF5 cannot write variable-length data), which h5py reads as bytes.
+// (parallel HDF5 cannot write variable-length data), which h5py reads as bytes. Objects of
+// 64 KiB or more (chunks, large datasets) start on a 4 KiB page boundary.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,11 @@ public:
     /// @brief Writes `column`'s rows at row `offset` of dataset `path`. Collective: every
     /// rank calls it, with an empty column (zero rows) when it has nothing to write.
     void write_rows(const std::string& path, std::uint64_t offset, const Column& column);
+    /// @brief Writes `nrows` rows at row `offset` of dataset `path` from `data`: row-major
+    /// elements in native byte order (booleans one byte, 0 or 1; strings fixed-width slots of
+    /// the dataset's string_bytes, NUL-padded). Collective: every rank calls it, with nrows 0
+    /// (data may be null) when it has nothing to write.
+    void write_rows_raw(const std::string& path, std::uint64_t offset, std::uint64_t nrows, const void* data);
     /// @brief Attributes (collective; every rank passes the same value).
     void set_attribute(const std::string& object, const std::string& name, const std::string& value);
     void set_attribute(const std::string& object, const std::string& name, std::int64_t value);
