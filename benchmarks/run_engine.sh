@@ -25,7 +25,7 @@ run:
 skeleton:
   units: 64
   rows_per_unit: 400
-  work_per_row: 25000
+  work_per_row: 80000
 YAML
 declare -A wall proc
 for n in 1 2; do
@@ -46,7 +46,7 @@ printf "  SCALING -n 2 / -n 1: %.2fx wall, %.2fx processing (goal >= 1.8)\n" \
 
 # 2. Scheduler dispatch rate.
 for n in 1 2 3; do
-  mpi $n "$BUILD/benchmarks/bench_scheduler" 200000 2 | tee "$OUT/sched-n$n.json" | sed 's/^/  /'
+  mpi $n "$BUILD/benchmarks/bench_scheduler" 200000 "${IN_FLIGHT:-2}" | tee "$OUT/sched-n$n.json" | sed 's/^/  /'
 done
 echo "  DISPATCH at 3 ranks: $(grep -oE '"units_per_s": [0-9.]+' "$OUT/sched-n3.json" | cut -d' ' -f2) units/s"
 

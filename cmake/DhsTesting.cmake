@@ -11,7 +11,7 @@
 # Root may only start mpirun when told so, and more ranks than cores need --oversubscribe;
 # multithreaded ranks need --bind-to none. The tests set these; the library never does.
 set(DHS_MPIEXEC_PREFLAGS --oversubscribe --bind-to none CACHE STRING "Flags after the rank count for MPI tests")
-set(DHS_TEST_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1"
+set(DHS_TEST_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;OMPI_MCA_mpi_yield_when_idle=1"
     "DHS_SHARED_DIR=${DHS_SHARED_DIR}")
 
 function(dhs_add_test)
