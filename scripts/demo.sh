@@ -16,7 +16,7 @@ build_dir="${BUILD_DIR:-$repo/build}"
 "$repo/scripts/setup.sh" --build-dir "$build_dir" >/dev/null
 dhs="$build_dir/apps/dhs/dhs"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# Ranks waiting in MPI yield the core (helps when ranks outnumber cores; no cost otherwise).
+# Ranks waiting in MPI yield the core (helps when ranks outnumber cores).
 export OMPI_MCA_mpi_yield_when_idle=1
 mpi=(mpirun -n "$ranks" --oversubscribe --bind-to none)
 has() { "$dhs" --help | grep -qE "^  $1 "; }
