@@ -63,7 +63,9 @@ void check_schedule(const dhs::mpi::Comm& comm) {
                 EXPECT_TRUE(r.ok) << r.index << ": " << r.message;
                 EXPECT_EQ(r.rows, static_cast<std::uint64_t>(r.index));
             }
-            if (r.index == 21) EXPECT_EQ(r.attempts, 2);
+            if (r.index == 21) {
+                EXPECT_EQ(r.attempts, 2);
+            }
         }
         EXPECT_EQ(seen.count(10), 0u);
         EXPECT_TRUE(ranks.count(0)) << "rank 0 did no work";
