@@ -2,6 +2,7 @@
 // kernel when DHS_HAVE_FFTW is defined, else the direct convolve() of psf.hpp.
 #include "kernels/fft_convolve.hpp"
 
+#include "kernels/detail_image.hpp"
 #include "kernels/psf.hpp"
 
 #include <cstddef>
@@ -19,19 +20,10 @@
 namespace dhs::kernels {
 namespace {
 
-void require(bool ok, const char* what) {
-    if (!ok) throw std::invalid_argument(std::string("dhs::kernels fft_convolve: ") + what);
-}
+using detail::overlaps;
+using detail::pixels;
 
-bool overlaps(std::span<const float> a, std::span<const float> b) {
-    const float* a0 = a.data();
-    const float* b0 = b.data();
-    return !a.empty() && !b.empty() && a0 < b0 + b.size() && b0 < a0 + a.size();
-}
-
-std::size_t pixels(int width, int height) {
-    return static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
-}
+void require(bool ok, const char* what) { detail::require(ok, "dhs::kernels fft_convolve: ", what); }
 
 #if defined(DHS_HAVE_FFTW)
 // The FFTW planner (plan creation and destruction) is not thread-safe; execution is.

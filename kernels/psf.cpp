@@ -9,22 +9,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/detail_image.hpp"
+
 namespace dhs::kernels {
 namespace {
 
-void require(bool ok, const char* what) {
-    if (!ok) throw std::invalid_argument(std::string("dhs::kernels psf: ") + what);
-}
+using detail::overlaps;
+using detail::pixels;
 
-bool overlaps(std::span<const float> a, std::span<const float> b) {
-    const float* a0 = a.data();
-    const float* b0 = b.data();
-    return !a.empty() && !b.empty() && a0 < b0 + b.size() && b0 < a0 + a.size();
-}
-
-std::size_t pixels(int width, int height) {
-    return static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
-}
+void require(bool ok, const char* what) { detail::require(ok, "dhs::kernels psf: ", what); }
 
 // Gaussian mass between a and b (a < b, in units of sigma), without cancellation in the tails.
 double gaussian_mass(double a, double b) {

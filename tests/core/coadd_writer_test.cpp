@@ -9,7 +9,6 @@
 #include <fitsio.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,13 +20,13 @@
 #include <iterator>
 #include <limits>
 #include <map>
-#include <optional>
 #include <random>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "core/fits/brick_image.hpp"
 #include "kernels/brick_geometry.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace dhs::fits {
 namespace {
@@ -36,47 +35,9 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr const char* kFitsverify = "/usr/bin/fitsverify";
-const std::string kRefHeader =
-    std::string(DHS_SHARED_DIR) + "/data/real/reference/dr10_coadd_0489m442_image-r_header.txt";
+const std::string kRefHeader = dhs::test::reference_path("dr10_coadd_0489m442_image-r_header.txt");
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = ::testing::TempDir() + "dhs_cwriter_XXXXXX";
-        if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
-std::optional<std::string> fitsverify_problems(const std::string& path) {
-    if (!fs::exists(kFitsverify)) return std::nullopt;
-    FILE* p = popen((std::string(kFitsverify) + " -q '" + path + "' 2>&1").c_str(), "r");
-    if (p == nullptr) return "popen failed";
-    std::string out;
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    const int rc = pclose(p);
-    const bool ok = rc == 0 && out.find("verification OK") != std::string::npos &&
-                    out.find("warning") == std::string::npos && out.find("error") == std::string::npos;
-    return ok ? "" : out.empty() ? "exit status " + std::to_string(rc) : out;
-}
-
-#define EXPECT_FITSVERIFY_OK(path)                                               \
-    do {                                                                         \
-        const auto problems = fitsverify_problems(path);                         \
-        if (!problems) GTEST_SKIP() << kFitsverify << " is not installed";       \
-        EXPECT_EQ(*problems, "") << "fitsverify reports problems in " << (path); \
-    } while (0)
+using dhs::test::TempDir;
 
 // The real DR10 header's cards: keyword -> value text (strings unquoted), in file order.
 std::vector<std::pair<std::string, std::string>> reference_cards() {
@@ -214,7 +175,7 @@ TEST(CoaddWriter, Dr10BrickHeaderMatchesTheRealHeader) {
 }
 
 TEST(CoaddWriter, FullSizeDr10BrickReadsBackThroughBrickImage) {
-    TempDir tmp;
+    TempDir tmp("dhs_cwriter_");
     constexpr long N = 3600;
     const auto brick = kernels::brick_wall().brick_by_name("0489m442").value();
     const CoaddHeader h = dr10_brick_header(brick, "r", "nanomaggy");
@@ -302,7 +263,7 @@ TEST(CoaddWriter, FullSizeDr10BrickReadsBackThroughBrickImage) {
 }
 
 TEST(CoaddWriter, FpackQ4StaysWithinEachTilesStep) {
-    TempDir tmp;
+    TempDir tmp("dhs_cwriter_");
     constexpr long W = 1030, H = 715;  // partial edge tiles: 30 px wide, 15 px tall
     const auto brick = kernels::brick_wall().brick_by_name("0001m002").value();
     const std::vector<float> px = sky_pixels(W, H, 0.01, 2);
@@ -328,7 +289,7 @@ TEST(CoaddWriter, FpackQ4StaysWithinEachTilesStep) {
 }
 
 TEST(CoaddWriter, PlainGzipAndIntegerVariantsAreExact) {
-    TempDir tmp;
+    TempDir tmp("dhs_cwriter_");
     constexpr long W = 310, H = 207;
     const auto brick = kernels::brick_wall().brick_by_name("1800p900").value();
     CoaddHeader h = dr10_brick_header(brick, "z", "nanomaggy", W, H);
@@ -409,7 +370,7 @@ TEST(CoaddWriter, PlainGzipAndIntegerVariantsAreExact) {
 }
 
 TEST(CoaddWriter, DitherIsDeterministic) {
-    TempDir tmp;
+    TempDir tmp("dhs_cwriter_");
     constexpr long W = 250, H = 240;
     const std::vector<float> px = sky_pixels(W, H, 0.01, 4);
     const auto& wall = kernels::brick_wall();
@@ -435,7 +396,7 @@ TEST(CoaddWriter, DitherIsDeterministic) {
 }
 
 TEST(CoaddWriter, TileSizesPathsAndErrors) {
-    TempDir tmp;
+    TempDir tmp("dhs_cwriter_");
     const auto brick = kernels::brick_wall().brick_by_name("0001m002").value();
     const CoaddHeader h = dr10_brick_header(brick, "g", "nanomaggy", 1002, 203);
     std::vector<float> px(1002 * 203, 1.5f);

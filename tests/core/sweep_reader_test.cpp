@@ -8,7 +8,6 @@
 #include <fitsio.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <cstring>
@@ -20,6 +19,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace dhs::fits {
 namespace {
@@ -27,25 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string real(const std::string& rel) { return std::string(DHS_SHARED_DIR) + "/data/real/" + rel; }
+using dhs::test::TempDir;
 
-// A private temporary directory under ::testing::TempDir(), removed when the test ends.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = ::testing::TempDir() + "dhs_sweep_XXXXXX";
-        if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+std::string real(const std::string& rel) { return dhs::test::shared_path("data/real/" + rel); }
 
 void ok(int status, const std::string& what) {
     if (status != 0) {
@@ -373,7 +357,7 @@ TEST(SweepReader, Dr10SchemaRoundTripAcrossBlockBoundaries) {
         fill_random(col, rng, c.width);
         expected.add(std::move(col));
     }
-    TempDir tmp;
+    TempDir tmp("dhs_sweep_");
     const std::string path = tmp.file("sweep-dr10-synth.fits");
     write_table(path, schema, expected);
 
@@ -409,7 +393,7 @@ TEST(SweepReader, Dr10SchemaRoundTripAcrossBlockBoundaries) {
 }
 
 TEST(SweepReader, UnsignedScaledShapedAndUnreadableColumns) {
-    TempDir tmp;
+    TempDir tmp("dhs_sweep_");
     const std::string path = tmp.file("zoo.fits");
     const LONGLONG n = 5;
     {
@@ -495,7 +479,7 @@ TEST(SweepReader, UnsignedScaledShapedAndUnreadableColumns) {
 }
 
 TEST(SweepReader, GzipFileReadsLikePlain) {
-    TempDir tmp;
+    TempDir tmp("dhs_sweep_");
     const std::string plain = real("desitarget/tractor-3303p000.fits"), gz = tmp.file("tractor-3303p000.fits.gz");
     int status = 0;
     fitsfile *in = nullptr, *out = nullptr;
@@ -562,7 +546,7 @@ TEST(SweepReader, RowRangeOutsideTableThrows) {
 }
 
 TEST(SweepReader, TruncatedFileThrowsFitsErrorNamingFile) {
-    TempDir tmp;
+    TempDir tmp("dhs_sweep_");
     const std::string src = real("desitarget/targets.fits"), path = tmp.file("targets-truncated.fits");
     fs::copy_file(src, path);
     fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
@@ -591,7 +575,7 @@ TEST(SweepReader, TruncatedFileThrowsFitsErrorNamingFile) {
 }
 
 TEST(SweepReader, NotFitsAndMissingFileThrowFitsErrorNamingFile) {
-    TempDir tmp;
+    TempDir tmp("dhs_sweep_");
     const std::string text = tmp.file("notes.fits");
     std::ofstream(text) << "RA,DEC\n1,2\nthis is not a FITS file\n";
     for (const std::string& path : {text, tmp.file("absent.fits")}) {

@@ -19,12 +19,12 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
-#include <optional>
 #include <random>
 
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
 #include "kernels/brick_geometry.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace dhs::fits {
 namespace {
@@ -32,50 +32,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string shared(const std::string& rel) { return std::string(DHS_SHARED_DIR) + "/" + rel; }
-const std::string kSchemaCsv = shared("data/real/reference/dr10_sweep_columns.csv");
-constexpr const char* kFitsverify = "/usr/bin/fitsverify";
-
-// A private temporary directory, removed when the test ends.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = ::testing::TempDir() + "dhs_twriter_XXXXXX";
-        if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
-
-// fitsverify -q on `path`: "" when it reports no error and no warning, else its output.
-// Returns std::nullopt when the program is not installed.
-std::optional<std::string> fitsverify_problems(const std::string& path) {
-    if (!fs::exists(kFitsverify)) return std::nullopt;
-    const std::string cmd = std::string(kFitsverify) + " -q '" + path + "' 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return "popen failed";
-    std::string out;
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    const int rc = pclose(p);
-    const bool ok = rc == 0 && out.find("verification OK") != std::string::npos &&
-                    out.find("warning") == std::string::npos && out.find("error") == std::string::npos;
-    return ok ? "" : out.empty() ? "exit status " + std::to_string(rc) : out;
-}
-
-#define EXPECT_FITSVERIFY_OK(path)                                                         \
-    do {                                                                                   \
-        const auto problems = fitsverify_problems(path);                                   \
-        if (!problems) GTEST_SKIP() << kFitsverify << " is not installed";                 \
-        EXPECT_EQ(*problems, "") << "fitsverify reports problems in " << (path);           \
-    } while (0)
+using dhs::test::shared_path;
+using dhs::test::TempDir;
+const std::string kSchemaCsv = dhs::test::reference_path("dr10_sweep_columns.csv");
 
 // TTYPEn / TFORMn of the first table of `path`, in column order, as cfitsio reads them.
 std::vector<std::pair<std::string, std::string>> ttype_tform(const std::string& path) {
@@ -231,7 +190,7 @@ TEST(TableWriter, Dr10SchemaParsesTheCsv) {
 }
 
 TEST(TableWriter, Dr10SweepRoundTripsThroughSweepReader) {
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     const auto schema = dr10_sweep_schema(kSchemaCsv);
     const std::size_t n = 20011;  // several 4 MiB row blocks and a partial one
     const Table t = random_dr10_sweep(n, 20240611);
@@ -269,7 +228,7 @@ TEST(TableWriter, Dr10SweepRoundTripsThroughSweepReader) {
 }
 
 TEST(TableWriter, GzipOutputRoundTrips) {
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     const auto schema = dr10_sweep_schema(kSchemaCsv);
     const Table t = random_dr10_sweep(3001, 7);
     const std::string path = tmp.file("sweep-000m005-005p000.fits.gz");
@@ -290,11 +249,11 @@ TEST(TableWriter, GzipOutputRoundTrips) {
 }
 
 TEST(TableWriter, SurveyBricksMatchTheRealFiles) {
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     const auto& wall = kernels::brick_wall();
     std::vector<kernels::Brick> bricks;
-    std::vector<std::string> real_files = {shared("data/real/legacypipe/testcase3/survey-bricks.fits.gz"),
-                                           shared("data/real/legacypipe/testcase12/survey-bricks.fits.gz")};
+    std::vector<std::string> real_files = {shared_path("data/real/legacypipe/testcase3/survey-bricks.fits.gz"),
+                                           shared_path("data/real/legacypipe/testcase12/survey-bricks.fits.gz")};
     std::vector<Table> real_tables;
     const auto schema = survey_bricks_schema();
     std::vector<std::string> names;
@@ -331,7 +290,7 @@ TEST(TableWriter, SurveyBricksMatchTheRealFiles) {
 }
 
 TEST(TableWriter, ConvertsTypesToTheTform) {
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     Table t;
     t.add(Column("A_I", std::vector<std::int64_t>{-32768, 0, 32767}));           // int64 -> I
     t.add(Column("A_J", std::vector<double>{-2147483648.0, 3.0, 2147483647.0}));  // integral doubles -> J
@@ -382,7 +341,7 @@ TEST(TableWriter, ConvertsTypesToTheTform) {
 }
 
 TEST(TableWriter, DefaultSchemaRoundTrips) {
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     Table t;
     t.add(Column("FLAG", std::vector<std::uint8_t>{1, 0}, {}, DType::boolean));
     t.add(Column("ID", std::vector<std::int64_t>{1LL << 40, -3}));
@@ -404,7 +363,7 @@ TEST(TableWriter, DefaultSchemaRoundTrips) {
 }
 
 TEST(TableWriter, RefusesValuesTheTformCannotHold) {
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     const std::string path = tmp.file("bad.fits");
     auto attempt = [&](Column c, const std::string& tform) {
         Table t;
@@ -452,7 +411,7 @@ TEST(TableWriter, RefusesValuesTheTformCannotHold) {
 }
 
 TEST(TableWriter, AbandonedWriterLeavesNothing) {
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     const std::string path = tmp.file("sub/dir/abandoned.fits.gz");
     {
         FitsTableWriter w(path, {{"X", "J", ""}});
@@ -476,7 +435,7 @@ TEST(TableWriter, Dr10SweepWriteSpeed) {
     const char* env = std::getenv("DHS_WRITER_BENCH_ROWS");
     if (env == nullptr) GTEST_SKIP() << "set DHS_WRITER_BENCH_ROWS to time a large sweep write";
     const std::size_t n = std::stoul(env);
-    TempDir tmp;
+    TempDir tmp("dhs_twriter_");
     const auto schema = dr10_sweep_schema(kSchemaCsv);
     const Table t = random_dr10_sweep(n, 1);
     for (const std::string name : {"sweep-bench.fits", "sweep-bench.fits.gz"}) {

@@ -4,15 +4,14 @@
 // convolution against a naive reference. Units: arcsec, fractions of flux.
 #include "kernels/fft_convolve.hpp"
 #include "kernels/psf.hpp"
+#include "tests/support/test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numbers>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -25,30 +24,8 @@ using namespace dhs::kernels;
 constexpr double kPi = std::numbers::pi;
 constexpr double kPixel = 0.262;
 
-std::string reference(const std::string& name) {
-    return std::string(DHS_SHARED_DIR) + "/data/real/reference/" + name;
-}
-
-std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    std::vector<std::vector<std::string>> rows;
-    std::string line;
-    bool header = true;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        if (header) {
-            header = false;
-            continue;
-        }
-        std::vector<std::string> cells;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) cells.push_back(cell);
-        rows.push_back(cells);
-    }
-    return rows;
-}
+using dhs::test::csv_rows;
+using dhs::test::reference_path;
 
 double rel_err(double got, double want) { return std::abs(got - want) / std::abs(want); }
 
@@ -106,7 +83,7 @@ double max_abs(const std::vector<float>& v) {
 }
 
 TEST(MoffatPsf, MatchesLegacypipeReferenceOnEveryRow) {
-    const auto rows = csv_rows(reference("moffat_reference.csv"));
+    const auto rows = csv_rows(reference_path("moffat_reference.csv"));
     ASSERT_GE(rows.size(), 20u);
     for (const auto& r : rows) {
         const MoffatPsf m = MoffatPsf::from_alpha_beta(std::stod(r.at(1)), std::stod(r.at(2)));
@@ -126,7 +103,7 @@ TEST(MoffatPsf, MatchesLegacypipeReferenceOnEveryRow) {
 TEST(MoffatPsf, MatchesLenstronomyMoffatOnEveryRow) {
     // lenstronomy MOFFAT = amp (1 + r^2/alpha^2)^-beta: amp x our unit-peak shape().
     int checked = 0;
-    for (const auto& r : csv_rows(reference("lenstronomy_sersic_moffat_reference.csv"))) {
+    for (const auto& r : csv_rows(reference_path("lenstronomy_sersic_moffat_reference.csv"))) {
         if (r.at(0) != "MOFFAT") continue;
         const double amp = std::stod(r[1]);
         const MoffatPsf m = MoffatPsf::from_alpha_beta(std::stod(r[2]), std::stod(r[3]));

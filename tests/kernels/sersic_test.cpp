@@ -5,14 +5,13 @@
 #include "kernels/confuser_profiles.hpp"
 #include "kernels/profile_render.hpp"
 #include "kernels/sersic.hpp"
+#include "tests/support/test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numbers>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -25,31 +24,8 @@ using namespace dhs::kernels;
 constexpr double kPi = std::numbers::pi;
 constexpr double kPixel = 0.262;  // DR10 arcsec / pixel
 
-std::string reference(const std::string& name) {
-    return std::string(DHS_SHARED_DIR) + "/data/real/reference/" + name;
-}
-
-// Rows of a CSV (comment lines starting '#' and the header line skipped), split on commas.
-std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    std::vector<std::vector<std::string>> rows;
-    std::string line;
-    bool header = true;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        if (header) {
-            header = false;
-            continue;
-        }
-        std::vector<std::string> cells;
-        std::stringstream ss(line);
-        std::string cell;
-        while (std::getline(ss, cell, ',')) cells.push_back(cell);
-        rows.push_back(cells);
-    }
-    return rows;
-}
+using dhs::test::csv_rows;
+using dhs::test::reference_path;
 
 double rel_err(double got, double want) { return std::abs(got - want) / std::abs(want); }
 
@@ -81,7 +57,7 @@ double plane_integral(const P& p, double xc, double yc, double r_min, double r_m
 }
 
 TEST(SersicBn, MatchesScipyGammaincinvOnEveryRow) {
-    const auto rows = csv_rows(reference("sersic_bn_reference.csv"));
+    const auto rows = csv_rows(reference_path("sersic_bn_reference.csv"));
     ASSERT_GE(rows.size(), 11u);
     for (const auto& r : rows) {
         const double n = std::stod(r.at(0));
@@ -110,7 +86,7 @@ TEST(SersicBn, KnownValuesAndRange) {
 
 TEST(SersicProfile, MatchesLenstronomySersicEllipseOnEveryRow) {
     int checked = 0;
-    for (const auto& r : csv_rows(reference("lenstronomy_sersic_moffat_reference.csv"))) {
+    for (const auto& r : csv_rows(reference_path("lenstronomy_sersic_moffat_reference.csv"))) {
         if (r.at(0) != "SERSIC_ELLIPSE") continue;
         const auto p = SersicProfile::from_lenstronomy(std::stod(r[1]), std::stod(r[2]), std::stod(r[3]),
                                                        std::stod(r[4]), std::stod(r[5]));
