@@ -26,6 +26,7 @@
 #include "core/error.hpp"
 #include "core/fits/brick_image.hpp"
 #include "kernels/brick_geometry.hpp"
+#include "tests/support/fits_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace dhs::fits {
@@ -76,19 +77,7 @@ std::vector<std::string> card_names(const std::string& header) {
 
 // A raw keyword of HDU `hdu` (compression keywords included), quotes and blanks removed.
 std::string raw_key(const std::string& path, int hdu, const std::string& key) {
-    fitsfile* f = nullptr;
-    int st = 0, type = 0;
-    char value[FLEN_VALUE] = {0};
-    fits_open_file(&f, path.c_str(), READONLY, &st);
-    fits_movabs_hdu(f, hdu, &type, &st);
-    fits_read_keyword(f, key.c_str(), value, nullptr, &st);
-    int s2 = 0;
-    fits_close_file(f, &s2);
-    if (st != 0) return "<missing>";
-    std::string v = value;
-    if (!v.empty() && v.front() == '\'') v = v.substr(1, v.rfind('\'') - 1);
-    v.erase(v.find_last_not_of(' ') + 1);
-    return v;
+    return dhs::test::raw_keyword_unquoted(path, hdu, key);
 }
 
 // ZSCALE of every tile of the compressed HDU 2 (row = tile in row-major tile order).

@@ -24,6 +24,7 @@
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
 #include "kernels/brick_geometry.hpp"
+#include "tests/support/fits_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace dhs::fits {
@@ -56,24 +57,9 @@ std::vector<std::pair<std::string, std::string>> ttype_tform(const std::string& 
     return out;
 }
 
-// A header keyword of HDU `hdu` as text (cfitsio fits_read_keyword: strings still quoted).
+// A header keyword of HDU `hdu` as text (strings still quoted, trimmed inside the quotes).
 std::string raw_key(const std::string& path, int hdu, const std::string& key) {
-    fitsfile* f = nullptr;
-    int st = 0, type = 0;
-    char value[FLEN_VALUE] = {0};
-    fits_open_file(&f, path.c_str(), READONLY, &st);
-    fits_movabs_hdu(f, hdu, &type, &st);
-    fits_read_keyword(f, key.c_str(), value, nullptr, &st);
-    int s2 = 0;
-    fits_close_file(f, &s2);
-    if (st != 0) return "<missing>";
-    std::string v = value;  // 'SWEEP   ' -> 'SWEEP'
-    if (v.size() > 1 && v.front() == '\'') {
-        v = v.substr(1, v.rfind('\'') - 1);
-        v.erase(v.find_last_not_of(' ') + 1);
-        v = "'" + v + "'";
-    }
-    return v;
+    return dhs::test::raw_keyword(path, hdu, key);
 }
 
 // ---- random-but-known DR10 values
