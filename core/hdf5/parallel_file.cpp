@@ -8,48 +8,10 @@
 
 #include "core/error.hpp"
 #include "core/hdf5/h5_handle.hpp"
+#include "core/hdf5/h5_types.hpp"
 #include "core/mpi/comm.hpp"
 
 namespace dhs::hdf5 {
-
-namespace {
-
-hid_t native_type(DType t) {
-    switch (t) {
-        case DType::boolean:
-        case DType::uint8: return H5T_NATIVE_UINT8;
-        case DType::int8: return H5T_NATIVE_INT8;
-        case DType::int16: return H5T_NATIVE_INT16;
-        case DType::uint16: return H5T_NATIVE_UINT16;
-        case DType::int32: return H5T_NATIVE_INT32;
-        case DType::uint32: return H5T_NATIVE_UINT32;
-        case DType::int64: return H5T_NATIVE_INT64;
-        case DType::uint64: return H5T_NATIVE_UINT64;
-        case DType::float32: return H5T_NATIVE_FLOAT;
-        case DType::float64: return H5T_NATIVE_DOUBLE;
-        case DType::string: break;
-    }
-    return H5T_NATIVE_UINT8;
-}
-
-// Booleans as h5py writes them: an int8 enum {FALSE = 0, TRUE = 1}, read back as numpy bool.
-Handle bool_type() {
-    Handle t(H5Tenum_create(H5T_NATIVE_INT8));
-    std::int8_t f = 0, tr = 1;
-    H5Tenum_insert(t.get(), "FALSE", &f);
-    H5Tenum_insert(t.get(), "TRUE", &tr);
-    return t;
-}
-
-Handle string_type(std::size_t bytes) {
-    Handle t(H5Tcopy(H5T_C_S1));
-    H5Tset_size(t.get(), std::max<std::size_t>(bytes, 1));
-    H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
-    H5Tset_cset(t.get(), H5T_CSET_UTF8);
-    return t;
-}
-
-}  // namespace
 
 struct ParallelFile::Impl {
     struct Dataset {

@@ -38,7 +38,7 @@ public:
 
     /// @brief Rows [first, first+count) of dataset `object` as a Column named after the
     /// dataset (count = all rows from first when nullopt). Per-row shape from the dataset;
-    /// strings have trailing NULs removed; the `unit` / `description` attributes are restored.
+    /// strings have trailing NULs removed; the `units` / `description` attributes are restored.
     /// @throws HdfError naming file and dataset; DataError when the range is out of bounds.
     Column read_column(const std::string& object, std::uint64_t first = 0,
                        std::optional<std::uint64_t> count = std::nullopt) const;
@@ -75,7 +75,7 @@ public:
     /// @brief Removes `object` when present (to rewrite a reduce's output on --resume).
     void remove(const std::string& object);
     /// @brief Writes every column of `table` as a dataset `group/<column name>` (replacing
-    /// existing ones), with `unit` / `description` attributes as the gather writes them.
+    /// existing ones), with `units` / `description` attributes as the gather writes them.
     /// Zero-row tables still create their datasets.
     void write_table(const std::string& group, const Table& table);
     void set_attribute(const std::string& object, const std::string& name, const std::string& value);

@@ -169,6 +169,41 @@ Column Column::slice(std::size_t begin, std::size_t end) const {
     return out;
 }
 
+Column Column::take(std::span<const std::uint64_t> rows) const {
+    for (auto r : rows)
+        if (r >= num_rows_) throw Error(fmt::format("column '{}': row {} outside its {} rows", name_, r, num_rows_));
+    Column out;
+    out.name_ = name_;
+    out.dtype_ = dtype_;
+    out.shape_ = shape_;
+    out.num_rows_ = rows.size();
+    out.unit_ = unit_;
+    out.description_ = description_;
+    const std::size_t cell = cell_size();
+    out.data_ = std::visit(
+        [&](const auto& v) -> Storage {
+            using V = std::decay_t<decltype(v)>;
+            V o;
+            o.reserve(rows.size() * cell);
+            for (auto r : rows)
+                o.insert(o.end(), v.begin() + static_cast<std::ptrdiff_t>(r * cell),
+                         v.begin() + static_cast<std::ptrdiff_t>((r + 1) * cell));
+            return o;
+        },
+        data_);
+    return out;
+}
+
+void* Column::raw_data() noexcept {
+    return std::visit(
+        [](auto& v) -> void* {
+            using E = typename std::decay_t<decltype(v)>::value_type;
+            if constexpr (std::is_same_v<E, std::string>) return nullptr;
+            else return static_cast<void*>(v.data());
+        },
+        data_);
+}
+
 bool operator==(const Column& a, const Column& b) {
     return a.name_ == b.name_ && a.dtype_ == b.dtype_ && a.shape_ == b.shape_ && a.num_rows_ == b.num_rows_ &&
            a.data_ == b.data_;
@@ -253,6 +288,13 @@ Table Table::slice(std::size_t begin, std::size_t end) const {
     Table out;
     for (const auto& c : columns_) out.columns_.push_back(c.slice(begin, end));
     out.num_rows_ = end - begin;
+    return out;
+}
+
+Table Table::take(std::span<const std::uint64_t> rows) const {
+    Table out;
+    for (const auto& c : columns_) out.columns_.push_back(c.take(rows));
+    out.num_rows_ = rows.size();
     return out;
 }
 

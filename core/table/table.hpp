@@ -132,6 +132,12 @@ public:
     void append(const Column& other);
     /// @brief Rows [begin, end) as a new column (metadata kept). @throws dhs::Error if out of range.
     Column slice(std::size_t begin, std::size_t end) const;
+    /// @brief The rows at `rows` (any order, repeats allowed) as a new column (metadata kept).
+    /// @throws dhs::Error if a row is out of range.
+    Column take(std::span<const std::uint64_t> rows) const;
+    /// @brief The first element's address, for readers filling a column made with the sizing
+    /// constructor (numeric and boolean columns; null for strings).
+    void* raw_data() noexcept;
 
     /// @brief Same name, dtype, shape and values (floats compared with ==, so NaN != NaN).
     friend bool operator==(const Column& a, const Column& b);
@@ -179,6 +185,8 @@ public:
     void append(const Table& other);
     /// @brief Rows [begin, end) of every column as a new table.
     Table slice(std::size_t begin, std::size_t end) const;
+    /// @brief The rows at `rows` (any order, repeats allowed) of every column as a new table.
+    Table take(std::span<const std::uint64_t> rows) const;
 
     friend bool operator==(const Table& a, const Table& b) { return a.columns_ == b.columns_; }
 
