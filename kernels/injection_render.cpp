@@ -1,0 +1,111 @@
+// Rendering of one injection (see injection_render.hpp): refinement runs, tangential stretch,
+// border flux and the PSF convolver cache.
+#include "kernels/injection_render.hpp"
+
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+namespace dhs::kernels::injection {
+
+int required_oversample(double pixel_scale, double feature_arcsec, const RenderSettings& s) {
+    if (!(feature_arcsec > 0.0) || !std::isfinite(feature_arcsec)) return s.max_oversample;
+    const double need = std::ceil(2.0 * pixel_scale / feature_arcsec - 1e-9);
+    if (need >= s.max_oversample) return s.max_oversample;
+    return std::max(s.oversample, static_cast<int>(need));
+}
+
+namespace detail {
+
+std::vector<Run> refine_runs(std::span<const float> image, int width, int height, double threshold) {
+    float peak = 0.0f;
+    for (float v : image) peak = std::max(peak, v);
+    std::vector<Run> runs;
+    if (!(peak > 0.0f)) return runs;
+    const double cut = threshold * peak;
+    std::vector<unsigned char> hot(image.size(), 0);
+    for (int j = 0; j < height; ++j)
+        for (int i = 0; i < width; ++i) {
+            if (!(image[static_cast<std::size_t>(j) * width + i] > cut)) continue;
+            for (int y = std::max(0, j - 1); y <= std::min(height - 1, j + 1); ++y)
+                for (int x = std::max(0, i - 1); x <= std::min(width - 1, i + 1); ++x)
+                    hot[static_cast<std::size_t>(y) * width + x] = 1;
+        }
+    for (int j = 0; j < height; ++j) {
+        int i = 0;
+        while (i < width) {
+            if (!hot[static_cast<std::size_t>(j) * width + i]) {
+                ++i;
+                continue;
+            }
+            const int first = i;
+            while (i < width && hot[static_cast<std::size_t>(j) * width + i]) ++i;
+            runs.push_back({j, first, i - first});
+        }
+    }
+    return runs;
+}
+
+}  // namespace detail
+
+double median_tangential_stretch(const SieLens& lens, const StampGeometry& g, std::span<const float> image) {
+    float peak = 0.0f;
+    for (float v : image) peak = std::max(peak, v);
+    if (!(peak > 0.0f)) return std::numeric_limits<double>::quiet_NaN();
+    const double cut = 1e-3 * peak;
+    std::vector<std::pair<double, double>> ts;  // (stretch, flux)
+    double total = 0.0;
+    for (int j = 0; j < g.height; ++j)
+        for (int i = 0; i < g.width; ++i) {
+            const double f = image[static_cast<std::size_t>(j) * g.width + i];
+            if (!(f > cut)) continue;
+            ts.emplace_back(tangential_stretch(lens, g.pixel_x(i), g.pixel_y(j)), f);
+            total += f;
+        }
+    std::sort(ts.begin(), ts.end());
+    double acc = 0.0;
+    for (const auto& [s, f] : ts) {
+        acc += f;
+        if (acc >= 0.5 * total) return s;
+    }
+    return ts.back().first;
+}
+
+double border_flux_fraction(std::span<const float> image, int width, int height, int border) {
+    double total = 0.0, edge = 0.0;
+    for (int j = 0; j < height; ++j)
+        for (int i = 0; i < width; ++i) {
+            const double v = std::abs(image[static_cast<std::size_t>(j) * width + i]);
+            total += v;
+            if (i < border || j < border || i >= width - border || j >= height - border) edge += v;
+        }
+    return total > 0.0 ? edge / total : 0.0;
+}
+
+PsfConvolverCache::PsfConvolverCache(int width, int height, double pixel_scale, int half_size, std::size_t capacity)
+    : width_(width), height_(height), half_(half_size), pixel_scale_(pixel_scale), capacity_(std::max<std::size_t>(1, capacity)) {
+    if (width < 1 || height < 1 || half_size < 0 || !(pixel_scale > 0.0))
+        throw std::invalid_argument("PsfConvolverCache: bad stamp size, pixel scale or kernel half size");
+}
+
+FftConvolver& PsfConvolverCache::get(const Psf& psf) {
+    const int model = static_cast<int>(psf.index());
+    const double fwhm = psf_fwhm(psf);
+    const double beta = model == 1 ? std::get<MoffatPsf>(psf).beta() : 0.0;
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+        if (it->model == model && it->fwhm == fwhm && it->beta == beta) {
+            if (it != entries_.begin()) entries_.splice(entries_.begin(), entries_, it);
+            return *entries_.front().conv;
+        }
+    const auto k = psf_kernel(psf, pixel_scale_, half_, 5);
+    const int ksize = 2 * half_ + 1;
+    entries_.push_front({model, fwhm, beta, std::make_unique<FftConvolver>(width_, height_, k, ksize)});
+    if (entries_.size() > capacity_) entries_.pop_back();
+    return *entries_.front().conv;
+}
+
+void PsfConvolverCache::convolve(const Psf& psf, std::span<const float> image, std::span<float> out) {
+    get(psf).convolve(image, out);
+}
+
+}  // namespace dhs::kernels::injection
