@@ -2,6 +2,7 @@
 #include "kernels/stamp_features.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -14,6 +15,7 @@ namespace {
 
 constexpr const char* kWhere = "dhs::kernels stamp_features: ";
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kMaxSectors = 64;
 
 // numpy's median of v[0, n) (mean of the two middle values for even n), reordering v.
 template <class T>
@@ -29,6 +31,103 @@ double median_inplace(T* v, std::size_t n) {
 
 double mean_or_nan(double sum, std::size_t n) { return n > 0 ? sum / static_cast<double>(n) : kNaN; }
 
+// Order-preserving unsigned keys of floating-point values: a < b  <=>  key(a) < key(b) for
+// finite values (sign bit flipped for positives, all bits for negatives).
+inline std::uint32_t order_key(float f) {
+    const auto u = std::bit_cast<std::uint32_t>(f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+inline std::uint64_t order_key(double d) {
+    const auto u = std::bit_cast<std::uint64_t>(d);
+    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+}
+inline float from_key(std::uint32_t k) {
+    return std::bit_cast<float>((k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k);
+}
+inline double from_key(std::uint64_t k) {
+    return std::bit_cast<double>((k & 0x8000000000000000ull) ? (k & 0x7FFFFFFFFFFFFFFFull) : ~k);
+}
+
+// The k-th smallest (0-based) of keys[0, n) by most-significant-digit radix selection: 11-bit
+// digits narrow the candidates (compacted in place, so keys are destroyed; each compaction
+// pass also counts the next digit) until few remain, then nth_element. Exact; O(n), and the
+// passes have no data-dependent branches.
+template <class K>
+K select_kth_key(K* keys, std::size_t n, std::size_t k) {
+    constexpr int kBits = 11;
+    constexpr std::size_t kBins = std::size_t{1} << kBits;
+    constexpr int kKeyBits = static_cast<int>(sizeof(K) * 8);
+    // Digit d covers bits [shift, shift + width).
+    int top = kKeyBits;
+    int shift = top - kBits;
+    K mask = static_cast<K>(kBins - 1);
+    // First digit over every key, into two interleaved histograms (runs of equal digits
+    // would otherwise serialise on one counter).
+    std::uint32_t hist[kBins], hist2[kBins];
+    std::fill(hist, hist + kBins, 0u);
+    std::fill(hist2, hist2 + kBins, 0u);
+    std::size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        ++hist[(keys[i] >> shift) & mask];
+        ++hist2[(keys[i + 1] >> shift) & mask];
+    }
+    if (i < n) ++hist[(keys[i] >> shift) & mask];
+    for (std::size_t b = 0; b < kBins; ++b) hist[b] += hist2[b];
+    while (true) {
+        std::size_t bin = 0, below = 0;
+        while (below + hist[bin] <= k) below += hist[bin++];
+        k -= below;
+        const auto want = static_cast<K>(bin);
+        if (shift == 0 || hist[bin] <= 64) {  // compact the last candidates and finish
+            std::size_t m = 0;
+            for (std::size_t j = 0; j < n; ++j) {
+                const K key = keys[j];
+                keys[m] = key;
+                m += ((key >> shift) & mask) == want;
+            }
+            std::nth_element(keys, keys + k, keys + m);
+            return keys[k];
+        }
+        top = shift;
+        const int next_shift = std::max(top - kBits, 0);
+        const auto next_mask = static_cast<K>((std::size_t{1} << (top - next_shift)) - 1);
+        std::fill(hist, hist + kBins, 0u);
+        std::size_t m = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            const K key = keys[j];
+            const bool keep = ((key >> shift) & mask) == want;
+            keys[m] = key;
+            m += keep;
+            hist[(key >> next_shift) & next_mask] += keep;
+        }
+        n = m;
+        shift = next_shift;
+        mask = next_mask;
+    }
+}
+
+// numpy's median of the n values whose order keys are in keys[0, n) (destroyed): the middle
+// one, or the mean of the two middle ones for even n. `visit_all(f)` must call f(key) for
+// every one of the n keys again (only needed for even n).
+template <class K, class VisitAll>
+double median_of_keys(K* keys, std::size_t n, VisitAll&& visit_all) {
+    if (n == 0) return kNaN;
+    const std::size_t m = n / 2;
+    const K hi = select_kth_key(keys, n, m);
+    if (n % 2 == 1) return static_cast<double>(from_key(hi));
+    // The (m-1)-th: hi itself when enough keys tie with it, else the largest key below it.
+    std::size_t less = 0;
+    K lo = 0;
+    visit_all([&](K key) {
+        if (key < hi) {
+            ++less;
+            lo = std::max(lo, key);
+        }
+    });
+    const double a = static_cast<double>(from_key(less >= m ? lo : hi));
+    return (a + static_cast<double>(from_key(hi))) / 2.0;
+}
+
 }  // namespace
 
 StampGeometry::StampGeometry(int height, int width, const StampFeatureSpec& spec)
@@ -37,7 +136,7 @@ StampGeometry::StampGeometry(int height, int width, const StampFeatureSpec& spec
     detail::require(spec.core_radius > 0 && spec.annulus_inner >= 0 && spec.annulus_inner < spec.annulus_outer &&
                         spec.outer_inner >= 0 && spec.outer_inner < spec.outer_outer,
                     kWhere, "radii must be non-negative with inner < outer");
-    detail::require(spec.sectors >= 2 && spec.sectors <= 255, kWhere, "sectors must be in [2, 255]");
+    detail::require(spec.sectors >= 2 && spec.sectors <= kMaxSectors, kWhere, "sectors must be in [2, 64]");
     detail::require(spec.profile_bins >= 1, kWhere, "profile_bins must be at least 1");
     detail::require(spec.core_box >= 1 && spec.core_box <= height && spec.core_box <= width, kWhere,
                     "core_box must be in [1, min(height, width)]");
@@ -99,8 +198,11 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
                     "radial_profile size is not bands x profile_bins");
     detail::require(core_pixels.empty() || core_pixels.size() == bands * g.box_size(), kWhere,
                     "core_pixels size is not bands x core_box^2");
-    if (scratch.values.size() < npix) scratch.values.resize(npix);
-    if (scratch.deviations.size() < npix) scratch.deviations.resize(npix);
+    if (scratch.values.size() < npix) {
+        scratch.values.resize(npix);
+        scratch.keys.resize(npix);
+        scratch.deviation_keys.resize(npix);
+    }
 
     const auto core = g.core(), annulus = g.annulus(), outer = g.outer();
     const auto sector = g.annulus_sector();
@@ -112,18 +214,31 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
         const float* im = image.data() + b * npix;
         BandFeatures& bf = f.band[b];
 
-        // Whole stamp: NaN count and the median absolute deviation.
-        float* vals = scratch.values.data();
+        // Whole stamp: NaN count and the median absolute deviation, by radix selection on
+        // order keys (written for every pixel, kept for finite ones: no branches).
+        std::uint32_t* keys = scratch.keys.data();
         std::size_t n = 0;
         for (std::size_t i = 0; i < npix; ++i) {
             const float v = im[i];
-            if (std::isfinite(v)) vals[n++] = v;
+            keys[n] = order_key(v);
+            n += std::isfinite(v);
         }
         nan_all += npix - n;
-        const double med = median_inplace(vals, n);
-        double* dev = scratch.deviations.data();
-        for (std::size_t i = 0; i < n; ++i) dev[i] = std::fabs(static_cast<double>(vals[i]) - med);
-        bf.mad = median_inplace(dev, n);
+        const double med = median_of_keys(keys, n, [&](auto&& visit) {
+            for (std::size_t i = 0; i < npix; ++i)
+                if (std::isfinite(im[i])) visit(order_key(im[i]));
+        });
+        std::uint64_t* dkeys = scratch.deviation_keys.data();
+        std::size_t nd = 0;
+        for (std::size_t i = 0; i < npix; ++i) {
+            const float v = im[i];
+            dkeys[nd] = order_key(std::fabs(static_cast<double>(v) - med));
+            nd += std::isfinite(v);
+        }
+        bf.mad = median_of_keys(dkeys, nd, [&](auto&& visit) {
+            for (std::size_t i = 0; i < npix; ++i)
+                if (std::isfinite(im[i])) visit(order_key(std::fabs(static_cast<double>(im[i]) - med)));
+        });
 
         // Core.
         double sum = 0;
@@ -139,8 +254,8 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
         bf.core_brightness = mean_or_nan(sum, cnt);
 
         // Annulus: mean, max, sector means, then the deviation about the mean.
-        double sec_sum[256] = {};
-        std::size_t sec_cnt[256] = {};
+        double sec_sum[kMaxSectors] = {};
+        std::size_t sec_cnt[kMaxSectors] = {};
         sum = 0;
         cnt = 0;
         double amax = -std::numeric_limits<double>::infinity();
@@ -197,6 +312,7 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
                                  : kNaN;
 
         // Azimuthal-median radial profile.
+        float* vals = scratch.values.data();
         if (!radial_profile.empty()) {
             float* prof = radial_profile.data() + b * g.profile_size();
             for (int k = 0; k < g.spec().profile_bins; ++k) {

@@ -31,7 +31,7 @@ struct StampFeatureSpec {
     double annulus_outer = 16.0;
     double outer_inner = 16.0;      ///< outer ring (brightness; the gradient's denominator)
     double outer_outer = 28.0;
-    int sectors = 8;                ///< azimuthal sectors of the annulus (>= 2)
+    int sectors = 8;                ///< azimuthal sectors of the annulus (2 .. 64)
     int profile_bins = 20;          ///< radial profile bins [k, k+1) px, k = 0 .. profile_bins-1
     int core_box = 16;              ///< side of the central pixel box (core-only classifier)
 };
@@ -65,7 +65,7 @@ struct StampFeatures {
 /// by every stamp of that size. Immutable after construction; safe to share between threads.
 class StampGeometry {
 public:
-    /// @throws std::invalid_argument for non-positive sizes, unordered radii, sectors < 2,
+    /// @throws std::invalid_argument for non-positive sizes, unordered radii, sectors outside [2, 64],
     /// profile_bins < 1, or a core box that is empty or larger than the stamp.
     StampGeometry(int height, int width, const StampFeatureSpec& spec);
 
@@ -104,7 +104,8 @@ private:
 /// @brief Work space reused from stamp to stamp (so the per-stamp path does not allocate).
 struct StampFeatureScratch {
     std::vector<float> values;
-    std::vector<double> deviations;
+    std::vector<std::uint32_t> keys;
+    std::vector<std::uint64_t> deviation_keys;
 };
 
 /// @brief Computes every feature of one stamp.

@@ -151,8 +151,9 @@ TEST(StampFeatures, NanAndMaskbitFractions) {
     EXPECT_TRUE(std::isnan(e.profile[20]));
 }
 
-// A noisy stamp: Gaussian noise, an elliptical blob, an arc, a few NaNs.
-std::vector<float> noisy_stamp(unsigned seed) {
+// A noisy stamp: Gaussian noise, an elliptical blob, an arc, a few NaNs. With `quantum` > 0
+// the values are rounded to multiples of it (many ties, both signs: the medians' hard case).
+std::vector<float> noisy_stamp(unsigned seed, double quantum = 0) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> noise(0.0, 0.006);
     std::vector<float> im(kBands * kPix);
@@ -163,7 +164,9 @@ std::vector<float> noisy_stamp(unsigned seed) {
                 double v = 0.4 * (b + 1) * std::exp(-(dx * dx / 18.0 + dy * dy / 10.0));
                 const double r = std::hypot(dx, dy);
                 if (r > 9 && r < 11 && dx > 0) v += 0.03;
-                im[b * kPix + y * kSize + x] = static_cast<float>(v + noise(rng));
+                v += noise(rng);
+                if (quantum > 0) v = std::round(v / quantum) * quantum;
+                im[b * kPix + y * kSize + x] = static_cast<float>(v);
             }
     im[5 * kSize + 7] = NAN;
     im[kPix + 60 * kSize + 61] = NAN;
@@ -230,8 +233,9 @@ void expect_close(double a, double b, const char* what, int band) {
 }
 
 TEST(StampFeatures, EqualADirectComputationOnANoisyStamp) {
-    for (unsigned seed : {1u, 2u, 3u}) {
-        const auto im = noisy_stamp(seed);
+    for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) {
+        // Seeds 4 and 5: values quantised to 0.004 and 0.01 (a few distinct values, many ties).
+        const auto im = noisy_stamp(seed, seed == 4 ? 0.004 : seed == 5 ? 0.01 : 0.0);
         const auto o = run(im);
         EXPECT_DOUBLE_EQ(o.f.total_nan_frac, 3.0 / (3.0 * kPix));
         for (int b = 0; b < kBands; ++b) {
