@@ -27,7 +27,10 @@ std::string help_text() {
         "Dark Halo Scope: strong-lens search and selection function over DESI Legacy Surveys DR10.\n\n"
         "usage: dhs [--log-level LEVEL] <command> [options]   (under mpirun -n N for N ranks)\n"
         "       dhs --version | --help | <command> --help\n\ncommands:\n";
-    for (const auto& c : dhs::app::commands()) s += "  " + std::string(c.name) + std::string(12 - std::strlen(c.name), ' ') + c.summary + "\n";
+    for (const auto& c : dhs::app::commands()) {
+        const std::size_t len = std::strlen(c.name);
+        s += "  " + std::string(c.name) + std::string(len < 20 ? 20 - len : 1, ' ') + c.summary + "\n";
+    }
     s += "\nglobal options:\n  --log-level LEVEL  trace, debug, info, warn or error (default: the config's run.log_level)\n"
          "\nexit codes: 0 done; 1 failed; 2 bad command line or config (nothing done); 3 done with quarantined units\n";
     return s;
