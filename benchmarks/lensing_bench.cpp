@@ -148,6 +148,57 @@ void BM_LensedSersic(benchmark::State& s) { run(s, sersic, true); }
 void BM_LensOnly(benchmark::State& s) { run(s, [](const Case&) { return TrivialSource{}; }, true); }
 void BM_UnlensedSersic(benchmark::State& s) { run(s, sersic, false); }
 
+// The fast Sersic renderer (render_lensed on a SersicProfile: float32 SIMD, truncated profile,
+// block skipping) on the same cases: r_e along the major axis = injc's intermediate-axis radius /
+// sqrt(q). Arguments: SIMD lanes (0: widest), block skipping (1) or not (0), lens (1) or none (0).
+dhs::kernels::SersicProfile profile(const Case& c) {
+    const double phi = std::atan2(c.frame.s, c.frame.c);
+    return dhs::kernels::SersicProfile(1.0, c.re / std::sqrt(c.frame.q), c.n, {c.frame.q, phi}, c.frame.x0, c.frame.y0);
+}
+
+void BM_FastLensedSersic(benchmark::State& state) {
+    const StampGeometry g{};
+    std::vector<float> img(g.size());
+    const dhs::kernels::detail::SersicRenderOptions opt{.lanes = static_cast<int>(state.range(0)),
+                                                       .skip_blocks = state.range(1) != 0};
+    if (opt.lanes > dhs::kernels::detail::sersic_render_widest_lanes()) {
+        state.SkipWithError("lane width not available on this CPU");
+        return;
+    }
+    std::vector<dhs::kernels::SersicProfile> profiles;
+    for (const Case& c : cases()) profiles.push_back(profile(c));
+    const double w = 1.0;
+    std::size_t k = 0;
+    for (auto _ : state) {
+        const std::size_t i = k++ % cases().size();
+        benchmark::DoNotOptimize(dhs::kernels::detail::render_sersic_components(
+            state.range(2) ? &cases()[i].lens : nullptr, {&profiles[i], 1}, {&w, 1}, g, kOversample, img, opt));
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, static_cast<double>(g.size()) * kOversample * kOversample);
+    state.SetItemsProcessed(state.iterations());
+}
+
+// One ray shoot, three bands (render_lensed_bands, weights F_g, F_r, F_z).
+void BM_FastLensedSersic3Bands(benchmark::State& state) {
+    const StampGeometry g{};
+    std::vector<float> img(3 * g.size());
+    std::vector<dhs::kernels::SersicProfile> profiles;
+    for (const Case& c : cases()) profiles.push_back(profile(c));
+    const double w[3] = {0.8, 1.0, 1.3};
+    std::size_t k = 0;
+    for (auto _ : state) {
+        const std::size_t i = k++ % cases().size();
+        benchmark::DoNotOptimize(dhs::kernels::render_lensed_bands(cases()[i].lens, {&profiles[i], 1}, w, g, kOversample, img));
+        benchmark::ClobberMemory();
+    }
+    set_counters(state, static_cast<double>(g.size()) * kOversample * kOversample);
+    state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_FastLensedSersic)->Args({0, 1, 1})->Args({0, 0, 1})->Args({0, 0, 0})->Args({16, 1, 1})->Args({8, 1, 1})->Args({4, 1, 1})->Args({1, 1, 1})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FastLensedSersic3Bands)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LensedGaussian)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LensedExponential)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LensedSersic)->Unit(benchmark::kMillisecond);

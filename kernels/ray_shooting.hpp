@@ -16,9 +16,19 @@
 // covers [x - pixel_scale/2, x + pixel_scale/2) x [y - ..., y + ...). Sub-pixel k (0..n-1) of a
 // pixel sits at offset ((k + 1/2)/n - 1/2) pixel_scale from the pixel centre.
 //
-// Single-threaded, no heap allocation (8 kB of stack buffers per call). The lens equation runs on
-// SIMD lanes along rows of rays (SieLens::ray_shoot_row); the source is evaluated per ray, or per
-// row when it offers surface_brightness_row.
+// Two renderers. (1) The generic templates below, for any source with surface_brightness (double
+// precision throughout): single-threaded, no heap allocation (8 kB of stack buffers per call); the
+// lens equation runs on SIMD lanes along rows of rays (SieLens::ray_shoot_row); the source is
+// evaluated per ray, or per row when it offers surface_brightness_row. (2) The fast renderer of
+// Sersic sources (the non-template overloads taking a SersicProfile, and render_lensed_bands;
+// kernels/sersic_render.cpp), which the same calls pick for a SersicProfile: float32 rays on SIMD
+// lanes (16 / 8 / 4: AVX-512F, AVX2, SSE2 or NEON, chosen at run time, all widths bit-identical),
+// one ray shoot per sub-pixel shared by every component and band, each Sersic profile truncated at
+// the elliptical radius beyond which it holds kSersicTruncatedFlux (1e-7) of its flux, and blocks of
+// the stamp whose rays provably all land beyond every truncation radius skipped (the bound on the
+// deflection's variation over a block comes from the SIE Hessian, so skipping changes no output
+// bit). Its images agree with the generic renderer's to ~2e-5 of the peak pixel and 2e-6 in total
+// (float32 rays sit ~5e-7" off the double ones; near the cusp of an n = 6 profile that is ~1e-4).
 #pragma once
 
 #include <algorithm>
@@ -29,7 +39,9 @@
 #include <limits>
 #include <span>
 #include <stdexcept>
+#include <vector>
 
+#include "kernels/sersic.hpp"
 #include "kernels/sie_lens.hpp"
 
 namespace dhs::kernels {
@@ -246,5 +258,69 @@ double flux_weighted_tangential_stretch(const SieLens& lens, const Source& src, 
     }
     return w > 0.0 ? ws / w : std::numeric_limits<double>::quiet_NaN();
 }
+
+// ---- The fast Sersic renderer (kernels/sersic_render.cpp; see the file comment) ----
+
+/// @brief Fraction of a Sersic profile's flux beyond its truncation radius in the fast renderer.
+inline constexpr double kSersicTruncatedFlux = 1e-7;
+
+/// @brief Major-axis elliptical radius (arcsec) beyond which `p` holds kSersicTruncatedFlux of its
+/// flux: r_e (Q^-1(2n, 1e-7) / b_n)^n with Q the regularised upper incomplete gamma function.
+double sersic_truncation_radius(const SersicProfile& p);
+
+/// @brief Fast render_lensed for a Sersic source: out[j * width + i] = flux per pixel
+/// (nanomaggies) of the lensed, truncated profile, oversample^2 rays per pixel, as the generic
+/// template (same pixel convention and arguments; throws std::invalid_argument likewise). Returns
+/// the image's total flux (summed in double).
+double render_lensed(const SieLens& lens, const SersicProfile& src, const StampGeometry& g, int oversample,
+                     std::span<float> out_flux_per_pixel);
+
+/// @brief Fast render_unlensed for a Sersic source (as render_lensed without a lens).
+double render_unlensed(const SersicProfile& src, const StampGeometry& g, int oversample,
+                       std::span<float> out_flux_per_pixel);
+
+/// @brief Fast lensed_flux_and_magnification for a Sersic source: lensed and unlensed totals on
+/// the stamp (same sampling and truncation) and their ratio; the lensed image into out_lensed
+/// when it is non-empty.
+LensedFlux lensed_flux_and_magnification(const SieLens& lens, const SersicProfile& src, const StampGeometry& g,
+                                         int oversample, std::span<float> out_lensed = {});
+
+/// @brief Renders a source made of several Sersic components (a bulge and a disk, star-forming
+/// clumps) in several bands with one ray shoot per sub-pixel: with K = components.size() and
+/// B = band_weights.size() / K bands, band b's image (out[b * width * height + j * width + i],
+/// flux per pixel) is sum_k band_weights[k * B + b] x (component k's image at its own flux).
+/// E.g. one unit-flux component with weights (F_g, F_r, F_z) renders three bands for the cost of
+/// one. Returns the B band totals (summed in double). Throws std::invalid_argument for no
+/// components, band_weights not a multiple of K, out.size() != B x width x height, or bad
+/// geometry / oversample.
+std::vector<double> render_lensed_bands(const SieLens& lens, std::span<const SersicProfile> components,
+                                        std::span<const double> band_weights, const StampGeometry& g, int oversample,
+                                        std::span<float> out);
+
+/// @brief render_lensed_bands without a lens.
+std::vector<double> render_unlensed_bands(std::span<const SersicProfile> components,
+                                          std::span<const double> band_weights, const StampGeometry& g,
+                                          int oversample, std::span<float> out);
+
+namespace detail {
+
+/// @brief Knobs of the fast renderer for tests and benchmarks: the SIMD width (0: the widest this
+/// CPU runs; 1, 4, 8 or 16) and whether blocks are skipped (the output is the same either way).
+struct SersicRenderOptions {
+    int lanes = 0;
+    bool skip_blocks = true;
+};
+
+/// @brief The widest lane count of the fast renderer on this CPU (16, 8, 4 or 1).
+int sersic_render_widest_lanes();
+
+/// @brief The fast renderer behind the overloads above; lens == nullptr renders unlensed.
+/// Throws std::invalid_argument also for a lane count this build or CPU lacks.
+std::vector<double> render_sersic_components(const SieLens* lens, std::span<const SersicProfile> components,
+                                             std::span<const double> band_weights, const StampGeometry& g,
+                                             int oversample, std::span<float> out,
+                                             const SersicRenderOptions& options = {});
+
+}  // namespace detail
 
 }  // namespace dhs::kernels
