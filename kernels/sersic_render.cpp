@@ -71,6 +71,7 @@ struct Ops {
     static V fma(V a, V b, V c) { return std::fma(a, b, c); }
     static V min(V a, V b) { return a < b ? a : b; }  // as minps / maxps for non-NaN operands
     static V max(V a, V b) { return a > b ? a : b; }
+    static bool all_greater(V a, float b) { return a > b; }
     static I bits(V x) {
         I i;
         std::memcpy(&i, &x, sizeof i);
@@ -123,6 +124,10 @@ struct Ops {
     }
     static V min(V a, V b) { return a < b ? a : b; }
     static V max(V a, V b) { return a > b ? a : b; }
+    static bool all_greater(V a, float b) {
+        const I m = a > b;
+        return (m[0] & m[1] & m[2] & m[3]) != 0;
+    }
     static I bits(V x) { return (I)x; }
     static V from_bits(I i) { return (V)i; }
     static I to_int(V x) { return __builtin_convertvector(x, I); }
@@ -147,6 +152,9 @@ struct Ops {
     static V fma(V a, V b, V c) { return (V)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c); }
     static V min(V a, V b) { return (V)_mm256_min_ps((__m256)a, (__m256)b); }
     static V max(V a, V b) { return (V)_mm256_max_ps((__m256)a, (__m256)b); }
+    static bool all_greater(V a, float b) {
+        return _mm256_movemask_ps(_mm256_cmp_ps((__m256)a, _mm256_set1_ps(b), _CMP_GT_OQ)) == 0xff;
+    }
     static I bits(V x) { return (I)x; }
     static V from_bits(I i) { return (V)i; }
     static I to_int(V x) { return __builtin_convertvector(x, I); }
@@ -174,6 +182,9 @@ struct Ops {
     static V fma(V a, V b, V c) { return (V)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c); }
     static V min(V a, V b) { return (V)_mm512_mask_min_ps((__m512)a, kAll, (__m512)a, (__m512)b); }
     static V max(V a, V b) { return (V)_mm512_mask_max_ps((__m512)a, kAll, (__m512)a, (__m512)b); }
+    static bool all_greater(V a, float b) {
+        return _mm512_cmp_ps_mask((__m512)a, _mm512_set1_ps(b), _CMP_GT_OQ) == kAll;
+    }
     static I bits(V x) { return (I)x; }
     static V from_bits(I i) { return (V)i; }
     static I to_int(V x) { return __builtin_convertvector(x, I); }
@@ -233,6 +244,7 @@ struct CompInfo {
     CompF f;
     double cx = 0, cy = 0;  // centre relative to the stamp centre, arcsec
     double cut = 0;         // truncation radius (major-axis elliptical radius), arcsec; inf: none
+    double c = 1, s = 0, q = 1;  // cos, sin of the major-axis angle; axis ratio
     double norm = 0;        // I_e e^{b_n} x ray area: flux of one ray at lane value 1
 };
 
@@ -246,6 +258,9 @@ CompInfo comp_info(const SersicProfile& p, double ox, double oy, double ray_area
     f.sx = static_cast<float>(ci.cx);
     f.sy = static_cast<float>(ci.cy);
     const double c = std::cos(p.phi()), s = std::sin(p.phi());
+    ci.c = c;
+    ci.s = s;
+    ci.q = p.q();
     f.c_re = static_cast<float>(c / p.r_e());
     f.s_re = static_cast<float>(s / p.r_e());
     f.c_qre = static_cast<float>(c / (p.q() * p.r_e()));
@@ -373,10 +388,15 @@ std::vector<double> render_sersic_components(const SieLens* lens, std::span<cons
                 }
                 int nactive = 0;
                 for (int k = 0; k < ng; ++k) {
+                    // Every ray lands within `reach` of (bcx, bcy), where the elliptical radius r_ell
+                    // is at least max(distance, r_ell(centre) - reach / q) (|grad r_ell| <= 1 / q).
                     const CompInfo& ci = info[c0 + static_cast<std::size_t>(k)];
-                    const double d = std::hypot(bcx - ci.cx, bcy - ci.cy);
-                    const double margin = 1e-3 + 1e-5 * (d + reach + std::hypot(bcx, bcy));
-                    if (!opt.skip_blocks || !(d - reach - margin > ci.cut)) active[static_cast<std::size_t>(nactive++)] = k;
+                    const double ux = bcx - ci.cx, uy = bcy - ci.cy;
+                    const double d = std::hypot(ux, uy);
+                    const double re = std::hypot(ci.c * ux + ci.s * uy, (ci.c * uy - ci.s * ux) / ci.q);
+                    const double lower = std::max(d - reach, re - reach / ci.q);
+                    const double margin = 1e-3 + 1e-5 * (re + reach / ci.q + std::hypot(bcx, bcy));
+                    if (!opt.skip_blocks || !(lower - margin > ci.cut)) active[static_cast<std::size_t>(nactive++)] = k;
                 }
                 if (nactive == 0) continue;
                 const BlockArgs a{.lens = &lf,
