@@ -2,13 +2,18 @@
 # Lensed-render benchmark, side by side in one invocation: the Python baseline
 # shared/bench/pyref/stage_c_inject.py (its "render only" figure: SIE+shear+Sersic on 404x404 rays,
 # float64 numpy), the C anchor shared/bench/limits/injc.c (float32, libmvec, built as its header
-# says) and bench_lensing's BM_LensedSersic (dhs::kernels::render_lensed, 101x101 x 4^2 rays).
-# Prints dhs renders/s and ns per oversampled pixel, python renders/s, injc ns/pixel, and the
-# ratios dhs/python (renders/s) and dhs/injc (speed: injc ns/pixel over dhs ns/pixel).
+# says; its "render" figure) and bench_lensing (dhs::kernels): BM_FastLensedSersic/0/1/1 (render_lensed
+# on a SersicProfile: the fast renderer, 101x101 pixels x 4^2 rays, no PSF, like both baselines),
+# BM_FastLensedSersic3Bands (the same, three bands from one ray shoot) and BM_LensedSersic (the
+# generic double-precision renderer). All three measure wall-clock time on one core, best of
+# several passes. Prints renders/s and ns per oversampled pixel (= per ray) and the ratios
+# dhs/python (renders/s) and dhs/injc (speed: injc ns/pixel over dhs ns/pixel), with the load
+# average before and after (the machine is shared).
 # Logs and the injc binary go under the repo's ignored bench-out/.
 #
 #   benchmarks/run_render.sh [BUILD_DIR]      (BUILD_DIR defaults to $REPO/build)
-# Environment: DHS_SHARED_DIR (default $REPO/../shared), N_PY (renders per python pass, default 50).
+# Environment: DHS_SHARED_DIR (default $REPO/../shared), N_PY (renders per python pass, default 50),
+# N_INJC (renders per injc pass, default 1000).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,7 +35,7 @@ CPP_JSON=$PERF_RESULTS/render_$STAMP.json
 mkdir -p "$PERF_DATA" "$PERF_RESULTS"
 cd "$OUT"
 
-echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$LOG"
+echo "== machine: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$LOG"
 
 # (a) Python baseline: "[stage_c] render only: ... <value> renders/s".
 echo "== python baseline: $PY $PYREF/stage_c_inject.py ${N_PY:-50}" | tee -a "$LOG"
@@ -40,27 +45,36 @@ PY_RPS=$(grep 'render only' <<< "$PY_OUT" | grep -oE '[0-9.]+(e[+-]?[0-9]+)? ren
 # (b) C anchor, built exactly as its header comment says.
 echo "== C anchor: gcc -O3 -march=native -ffast-math -fopenmp-simd injc.c -o $OUT/injc -lm" | tee -a "$LOG"
 gcc -O3 -march=native -ffast-math -fopenmp-simd "$INJC_SRC" -o "$OUT/injc" -lm
-INJC_OUT=$("$OUT/injc" 2>&1 | tee -a "$LOG")
+INJC_OUT=$("$OUT/injc" "${N_INJC:-1000}" 2>&1 | tee -a "$LOG")
 INJC_NS=$(grep '^render' <<< "$INJC_OUT" | grep -oE '\([0-9.]+ ns/pix\)' | grep -oE '[0-9.]+')
 
-# (c) dhs: BM_LensedSersic, best of 5 repetitions.
-echo "== dhs: $BENCH --benchmark_filter=^BM_LensedSersic\$ --benchmark_repetitions=5" | tee -a "$LOG"
-"$BENCH" --benchmark_filter='^BM_LensedSersic$' --benchmark_repetitions=5 \
+# (c) dhs: the fast renderer (one and three bands) and the generic one, best of 5 repetitions.
+FILTER='^BM_FastLensedSersic/0/1/1/real_time$|^BM_FastLensedSersic3Bands/real_time$|^BM_LensedSersic$'
+echo "== dhs: $BENCH --benchmark_filter='$FILTER' --benchmark_repetitions=5" | tee -a "$LOG"
+"$BENCH" --benchmark_filter="$FILTER" --benchmark_repetitions=5 --benchmark_min_time=0.3 \
   --benchmark_out="$CPP_JSON" --benchmark_out_format=json 2>&1 | tee -a "$LOG"
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOG"
 
 "$PY" - "$CPP_JSON" "${PY_RPS:-nan}" "${INJC_NS:-nan}" <<'PYEOF' 2>&1 | tee -a "$LOG"
 import json, math, sys
 cpp_json, py_rps, injc_ns = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-rps, ns = 0.0, math.inf  # best repetition
+rays = 404 * 404
+best = {}  # benchmark name -> (renders/s, ns per ray), best repetition by wall-clock time
 for b in json.load(open(cpp_json))["benchmarks"]:
-    if b.get("run_type", "iteration") == "iteration" and "items_per_second" in b:
-        rps = max(rps, b["items_per_second"])
-        ns = min(ns, b["ns_per_os_pixel"] * 1e9)  # the counter is in seconds per pixel
-print("\n== lensed SIE+shear+Sersic render, 404x404 rays (101x101 at oversample 4), one core")
-print(f"dhs render_lensed        {rps:12.1f} renders/s  {ns:8.2f} ns/os-pixel")
-print(f"python (numpy, float64)  {py_rps:12.1f} renders/s")
-print(f"injc.c (float32, libmvec){'':12s}              {injc_ns:8.2f} ns/os-pixel")
-print(f"dhs/python (renders/s)   {rps / py_rps:10.2f}x")
-print(f"dhs/injc (speed = injc ns / dhs ns) {injc_ns / ns:7.2f}x")
+    if b.get("run_type", "iteration") != "iteration":
+        continue
+    name = b.get("run_name", b["name"])
+    t = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]  # s per render
+    if name not in best or 1.0 / t > best[name][0]:
+        best[name] = (1.0 / t, t / rays * 1e9)
+print("\n== lensed SIE+shear+Sersic render, 101x101 pixels at oversampling 4 (404x404 rays), no PSF, one core")
+for label, key in (("dhs render_lensed (SersicProfile: fast renderer)", "BM_FastLensedSersic/0/1/1/real_time"),
+                   ("dhs render_lensed_bands, 3 bands, one ray shoot", "BM_FastLensedSersic3Bands/real_time"),
+                   ("dhs render_lensed (generic double renderer)", "BM_LensedSersic")):
+    if key in best:
+        rps, ns = best[key]
+        print(f"{label:50s} {rps:9.1f} renders/s {ns:7.2f} ns/os-pixel   x{rps / py_rps:5.2f} python   x{injc_ns / ns:5.2f} injc")
+print(f"{'python stage_c_inject.py (numpy float64)':50s} {py_rps:9.1f} renders/s {1e9 / py_rps / rays:7.2f} ns/os-pixel")
+print(f"{'injc.c (float32, libmvec, -march=native)':50s} {1e9 / injc_ns / rays:9.1f} renders/s {injc_ns:7.2f} ns/os-pixel")
 PYEOF
 echo "== log: $LOG; dhs JSON: $CPP_JSON"
