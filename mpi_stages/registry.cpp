@@ -1,6 +1,7 @@
 // The stage registry of the pipeline (see registry.hpp). Add new stages here, in order.
 #include "mpi_stages/registry.hpp"
 
+#include "mpi_stages/inject/inject_stage.hpp"
 #include "mpi_stages/mock_sky/mock_sky_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
 
@@ -12,6 +13,8 @@ void register_stages(engine::StageRegistry& r) {
           /*in_default_run=*/false);
     r.add("mock_sky", "mock DR10 sky with truth (dhs mock-sky)", [] { return std::make_unique<MockSkyStage>(); },
           MockSkyStage::declare_config, /*in_default_run=*/false);
+    r.add("inject", "lensed sources injected into host stamps: grids, controls, selection function (SPEC Stage 3)",
+          [] { return std::make_unique<InjectStage>(); }, InjectStage::declare_config);
 }
 
 const engine::StageRegistry& pipeline_registry() {

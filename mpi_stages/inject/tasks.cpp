@@ -1,0 +1,432 @@
+// One unit of the injection stage: its tasks rebuilt from their ids, the host stamps (and
+// templates) read once, each lensed source rendered, PSF-convolved per band, scaled to the
+// source's band fluxes and added to its host; controls copy their host bit for bit. Writes the
+// `/injections` columns.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+
+#include "core/error.hpp"
+#include "core/hdf5/result_file.hpp"
+#include "kernels/injection_metrics.hpp"
+#include "kernels/injection_source.hpp"
+#include "kernels/photometry.hpp"
+#include "mpi_stages/inject/inject.hpp"
+
+namespace dhs::stages::inject {
+
+namespace inj = kernels::injection;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Spec {
+    const char* name;
+    DType dtype;
+    const char* unit;
+    const char* description;
+    int shape = 0;  // 0 scalar, 3: (3, S, S), 1: (S, S)
+};
+
+const std::vector<Spec>& specs() {
+    static const std::vector<Spec> s = {
+        {"injection_id", DType::int64, "", "stable task id of the design (cell-major); controls included"},
+        {"host_galaxy_id", DType::string, "", "galaxy whose stamp this row holds ({brickname}_{objid})"},
+        {"task_host_galaxy_id", DType::string, "", "host the task drew (differs from host_galaxy_id for unpaired controls)"},
+        {"brickname", DType::string, "", "brick of the stamp's galaxy"},
+        {"ra", DType::float64, "deg", "right ascension of the stamp centre"},
+        {"dec", DType::float64, "deg", "declination of the stamp centre"},
+        {"split", DType::string, "", "split of the stamp's galaxy (sample.h5)"},
+        {"grid", DType::string, "", "task design: grid_small, sota, selection_function or prior"},
+        {"cell_id", DType::int64, "", "selection-function cell (theta_E, PSF, depth) or grid configuration; -1 outside"},
+        {"cell_theta_e", DType::int32, "", "theta_E index of the cell (of the named grid's axis in grid modes); -1 none"},
+        {"cell_psf", DType::int32, "", "PSF bin (0.9..1.8 step 0.15 arcsec); -1 outside"},
+        {"cell_depth", DType::int32, "", "r 5-sigma depth bin (22.5..24.5 step 0.5 mag); -1 outside"},
+        {"is_control", DType::boolean, "", "no injection: the stamp is a host as observed"},
+        {"control_kind", DType::string, "", "paired (the task's own host), unpaired (another host of the bin), '' for injections"},
+        {"host_borrowed", DType::boolean, "", "host from the nearest non-empty PSF/depth bin (inject.empty_cells nearest)"},
+        {"source_kind", DType::string, "", "sersic or template ('' for controls)"},
+        {"template_index", DType::int64, "", "row of the template in the bank; -1 for Sersic sources and controls"},
+        {"theta_e_arcsec", DType::float64, "arcsec", "SIE Einstein radius (0 for controls)"},
+        {"q", DType::float64, "", "lens axis ratio b/a"},
+        {"lens_e", DType::float64, "", "lens ellipticity (1-q)/(1+q)"},
+        {"lens_phi", DType::float64, "rad", "lens major-axis angle from +x (stamp columns) towards +y (rows)"},
+        {"shear", DType::float64, "", "external shear magnitude"},
+        {"shear_angle", DType::float64, "rad", "external shear angle"},
+        {"src_dmag", DType::float64, "mag", "source r mag minus host r mag"},
+        {"src_mag_r", DType::float64, "mag", "unlensed source r magnitude"},
+        {"src_flux_g", DType::float64, "nanomaggy", "unlensed source flux, g"},
+        {"src_flux_r", DType::float64, "nanomaggy", "unlensed source flux, r"},
+        {"src_flux_z", DType::float64, "nanomaggy", "unlensed source flux, z"},
+        {"src_reff_arcsec", DType::float64, "arcsec", "source half-light radius (Sersic major axis; template: circular, measured)"},
+        {"src_e", DType::float64, "", "source ellipticity |e| (template: from its second moments)"},
+        {"src_n", DType::float64, "", "source Sersic index (NaN for templates)"},
+        {"src_phi", DType::float64, "rad", "source major-axis angle (template rotation)"},
+        {"src_x_arcsec", DType::float64, "arcsec", "source centre offset from the lens along +x"},
+        {"src_y_arcsec", DType::float64, "arcsec", "source centre offset from the lens along +y"},
+        {"target_magnification", DType::float64, "", "prior grids: point-source magnification the offset was drawn for (NaN otherwise)"},
+        {"magnification", DType::float64, "", "lensed flux on the stamp / unlensed source flux (before the PSF)"},
+        {"tangential_stretch", DType::float64, "", "flux-weighted median of 1/|1 - kappa - gamma| over the lensed image"},
+        {"oversample", DType::int32, "", "rays per pixel side where the image lies (adaptive sampling)"},
+        {"physics_valid", DType::boolean, "", "finite magnification > 0 and stretch, < 1% of the lensed flux within 2 px of the edge"},
+        {"arc_snr", DType::float64, "", "matched-filter S/N of the injection in r: sqrt(sum inj^2 invvar) over valid pixels"},
+        {"arc_snr_grz", DType::float64, "", "matched-filter S/N over g, r and z together"},
+        {"annulus_snr", DType::float64, "", "aperture S/N of the r injection in the annulus theta_E +- FWHM_r: sum inj / sqrt(sum 1/invvar)"},
+        {"snr_target_bin", DType::int32, "", "arc_snr target bin of the rejection step (-1: none)"},
+        {"snr_target_met", DType::boolean, "", "the rejection step placed arc_snr in its target bin"},
+        {"bad_pixel_frac", DType::float64, "", "share of stamp pixels with a non-finite image or invvar <= 0 in any band"},
+        {"resolved", DType::boolean, "", "theta_E / PSF FWHM (r) >= inject.resolved_ratio"},
+        {"psf_fwhm_g", DType::float64, "arcsec", "PSF FWHM of the stamp, g (psfsize at the centre)"},
+        {"psf_fwhm_r", DType::float64, "arcsec", "PSF FWHM of the stamp, r"},
+        {"psf_fwhm_z", DType::float64, "arcsec", "PSF FWHM of the stamp, z"},
+        {"depth_r", DType::float64, "mag", "5-sigma r point-source depth of the stamp's galaxy (from psfdepth_r)"},
+        {"host_mag_r", DType::float64, "mag", "r magnitude of the task's host"},
+        {"image", DType::float32, "nanomaggy", "host + injection (the plain host for a control), bands g, r, z", 3},
+        {"injection", DType::float32, "nanomaggy", "the injection alone (zeros for controls), bands g, r, z", 3},
+        {"invvar", DType::float32, "1/nanomaggy^2", "inverse variance of the host stamp, bands g, r, z", 3},
+        {"maskbits", DType::int32, "", "DR10 MASKBITS of the host stamp (0 when cutouts.h5 has none)", 1},
+    };
+    return s;
+}
+
+std::vector<std::size_t> shape_of(const Spec& s, int stamp) {
+    const auto n = static_cast<std::size_t>(stamp);
+    if (s.shape == 3) return {3, n, n};
+    if (s.shape == 1) return {n, n};
+    return {};
+}
+
+/// Rows of a unit under construction: one Column per spec, sized up front.
+struct Rows {
+    Table t;
+    Rows(std::size_t n, int stamp) {
+        for (const auto& s : specs()) {
+            Column c(s.name, s.dtype, n, shape_of(s, stamp));
+            c.set_unit(s.unit);
+            c.set_description(s.description);
+            t.add(std::move(c));
+        }
+    }
+    template <class T>
+    void set(const char* name, std::size_t row, T v) {
+        auto& c = t.column(name);
+        if constexpr (std::is_same_v<T, std::string>) {
+            c.mutable_strings()[row] = std::move(v);
+        } else if (c.dtype() == DType::boolean) {
+            c.mutable_values<std::uint8_t>()[row] = v ? 1 : 0;
+        } else if (c.dtype() == DType::int32) {
+            c.mutable_values<std::int32_t>()[row] = static_cast<std::int32_t>(v);
+        } else if (c.dtype() == DType::int64) {
+            c.mutable_values<std::int64_t>()[row] = static_cast<std::int64_t>(v);
+        } else {
+            c.mutable_values<double>()[row] = static_cast<double>(v);
+        }
+    }
+    std::span<float> plane(const char* name, std::size_t row) {
+        auto& c = t.column(name);
+        return c.mutable_values<float>().subspan(row * c.cell_size(), c.cell_size());
+    }
+};
+
+kernels::Psf psf_for(const Params& p, double fwhm) {
+    if (p.moffat) return kernels::MoffatPsf::from_fwhm(fwhm, p.moffat_beta);
+    return kernels::GaussianPsf::from_fwhm(fwhm);
+}
+
+/// The stamp planes of one host, viewed in the unit's read buffers.
+struct HostStamp {
+    std::span<const float> image, invvar;
+    std::span<const std::int32_t> maskbits;
+};
+
+/// A unit-flux lensed render of one draw, convolved per band.
+struct UnitRender {
+    inj::LensedImage lensed;
+    std::array<std::vector<float>, 3> band;
+    double tangential_stretch = kNaN, border = 0.0;
+};
+
+/// A template of the bank, normalised to unit flux, with its moments.
+struct Template {
+    std::vector<float> pixels;
+    int width = 0, height = 0;
+    double pixel_scale = 0.0;
+    inj::TemplateMoments moments;
+    inj::TemplateImage view() const { return {pixels, width, height, pixel_scale}; }
+};
+
+std::map<std::int64_t, Template> read_templates(const Params& p, const std::vector<std::uint64_t>& rows) {
+    std::map<std::int64_t, Template> out;
+    if (rows.empty()) return out;
+    const hdf5::ResultReader bank(p.template_bank);
+    const Column img = bank.read_rows("/templates/image", rows);
+    const auto scale = bank.read_rows("/templates/pixel_scale_arcsec", rows).as<double>();
+    const auto& shape = img.shape();
+    const auto px = img.values<float>();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        Template t;
+        t.height = static_cast<int>(shape[0]);
+        t.width = static_cast<int>(shape[1]);
+        t.pixel_scale = scale[i];
+        t.pixels.assign(px.begin() + static_cast<std::ptrdiff_t>(i * img.cell_size()),
+                        px.begin() + static_cast<std::ptrdiff_t>((i + 1) * img.cell_size()));
+        double sum = 0.0;
+        for (float v : t.pixels) sum += v;
+        if (!(sum > 0.0) || !std::isfinite(sum) || !(t.pixel_scale > 0.0))
+            throw DataError(p.template_bank, fmt::format("/templates row {}", rows[i]),
+                            "template has no positive finite flux or no positive pixel scale");
+        for (float& v : t.pixels) v = static_cast<float>(v / sum);
+        t.moments = inj::template_moments(t.view());
+        out.emplace(static_cast<std::int64_t>(rows[i]), std::move(t));
+    }
+    return out;
+}
+
+}  // namespace
+
+engine::OutputGroup injections_group(int stamp_size) {
+    engine::OutputGroup g{.name = "injections",
+                          .description = "injection tasks and controls: host + lensed source stamps, the injection "
+                                         "alone, lens / source parameters and S/N (SPEC Stage 3)"};
+    for (const auto& s : specs()) {
+        Column c(s.name, s.dtype, 0, shape_of(s, stamp_size));
+        c.set_unit(s.unit);
+        c.set_description(s.description);
+        g.schema.add(std::move(c));
+        if (s.shape == 3) g.column_attributes[s.name]["layout"] = "NCHW";
+    }
+    return g;
+}
+
+Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
+    const Params& p = c.params;
+    const HostCatalog& H = c.hosts;
+    const auto& spec = p.design;
+    const int S = p.stamp_size;
+    const std::size_t npix = static_cast<std::size_t>(S) * static_cast<std::size_t>(S);
+    const std::size_t n = ids.size();
+
+    // Tasks and their attempt-0 draws; the source kind and template never change with attempts.
+    std::vector<inj::Task> tasks;
+    std::vector<inj::TaskDraw> draws;
+    std::vector<std::int64_t> template_of(n, -1);
+    std::vector<std::uint64_t> stamp_rows, template_rows;
+    for (const auto id : ids) {
+        const auto t = c.designer->task(id);
+        if (!t) throw Error(fmt::format("inject: task {} is not part of the design (stale plan?)", id));
+        const auto h = static_cast<std::size_t>(t->host);
+        draws.push_back(inj::draw_task(spec, *t, {H.mag_g[h], H.mag_r[h], H.mag_z[h]}));
+        const bool use_template = !t->is_control && (p.source == SourceMode::template_bank ||
+                                                      (p.source == SourceMode::mixed && draws.back().u_source_kind < p.template_fraction));
+        if (use_template) {
+            template_of[tasks.size()] = std::min<std::int64_t>(
+                c.templates - 1, static_cast<std::int64_t>(draws.back().u_template * static_cast<double>(c.templates)));
+            template_rows.push_back(static_cast<std::uint64_t>(template_of[tasks.size()]));
+        }
+        stamp_rows.push_back(H.stamp_row[static_cast<std::size_t>(t->stamp_host)]);
+        tasks.push_back(*t);
+    }
+    auto unique = [](std::vector<std::uint64_t> v) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+        return v;
+    };
+    const auto rows = unique(stamp_rows);
+    const auto templates = read_templates(p, unique(template_rows));
+
+    // Host stamps, read once per unit.
+    const hdf5::ResultReader cut(p.cutouts_file);
+    const Column images = cut.read_rows("/stamps/image", rows);
+    const Column invvars = cut.read_rows("/stamps/invvar", rows);
+    std::vector<std::int32_t> masks(rows.size() * npix, 0);
+    if (cut.exists("/stamps/maskbits")) {
+        const Column m = cut.read_rows("/stamps/maskbits", rows);
+        if (m.cell_size() != npix) throw DataError(p.cutouts_file, "/stamps/maskbits", "maskbits are not (N, S, S)");
+        masks = m.as<std::int32_t>();
+    }
+    std::map<std::uint64_t, HostStamp> stamp;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        stamp[rows[i]] = {images.values<float>().subspan(i * 3 * npix, 3 * npix),
+                          invvars.values<float>().subspan(i * 3 * npix, 3 * npix),
+                          std::span<const std::int32_t>(masks).subspan(i * npix, npix)};
+
+    kernels::StampGeometry geom;
+    geom.width = geom.height = S;
+    geom.pixel_scale = p.pixel_scale;
+    inj::PsfConvolverCache psfs(S, S, p.pixel_scale, p.psf_half_size);
+    const char* grid = inj::grid_name(spec.grid);
+
+    Rows out(n, S);
+    for (std::size_t r = 0; r < n; ++r) {
+        const inj::Task& t = tasks[r];
+        const auto hs = static_cast<std::size_t>(t.stamp_host), ht = static_cast<std::size_t>(t.host);
+        const HostStamp& host = stamp.at(stamp_rows[r]);
+        const auto& fwhm = H.psf_fwhm[hs];
+        out.set("injection_id", r, t.task_id);
+        out.set("host_galaxy_id", r, H.galaxy_id[hs]);
+        out.set("task_host_galaxy_id", r, H.galaxy_id[ht]);
+        out.set("brickname", r, H.brickname[hs]);
+        out.set("ra", r, H.ra[hs]);
+        out.set("dec", r, H.dec[hs]);
+        out.set("split", r, H.split[hs]);
+        out.set("grid", r, std::string(grid));
+        out.set("cell_id", r, t.cell_id);
+        out.set("cell_theta_e", r, t.cell_theta_e);
+        out.set("cell_psf", r, t.cell_psf);
+        out.set("cell_depth", r, t.cell_depth);
+        out.set("is_control", r, t.is_control);
+        out.set("control_kind", r, std::string(!t.is_control ? "" : t.unpaired ? "unpaired" : "paired"));
+        out.set("host_borrowed", r, t.borrowed);
+        out.set("psf_fwhm_g", r, fwhm[0]);
+        out.set("psf_fwhm_r", r, fwhm[1]);
+        out.set("psf_fwhm_z", r, fwhm[2]);
+        out.set("depth_r", r, H.depth_r[hs]);
+        out.set("host_mag_r", r, H.mag_r[ht]);
+        out.set("bad_pixel_frac", r, inj::bad_pixel_fraction(host.image, host.invvar, S, S, 3));
+        auto image = out.plane("image", r), injection = out.plane("injection", r), invvar = out.plane("invvar", r);
+        std::memcpy(image.data(), host.image.data(), image.size_bytes());  // bit for bit
+        std::memcpy(invvar.data(), host.invvar.data(), invvar.size_bytes());
+        std::copy(host.maskbits.begin(), host.maskbits.end(), out.t.column("maskbits").mutable_values<std::int32_t>().begin() +
+                                                                  static_cast<std::ptrdiff_t>(r * npix));
+        out.set("template_index", r, template_of[r]);
+        out.set("snr_target_bin", r, -1);
+        if (t.is_control) {
+            for (const char* k : {"q", "lens_e", "lens_phi", "shear", "shear_angle", "src_dmag", "src_mag_r", "src_flux_g",
+                                  "src_flux_r", "src_flux_z", "src_reff_arcsec", "src_e", "src_n", "src_phi",
+                                  "src_x_arcsec", "src_y_arcsec", "target_magnification", "magnification",
+                                  "tangential_stretch"})
+                out.set(k, r, kNaN);
+            out.set("theta_e_arcsec", r, 0.0);
+            out.set("source_kind", r, std::string());
+            continue;  // injection stays zero; arc_snr, annulus_snr, oversample 0; flags false
+        }
+
+        // Render a draw at unit source flux: lensed, then PSF-convolved per band.
+        const Template* tmpl = template_of[r] >= 0 ? &templates.at(template_of[r]) : nullptr;
+        auto render = [&](const inj::TaskDraw& d) {
+            const kernels::SieLens lens(kernels::SieParams{.theta_e = d.theta_e, .q = d.lens_q, .phi = d.lens_phi,
+                                                           .gamma_ext = d.shear, .phi_ext = d.shear_angle});
+            UnitRender u;
+            if (tmpl != nullptr) {
+                const inj::TemplateSource src(tmpl->view(), 1.0, d.src_phi, d.src_x, d.src_y);
+                u.lensed = inj::render_lensed_adaptive(lens, src, geom, p.render);
+            } else {
+                const inj::SersicSource src(1.0, d.src_reff, d.src_n, d.src_e, d.src_phi, d.src_x, d.src_y);
+                u.lensed = inj::render_lensed_adaptive(lens, src, geom, p.render);
+            }
+            for (int b = 0; b < 3; ++b) {
+                u.band[static_cast<std::size_t>(b)].assign(npix, 0.0f);
+                psfs.convolve(psf_for(p, fwhm[static_cast<std::size_t>(b)]), u.lensed.image, u.band[static_cast<std::size_t>(b)]);
+            }
+            u.tangential_stretch = inj::median_tangential_stretch(lens, geom, u.lensed.image);
+            u.border = inj::border_flux_fraction(u.lensed.image, S, S);
+            return u;
+        };
+        auto host_r = host.image.subspan(npix, npix);
+        auto ivar_r = host.invvar.subspan(npix, npix);
+        inj::TaskDraw d = draws[r];
+        UnitRender u = render(d);
+
+        // Optional rejection step: the source magnitude inside the task's target arc_snr bin.
+        bool met = false;
+        int target = -1;
+        if (p.snr_rejection) {
+            double acc = 0.0;
+            target = static_cast<int>(p.snr_fractions.size()) - 1;
+            for (std::size_t k = 0; k < p.snr_fractions.size(); ++k) {
+                acc += p.snr_fractions[k];
+                if (d.u_snr_bin < acc) {
+                    target = static_cast<int>(k);
+                    break;
+                }
+            }
+            const double lo = p.snr_edges[static_cast<std::size_t>(target)];
+            const double hi = static_cast<std::size_t>(target) + 1 < p.snr_edges.size()
+                                  ? p.snr_edges[static_cast<std::size_t>(target) + 1]
+                                  : std::numeric_limits<double>::infinity();
+            const inj::TaskDraw first = d;
+            UnitRender first_render;
+            for (int attempt = 0; attempt < p.snr_max_attempts; ++attempt) {
+                if (attempt > 0) {
+                    d = inj::draw_task(spec, t, {H.mag_g[ht], H.mag_r[ht], H.mag_z[ht]}, attempt);
+                    u = render(d);
+                }
+                const double unit_snr = inj::matched_filter_snr(u.band[1], ivar_r, host_r);
+                if (const auto m = inj::mag_range_for_snr(unit_snr, lo, hi, spec.priors.src_mag_r.lo, spec.priors.src_mag_r.hi)) {
+                    d.src_mag_r = m->lo + (m->hi - m->lo) * d.u_snr_mag;
+                    d.src_dmag = d.src_mag_r - H.mag_r[ht];
+                    met = true;
+                    break;
+                }
+                if (attempt == 0) first_render = u;
+            }
+            if (!met && p.snr_max_attempts > 1) {  // keep the plain draw
+                d = first;
+                u = std::move(first_render);
+            }
+        }
+
+        const std::array<double, 3> flux = {kernels::nanomaggies_from_mag(d.src_mag_r + d.src_gr),
+                                            kernels::nanomaggies_from_mag(d.src_mag_r),
+                                            kernels::nanomaggies_from_mag(d.src_mag_r - d.src_rz)};
+        bool finite = true;
+        for (std::size_t b = 0; b < 3; ++b)
+            for (std::size_t k = 0; k < npix; ++k) {
+                const float v = static_cast<float>(u.band[b][k] * flux[b]);
+                finite = finite && std::isfinite(v);
+                injection[b * npix + k] = v;
+                image[b * npix + k] = host.image[b * npix + k] + v;
+            }
+        if (p.plant_core_shortcut > 0.0)
+            inj::plant_core_brightening(image, injection, host.image, S, S, 3, kPlantCoreRadiusPx, p.plant_core_shortcut);
+
+        double snr2 = 0.0;
+        for (std::size_t b = 0; b < 3; ++b) {
+            const double s = inj::matched_filter_snr(injection.subspan(b * npix, npix), host.invvar.subspan(b * npix, npix),
+                                                     host.image.subspan(b * npix, npix));
+            snr2 += s * s;
+            if (b == 1) out.set("arc_snr", r, s);
+        }
+        out.set("arc_snr_grz", r, std::sqrt(snr2));
+        const double r_in = std::max(0.0, d.theta_e - fwhm[1]) / p.pixel_scale, r_out = (d.theta_e + fwhm[1]) / p.pixel_scale;
+        out.set("annulus_snr", r, inj::annulus_snr(injection.subspan(npix, npix), ivar_r, host_r, S, S, r_in, r_out));
+        out.set("snr_target_bin", r, target);
+        out.set("snr_target_met", r, met);
+
+        const double mu = u.lensed.flux;
+        out.set("source_kind", r, std::string(tmpl ? "template" : "sersic"));
+        out.set("theta_e_arcsec", r, d.theta_e);
+        out.set("q", r, d.lens_q);
+        out.set("lens_e", r, (1.0 - d.lens_q) / (1.0 + d.lens_q));
+        out.set("lens_phi", r, d.lens_phi);
+        out.set("shear", r, d.shear);
+        out.set("shear_angle", r, d.shear_angle);
+        out.set("src_dmag", r, d.src_dmag);
+        out.set("src_mag_r", r, d.src_mag_r);
+        out.set("src_flux_g", r, flux[0]);
+        out.set("src_flux_r", r, flux[1]);
+        out.set("src_flux_z", r, flux[2]);
+        out.set("src_reff_arcsec", r, tmpl ? tmpl->moments.half_light_radius : d.src_reff);
+        out.set("src_e", r, tmpl ? tmpl->moments.e : d.src_e);
+        out.set("src_n", r, tmpl ? kNaN : d.src_n);
+        out.set("src_phi", r, d.src_phi);
+        out.set("src_x_arcsec", r, d.src_x);
+        out.set("src_y_arcsec", r, d.src_y);
+        out.set("target_magnification", r, d.target_magnification > 0.0 ? d.target_magnification : kNaN);
+        out.set("magnification", r, mu);
+        out.set("tangential_stretch", r, u.tangential_stretch);
+        out.set("oversample", r, u.lensed.oversample);
+        out.set("physics_valid", r, finite && std::isfinite(mu) && mu > 0.0 && std::isfinite(u.tangential_stretch) &&
+                                        u.border < 0.01);
+        out.set("resolved", r, d.theta_e / fwhm[1] >= p.resolved_ratio);
+    }
+    return std::move(out.t);
+}
+
+}  // namespace dhs::stages::inject
