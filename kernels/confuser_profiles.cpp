@@ -1,5 +1,6 @@
 // Constructors (validation, analytic normalisation) of the confuser profiles in
-// confuser_profiles.hpp. Units: nanomaggies, arcsec, radians.
+// confuser_profiles.hpp: ring, spiral arms, tidal arc, diffraction spikes. Units: nanomaggies,
+// arcsec, radians.
 #include "kernels/confuser_profiles.hpp"
 
 #include <numbers>
@@ -19,6 +20,14 @@ bool valid_shape(EllipseShape s) {
     return finite(s.q) && s.q > 0.0 && s.q <= 1.0 && finite(s.phi);
 }
 
+// Integral of r exp(-(r - R)^2 / (2 w^2)) over r in [0, inf).
+double ring_radial_integral(double radius, double width) {
+    constexpr double pi = std::numbers::pi;
+    const double w = width, r = radius;
+    return w * w * std::exp(-r * r / (2.0 * w * w)) +
+           r * w * std::sqrt(pi / 2.0) * (1.0 + std::erf(r / (std::numbers::sqrt2 * w)));
+}
+
 }  // namespace
 
 RingProfile::RingProfile(double flux, double radius, double width, EllipseShape shape, double x0,
@@ -30,11 +39,8 @@ RingProfile::RingProfile(double flux, double radius, double width, EllipseShape 
     require(valid_shape(shape), "ring q must be in (0, 1] and phi finite");
     require(finite(x0) && finite(y0), "ring centre must be finite");
     constexpr double pi = std::numbers::pi;
-    const double w = width, r = radius;
-    // Radial integral of r exp(-(r - R)^2 / 2w^2) over [0, inf).
-    const double radial = w * w * std::exp(-r * r / (2.0 * w * w)) +
-                          r * w * std::sqrt(pi / 2.0) * (1.0 + std::erf(r / (std::numbers::sqrt2 * w)));
-    amp_ = flux / (2.0 * pi * q_ * radial);
+    const double w = width;
+    amp_ = flux / (2.0 * pi * q_ * ring_radial_integral(radius, width));
     cos_phi_ = std::cos(phi_);
     sin_phi_ = std::sin(phi_);
     inv_q2_ = 1.0 / (q_ * q_);
@@ -67,6 +73,42 @@ SpiralArmsProfile::SpiralArmsProfile(const SpiralArmsParams& params) : p_(params
     inv_q_ = 1.0 / p_.shape.q;
     cos_phi_ = std::cos(p_.shape.phi);
     sin_phi_ = std::sin(p_.shape.phi);
+}
+
+TidalArcProfile::TidalArcProfile(const TidalArcParams& params) : p_(params) {
+    require(finite(p_.flux) && p_.flux >= 0.0, "tidal arc flux must be finite and >= 0");
+    require(finite(p_.radius) && p_.radius >= 0.0, "tidal arc radius must be finite and >= 0");
+    require(finite(p_.width) && p_.width > 0.0, "tidal arc width must be finite and > 0");
+    require(finite(p_.angle), "tidal arc angle must be finite");
+    require(finite(p_.angular_sigma) && p_.angular_sigma > 0.0 && p_.angular_sigma <= 1.0,
+            "tidal arc angular sigma must be in (0, 1] radians");
+    require(valid_shape(p_.shape), "tidal arc q must be in (0, 1] and phi finite");
+    require(finite(p_.x0) && finite(p_.y0), "tidal arc centre must be finite");
+    const double st = p_.angular_sigma;
+    const double angular = std::sqrt(2.0 * std::numbers::pi) * st * std::erf(std::numbers::pi / (std::numbers::sqrt2 * st));
+    amp_ = p_.flux / (p_.shape.q * ring_radial_integral(p_.radius, p_.width) * angular);
+    cos_phi_ = std::cos(p_.shape.phi);
+    sin_phi_ = std::sin(p_.shape.phi);
+    inv_q_ = 1.0 / p_.shape.q;
+    inv_two_w2_ = 1.0 / (2.0 * p_.width * p_.width);
+    inv_two_s2_ = 1.0 / (2.0 * st * st);
+}
+
+DiffractionSpikesProfile::DiffractionSpikesProfile(const DiffractionSpikesParams& params) : p_(params) {
+    require(finite(p_.flux) && p_.flux >= 0.0, "spike flux must be finite and >= 0");
+    require(p_.spikes >= 1 && p_.spikes <= 16, "spikes must be in 1..16");
+    require(finite(p_.angle), "spike angle must be finite");
+    require(finite(p_.length) && p_.length > 0.0, "spike length must be finite and > 0");
+    require(finite(p_.width) && p_.width > 0.0, "spike width must be finite and > 0");
+    require(finite(p_.x0) && finite(p_.y0), "spike centre must be finite");
+    amp_ = p_.flux / (p_.spikes * p_.length * std::sqrt(2.0 * std::numbers::pi) * p_.width);
+    inv_l_ = 1.0 / p_.length;
+    inv_two_w2_ = 1.0 / (2.0 * p_.width * p_.width);
+    for (int k = 0; k < p_.spikes; ++k) {
+        const double a = p_.angle + 2.0 * std::numbers::pi * k / p_.spikes;
+        c_[k] = std::cos(a);
+        s_[k] = std::sin(a);
+    }
 }
 
 }  // namespace dhs::kernels

@@ -1,6 +1,8 @@
 // Light profiles of lens confusers for the mock sky: a Gaussian ring (ring galaxies, Einstein-
-// ring look-alikes) and an exponential disk with logarithmic spiral arms. Both are normalised
-// analytically so that their integral over the plane is the requested flux.
+// ring look-alikes), an exponential disk with logarithmic spiral arms, a tidal arc (a ring segment:
+// the tails of mergers, arc look-alikes) and diffraction spikes (the cross of a bright star's
+// spikes). All are normalised analytically so that their integral over the plane is the
+// requested flux.
 //
 // Units: fluxes in nanomaggies, lengths in arcsec, angles in radians, surface brightness in
 // nanomaggies per arcsec^2. Frame and angle conventions as in sersic.hpp (phi: major axis from
@@ -97,6 +99,94 @@ public:
 private:
     SpiralArmsParams p_;
     double amp_, m_, wind_, inv_h_, inv_rc2_, inv_q_, cos_phi_, sin_phi_;
+};
+
+/// @brief Parameters of TidalArcProfile.
+struct TidalArcParams {
+    double flux = 1.0;           ///< total flux, nanomaggies (>= 0)
+    double radius = 2.0;         ///< arc radius R along the major axis, arcsec (>= 0)
+    double width = 0.2;          ///< Gaussian width w across the arc, arcsec (> 0)
+    double angle = 0.0;          ///< direction theta_0 of the arc's middle in the disk frame, radians
+    double angular_sigma = 0.6;  ///< Gaussian extent sigma_theta along the arc, radians, in (0, 1]
+                                 ///< (the seam opposite theta_0 then holds < 1% of the peak)
+    EllipseShape shape{};        ///< projection of the arc's circle (q, phi); circular by default
+    double x0 = 0.0, y0 = 0.0;   ///< centre of the circle, arcsec
+};
+
+/// @brief A segment of a Gaussian ring: tidal tails and shells of mergers, arc look-alikes.
+/// With (r, theta) the polar coordinates of (x', y'/q) in the frame rotated by phi,
+///   I = A exp(-(r - R)^2 / (2 w^2)) exp(-d^2 / (2 sigma_theta^2)),  d = theta - theta_0 wrapped
+///   to (-pi, pi],
+/// (meant for R > ~3 w: smaller arcs crowd the undefined direction at the centre) and (area
+/// element q r dr dtheta; the ring radial integral as RingProfile)
+///   F = A q [w^2 e^{-R^2 / 2w^2} + R w sqrt(pi/2) (1 + erf(R / (sqrt(2) w)))]
+///       x sqrt(2 pi) sigma_theta erf(pi / (sqrt(2) sigma_theta)).
+class TidalArcProfile {
+public:
+    /// @brief Throws std::invalid_argument for parameters outside the documented ranges.
+    explicit TidalArcProfile(const TidalArcParams& params);
+
+    /// @brief Surface brightness at (x, y) arcsec, nanomaggies per arcsec^2.
+    double surface_brightness(double x, double y) const noexcept {
+        const double dx = x - p_.x0, dy = y - p_.y0;
+        const double xp = cos_phi_ * dx + sin_phi_ * dy;
+        const double yp = (cos_phi_ * dy - sin_phi_ * dx) * inv_q_;
+        const double dr = std::sqrt(xp * xp + yp * yp) - p_.radius;
+        double d = std::atan2(yp, xp) - p_.angle;
+        d -= 2.0 * 3.141592653589793 * std::round(d / (2.0 * 3.141592653589793));  // (-pi, pi]
+        return amp_ * std::exp(-dr * dr * inv_two_w2_ - d * d * inv_two_s2_);
+    }
+    /// @brief Integral over the plane, nanomaggies.
+    double total_flux() const noexcept { return p_.flux; }
+    /// @brief Peak surface brightness A, nanomaggies per arcsec^2.
+    double peak() const noexcept { return amp_; }
+    const TidalArcParams& params() const noexcept { return p_; }
+
+private:
+    TidalArcParams p_;
+    double amp_, cos_phi_, sin_phi_, inv_q_, inv_two_w2_, inv_two_s2_;
+};
+
+/// @brief Parameters of DiffractionSpikesProfile.
+struct DiffractionSpikesParams {
+    double flux = 1.0;          ///< flux in all the spikes together, nanomaggies (>= 0)
+    int spikes = 4;             ///< number of spikes m (1..16), evenly spaced in angle
+    double angle = 0.0;         ///< direction of the first spike, radians from +x towards +y
+    double length = 5.0;        ///< exponential scale length L along a spike, arcsec (> 0)
+    double width = 0.2;         ///< Gaussian width w across a spike, arcsec (> 0)
+    double x0 = 0.0, y0 = 0.0;  ///< the star, arcsec
+};
+
+/// @brief The diffraction spikes of a bright star (the vanes of the telescope's secondary-mirror
+/// support): m half-lines from the star at angles angle + 2 pi k / m, each
+///   I = A exp(-s / L) exp(-t^2 / (2 w^2))  for s > 0,
+/// s the distance along the spike, t across it; each spike integrates to A L sqrt(2 pi) w, so
+/// F = m A L sqrt(2 pi) w. Only the spikes: the star's own light is a PSF kernel (psf.hpp).
+class DiffractionSpikesProfile {
+public:
+    /// @brief Throws std::invalid_argument for parameters outside the documented ranges.
+    explicit DiffractionSpikesProfile(const DiffractionSpikesParams& params);
+
+    /// @brief Surface brightness at (x, y) arcsec, nanomaggies per arcsec^2.
+    double surface_brightness(double x, double y) const noexcept {
+        const double dx = x - p_.x0, dy = y - p_.y0;
+        double sb = 0.0;
+        for (int k = 0; k < p_.spikes; ++k) {
+            const double s = c_[k] * dx + s_[k] * dy;
+            if (s <= 0.0) continue;
+            const double t = c_[k] * dy - s_[k] * dx;
+            sb += std::exp(-s * inv_l_ - t * t * inv_two_w2_);
+        }
+        return amp_ * sb;
+    }
+    /// @brief Integral over the plane, nanomaggies.
+    double total_flux() const noexcept { return p_.flux; }
+    const DiffractionSpikesParams& params() const noexcept { return p_; }
+
+private:
+    DiffractionSpikesParams p_;
+    double amp_, inv_l_, inv_two_w2_;
+    double c_[16] = {}, s_[16] = {};
 };
 
 }  // namespace dhs::kernels

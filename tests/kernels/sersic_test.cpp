@@ -1,7 +1,8 @@
 // Tests of kernels/sersic.hpp, confuser_profiles.hpp and profile_render.hpp: b_n against scipy
 // (sersic_bn_reference.csv), SERSIC_ELLIPSE against lenstronomy
-// (lenstronomy_sersic_moffat_reference.csv), and the flux normalisations (nanomaggies, arcsec)
-// against numerical integration over the plane and over sub-sampled pixel grids.
+// (lenstronomy_sersic_moffat_reference.csv), and the flux normalisations (nanomaggies, arcsec) of
+// the Sersic, ring, spiral, tidal-arc and diffraction-spike profiles against numerical integration
+// over the plane and over sub-sampled pixel grids.
 #include "kernels/confuser_profiles.hpp"
 #include "kernels/profile_render.hpp"
 #include "kernels/sersic.hpp"
@@ -239,6 +240,8 @@ TEST(SersicProfile, HelpersPointSourceAndValidation) {
     EXPECT_TRUE(SurfaceBrightnessProfile<SersicProfile>);
     EXPECT_TRUE(SurfaceBrightnessProfile<RingProfile>);
     EXPECT_TRUE(SurfaceBrightnessProfile<SpiralArmsProfile>);
+    EXPECT_TRUE(SurfaceBrightnessProfile<TidalArcProfile>);
+    EXPECT_TRUE(SurfaceBrightnessProfile<DiffractionSpikesProfile>);
     EXPECT_THROW(SersicProfile(1.0, 0.0, 1.0, EllipseShape{}), std::invalid_argument);
     EXPECT_THROW(SersicProfile(-1.0, 1.0, 1.0, EllipseShape{}), std::invalid_argument);
     EXPECT_THROW(SersicProfile(1.0, 1.0, 1.0, EllipseShape{1.5, 0.0}), std::invalid_argument);
@@ -300,6 +303,51 @@ TEST(SpiralArmsProfile, IntegratesToItsFluxAndHasArms) {
     EXPECT_DOUBLE_EQ(spiral.surface_brightness(0.0, 0.0), spiral.central_amplitude());
     sp.contrast = 1.5;
     EXPECT_THROW(SpiralArmsProfile{sp}, std::invalid_argument);
+}
+
+TEST(TidalArcProfile, IntegratesToItsFluxAndLiesAlongItsArc) {
+    for (auto [radius, width, sigma, q] :
+         {std::tuple{2.0, 0.2, 0.5, 1.0}, {3.0, 0.3, 0.8, 0.6}, {1.0, 0.4, 0.3, 0.8}, {1.5, 0.4, 0.9, 1.0}}) {
+        TidalArcParams tp{.flux = 6.0, .radius = radius, .width = width, .angle = 2.8, .angular_sigma = sigma,
+                          .shape = EllipseShape{q, 0.3}, .x0 = 0.4, .y0 = -0.3};
+        const TidalArcProfile arc(tp);
+        EXPECT_LT(rel_err(plane_integral(arc, 0.4, -0.3, 1e-7, 60.0, 4000, 2048), 6.0), 1e-6)
+            << radius << " " << width << " " << sigma << " " << q;
+        std::vector<float> image(141 * 141, 0.0f);
+        const double added = accumulate_profile(arc, image, 141, 141, kPixel, 70.0 + 0.4 / kPixel, 70.0 - 0.3 / kPixel, 12);
+        EXPECT_LT(rel_err(added, 6.0), 1e-4) << radius << " " << width << " " << sigma << " " << q;
+    }
+    // The peak sits at radius R in direction theta_0 (across the wrap at pi too).
+    const TidalArcProfile arc(TidalArcParams{.flux = 1.0, .radius = 2.0, .width = 0.2, .angle = kPi, .angular_sigma = 0.4});
+    EXPECT_DOUBLE_EQ(arc.surface_brightness(-2.0, 0.0), arc.peak());
+    EXPECT_NEAR(arc.surface_brightness(2.0 * std::cos(kPi - 0.4), 2.0 * std::sin(kPi - 0.4)),
+                arc.peak() * std::exp(-0.5), 1e-12 * arc.peak());
+    EXPECT_NEAR(arc.surface_brightness(2.0 * std::cos(-kPi + 0.4), 2.0 * std::sin(-kPi + 0.4)),
+                arc.peak() * std::exp(-0.5), 1e-12 * arc.peak());
+    EXPECT_LT(arc.surface_brightness(2.0, 0.0), 1e-10 * arc.peak());
+    EXPECT_THROW(TidalArcProfile(TidalArcParams{.angular_sigma = 0.0}), std::invalid_argument);
+    EXPECT_THROW(TidalArcProfile(TidalArcParams{.angular_sigma = 1.2}), std::invalid_argument);
+}
+
+TEST(DiffractionSpikesProfile, IntegratesToItsFluxAlongItsSpikes) {
+    for (int m : {1, 4, 6}) {
+        const DiffractionSpikesParams sp{.flux = 3.0, .spikes = m, .angle = 0.3, .length = 1.5, .width = 0.15,
+                                         .x0 = 0.1, .y0 = 0.2};
+        const DiffractionSpikesProfile spikes(sp);
+        EXPECT_LT(rel_err(plane_integral(spikes, 0.1, 0.2, 1e-7, 40.0, 1500, 8192), 3.0), 1e-5) << m;
+        // Along spike k at distance 1 from the star: A e^{-1/L}, A = F / (m L sqrt(2 pi) w) (the
+        // neighbouring spikes, 60 degrees away for m = 6, add ~1e-7 of it).
+        const double a = 3.0 / (m * 1.5 * std::sqrt(2 * kPi) * 0.15);
+        for (int k = 0; k < m; ++k) {
+            const double t = 0.3 + 2 * kPi * k / m;
+            EXPECT_NEAR(spikes.surface_brightness(0.1 + std::cos(t), 0.2 + std::sin(t)), a * std::exp(-1.0 / 1.5),
+                        1e-6 * a)
+                << m << " " << k;
+        }
+    }
+    const DiffractionSpikesProfile cross(DiffractionSpikesParams{});
+    EXPECT_LT(cross.surface_brightness(3.0, 3.0), 1e-30);  // between the spikes of the cross
+    EXPECT_THROW(DiffractionSpikesProfile(DiffractionSpikesParams{.spikes = 0}), std::invalid_argument);
 }
 
 }  // namespace
