@@ -1,10 +1,12 @@
-// FftConvolver (fft_convolve.hpp): FFTW r2c / c2r convolution with a zero-padded, wrapped
-// kernel when DHS_HAVE_FFTW is defined, else the direct convolve() of psf.hpp.
+// FftConvolver (fft_convolve.hpp): FFTW r2c / c2r convolution with zero-padded, wrapped kernels
+// (one forward transform of the image serves every kernel) when DHS_HAVE_FFTW is defined, else
+// the direct convolve() of psf.hpp; and the tiled (overlap-save) convolution of large images.
 #include "kernels/fft_convolve.hpp"
 
 #include "kernels/detail_image.hpp"
 #include "kernels/psf.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -53,7 +55,8 @@ struct FftConvolver::Impl {
     int width = 0, height = 0, px = 0, py = 0, nc = 0;  // nc = px / 2 + 1 complex columns
     double* real = nullptr;                              // py x px
     fftw_complex* spectrum = nullptr;                    // py x nc, the image's transform
-    fftw_complex* kernel = nullptr;                      // py x nc, kernel transform / (px py)
+    fftw_complex* product = nullptr;                     // py x nc, spectrum x a kernel's
+    std::vector<fftw_complex*> kernels;                  // py x nc each, kernel transform / (px py)
     fftw_plan forward = nullptr, backward = nullptr;
 
     ~Impl() {
@@ -62,15 +65,55 @@ struct FftConvolver::Impl {
         if (backward) fftw_destroy_plan(backward);
         fftw_free(real);
         fftw_free(spectrum);
-        fftw_free(kernel);
+        fftw_free(product);
+        for (auto* k : kernels) fftw_free(k);
+    }
+
+    // Forward transform of the image (top-left corner, zeros elsewhere: the padding that makes
+    // the circular convolution linear) into `spectrum`.
+    void transform(std::span<const float> image) {
+        for (int y = 0; y < py; ++y) {
+            double* row = real + static_cast<std::size_t>(y) * px;
+            int x = 0;
+            if (y < height) {
+                const float* src = image.data() + static_cast<std::size_t>(y) * width;
+                for (; x < width; ++x) row[x] = src[x];
+            }
+            for (; x < px; ++x) row[x] = 0.0;
+        }
+        fftw_execute(forward);
+    }
+
+    // out = the inverse transform of spectrum x kernel k, cropped to the image.
+    void apply(std::size_t k, float* out) {
+        const std::size_t ncomplex = pixels(nc, py);
+        const fftw_complex* kern = kernels[k];
+        for (std::size_t i = 0; i < ncomplex; ++i) {
+            const double ar = spectrum[i][0], ai = spectrum[i][1];
+            const double br = kern[i][0], bi = kern[i][1];
+            product[i][0] = ar * br - ai * bi;
+            product[i][1] = ar * bi + ai * br;
+        }
+        fftw_execute(backward);  // product -> real (destroys product)
+        for (int y = 0; y < height; ++y) {
+            const double* row = real + static_cast<std::size_t>(y) * px;
+            float* dst = out + static_cast<std::size_t>(y) * width;
+            for (int x = 0; x < width; ++x) dst[x] = static_cast<float>(row[x]);
+        }
     }
 };
 
 FftConvolver::FftConvolver(int width, int height, std::span<const float> kernel, int ksize)
+    : FftConvolver(width, height, std::vector<std::vector<float>>{std::vector<float>(kernel.begin(), kernel.end())},
+                   ksize) {}
+
+FftConvolver::FftConvolver(int width, int height, std::span<const std::vector<float>> kernels, int ksize)
     : impl_(std::make_unique<Impl>()) {
     require(width > 0 && height > 0, "image width and height must be > 0");
-    require(ksize > 0 && ksize % 2 == 1 && kernel.size() == pixels(ksize, ksize),
-            "kernel must be ksize x ksize with ksize odd");
+    require(!kernels.empty(), "at least one kernel");
+    for (const auto& kernel : kernels)
+        require(ksize > 0 && ksize % 2 == 1 && kernel.size() == pixels(ksize, ksize),
+                "kernel must be ksize x ksize with ksize odd");
     Impl& m = *impl_;
     m.width = width;
     m.height = height;
@@ -82,26 +125,32 @@ FftConvolver::FftConvolver(int width, int height, std::span<const float> kernel,
         const std::lock_guard<std::mutex> lock(planner_mutex());
         m.real = fftw_alloc_real(nreal);
         m.spectrum = fftw_alloc_complex(ncomplex);
-        m.kernel = fftw_alloc_complex(ncomplex);
-        if (!m.real || !m.spectrum || !m.kernel) throw std::bad_alloc();
+        m.product = fftw_alloc_complex(ncomplex);
+        if (!m.real || !m.spectrum || !m.product) throw std::bad_alloc();
+        for (std::size_t k = 0; k < kernels.size(); ++k) {
+            m.kernels.push_back(fftw_alloc_complex(ncomplex));
+            if (!m.kernels.back()) throw std::bad_alloc();
+        }
         m.forward = fftw_plan_dft_r2c_2d(m.py, m.px, m.real, m.spectrum, FFTW_ESTIMATE);
-        m.backward = fftw_plan_dft_c2r_2d(m.py, m.px, m.spectrum, m.real, FFTW_ESTIMATE);
+        m.backward = fftw_plan_dft_c2r_2d(m.py, m.px, m.product, m.real, FFTW_ESTIMATE);
         if (!m.forward || !m.backward) throw std::runtime_error("fft_convolve: FFTW planning failed");
     }
-    // The kernel wrapped so that its centre (h, h) sits at (0, 0); scaled by 1 / (px py) so the
+    // Each kernel wrapped so that its centre (h, h) sits at (0, 0); scaled by 1 / (px py) so the
     // unnormalised inverse transform comes out right.
     const int h = ksize / 2;
-    for (std::size_t i = 0; i < nreal; ++i) m.real[i] = 0.0;
-    for (int j = 0; j < ksize; ++j)
-        for (int i = 0; i < ksize; ++i) {
-            const int y = (j - h + m.py) % m.py, x = (i - h + m.px) % m.px;
-            m.real[static_cast<std::size_t>(y) * m.px + x] = kernel[static_cast<std::size_t>(j) * ksize + i];
-        }
-    fftw_execute(m.forward);
     const double scale = 1.0 / static_cast<double>(nreal);
-    for (std::size_t i = 0; i < ncomplex; ++i) {
-        m.kernel[i][0] = m.spectrum[i][0] * scale;
-        m.kernel[i][1] = m.spectrum[i][1] * scale;
+    for (std::size_t k = 0; k < kernels.size(); ++k) {
+        for (std::size_t i = 0; i < nreal; ++i) m.real[i] = 0.0;
+        for (int j = 0; j < ksize; ++j)
+            for (int i = 0; i < ksize; ++i) {
+                const int y = (j - h + m.py) % m.py, x = (i - h + m.px) % m.px;
+                m.real[static_cast<std::size_t>(y) * m.px + x] = kernels[k][static_cast<std::size_t>(j) * ksize + i];
+            }
+        fftw_execute(m.forward);
+        for (std::size_t i = 0; i < ncomplex; ++i) {
+            m.kernels[k][i][0] = m.spectrum[i][0] * scale;
+            m.kernels[k][i][1] = m.spectrum[i][1] * scale;
+        }
     }
 }
 
@@ -110,31 +159,21 @@ void FftConvolver::convolve(std::span<const float> image, std::span<float> out) 
     require(image.size() == pixels(m.width, m.height) && out.size() == image.size(),
             "image and out must hold width * height pixels");
     require(!overlaps(image, out), "out must not overlap the image");
-    // Image in the top-left corner, zeros elsewhere (the padding that makes it linear).
-    for (int y = 0; y < m.py; ++y) {
-        double* row = m.real + static_cast<std::size_t>(y) * m.px;
-        int x = 0;
-        if (y < m.height) {
-            const float* src = image.data() + static_cast<std::size_t>(y) * m.width;
-            for (; x < m.width; ++x) row[x] = src[x];
-        }
-        for (; x < m.px; ++x) row[x] = 0.0;
-    }
-    fftw_execute(m.forward);
-    const std::size_t ncomplex = pixels(m.nc, m.py);
-    for (std::size_t i = 0; i < ncomplex; ++i) {
-        const double ar = m.spectrum[i][0], ai = m.spectrum[i][1];
-        const double br = m.kernel[i][0], bi = m.kernel[i][1];
-        m.spectrum[i][0] = ar * br - ai * bi;
-        m.spectrum[i][1] = ar * bi + ai * br;
-    }
-    fftw_execute(m.backward);
-    for (int y = 0; y < m.height; ++y) {
-        const double* row = m.real + static_cast<std::size_t>(y) * m.px;
-        float* dst = out.data() + static_cast<std::size_t>(y) * m.width;
-        for (int x = 0; x < m.width; ++x) dst[x] = static_cast<float>(row[x]);
-    }
+    m.transform(image);
+    m.apply(0, out.data());
 }
+
+void FftConvolver::convolve_all(std::span<const float> image, std::span<float> out) {
+    Impl& m = *impl_;
+    const std::size_t n = pixels(m.width, m.height);
+    require(image.size() == n && out.size() == n * m.kernels.size(),
+            "image must hold width * height pixels and out kernels x width x height");
+    require(!overlaps(image, out), "out must not overlap the image");
+    m.transform(image);
+    for (std::size_t k = 0; k < m.kernels.size(); ++k) m.apply(k, out.data() + k * n);
+}
+
+int FftConvolver::kernels() const noexcept { return static_cast<int>(impl_->kernels.size()); }
 
 #else  // no FFTW: the direct convolution
 
@@ -142,26 +181,44 @@ bool fft_available() noexcept { return false; }
 
 struct FftConvolver::Impl {
     int width = 0, height = 0, ksize = 0;
-    std::vector<float> kernel;
+    std::vector<std::vector<float>> kernels;
 };
 
 FftConvolver::FftConvolver(int width, int height, std::span<const float> kernel, int ksize)
+    : FftConvolver(width, height, std::vector<std::vector<float>>{std::vector<float>(kernel.begin(), kernel.end())},
+                   ksize) {}
+
+FftConvolver::FftConvolver(int width, int height, std::span<const std::vector<float>> kernels, int ksize)
     : impl_(std::make_unique<Impl>()) {
     require(width > 0 && height > 0, "image width and height must be > 0");
-    require(ksize > 0 && ksize % 2 == 1 && kernel.size() == pixels(ksize, ksize),
-            "kernel must be ksize x ksize with ksize odd");
+    require(!kernels.empty(), "at least one kernel");
+    for (const auto& kernel : kernels)
+        require(ksize > 0 && ksize % 2 == 1 && kernel.size() == pixels(ksize, ksize),
+                "kernel must be ksize x ksize with ksize odd");
     impl_->width = width;
     impl_->height = height;
     impl_->ksize = ksize;
-    impl_->kernel.assign(kernel.begin(), kernel.end());
+    impl_->kernels.assign(kernels.begin(), kernels.end());
 }
 
 void FftConvolver::convolve(std::span<const float> image, std::span<float> out) {
     require(image.size() == pixels(impl_->width, impl_->height) && out.size() == image.size(),
             "image and out must hold width * height pixels");
     require(!overlaps(image, out), "out must not overlap the image");
-    dhs::kernels::convolve(image, impl_->width, impl_->height, impl_->kernel, impl_->ksize, out);
+    dhs::kernels::convolve(image, impl_->width, impl_->height, impl_->kernels[0], impl_->ksize, out);
 }
+
+void FftConvolver::convolve_all(std::span<const float> image, std::span<float> out) {
+    const std::size_t n = pixels(impl_->width, impl_->height);
+    require(image.size() == n && out.size() == n * impl_->kernels.size(),
+            "image must hold width * height pixels and out kernels x width x height");
+    require(!overlaps(image, out), "out must not overlap the image");
+    for (std::size_t k = 0; k < impl_->kernels.size(); ++k)
+        dhs::kernels::convolve(image, impl_->width, impl_->height, impl_->kernels[k], impl_->ksize,
+                               out.subspan(k * n, n));
+}
+
+int FftConvolver::kernels() const noexcept { return static_cast<int>(impl_->kernels.size()); }
 
 #endif
 
@@ -176,6 +233,43 @@ void convolve_fft(std::span<const float> image, int width, int height,
                   std::span<const float> kernel, int ksize, std::span<float> out) {
     FftConvolver conv(width, height, kernel, ksize);
     conv.convolve(image, out);
+}
+
+void convolve_fft_tiled(std::span<const float> image, int width, int height, std::span<const float> kernel,
+                        int ksize, std::span<float> out, int tile) {
+    require(width > 0 && height > 0, "image width and height must be > 0");
+    require(ksize > 0 && ksize % 2 == 1 && kernel.size() == pixels(ksize, ksize),
+            "kernel must be ksize x ksize with ksize odd");
+    require(image.size() == pixels(width, height) && out.size() == image.size(),
+            "image and out must hold width * height pixels");
+    require(!overlaps(image, out), "out must not overlap the image");
+    require(tile >= 1, "tile must be >= 1");
+    const int h = ksize / 2;
+    const int tw = std::min(tile, width), th = std::min(tile, height);
+    const int rw = tw + 2 * h, rh = th + 2 * h;  // input region of a tile
+    FftConvolver conv(rw, rh, kernel, ksize);
+    std::vector<float> region(pixels(rw, rh)), result(region.size());
+    for (int y0 = 0; y0 < height; y0 += th) {
+        const int ny = std::min(th, height - y0);
+        for (int x0 = 0; x0 < width; x0 += tw) {
+            const int nx = std::min(tw, width - x0);
+            for (int j = 0; j < rh; ++j) {
+                const int y = y0 - h + j;
+                float* row = region.data() + static_cast<std::size_t>(j) * rw;
+                for (int i = 0; i < rw; ++i) {
+                    const int x = x0 - h + i;
+                    row[i] = (y >= 0 && y < height && x >= 0 && x < width)
+                                 ? image[static_cast<std::size_t>(y) * width + x]
+                                 : 0.0f;
+                }
+            }
+            conv.convolve(region, result);
+            for (int j = 0; j < ny; ++j)
+                for (int i = 0; i < nx; ++i)
+                    out[static_cast<std::size_t>(y0 + j) * width + (x0 + i)] =
+                        result[static_cast<std::size_t>(h + j) * rw + (h + i)];
+        }
+    }
 }
 
 }  // namespace dhs::kernels

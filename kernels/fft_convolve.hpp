@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <span>
+#include <vector>
 
 namespace dhs::kernels {
 
@@ -29,15 +30,25 @@ public:
     /// @brief Throws std::invalid_argument for width or height <= 0, ksize even or
     /// kernel.size() != ksize^2.
     FftConvolver(int width, int height, std::span<const float> kernel, int ksize);
+    /// @brief Several kernels of one size (e.g. the PSF of each band): convolve() uses the first,
+    /// convolve_all() every one from a single forward transform of the image. Throws as above,
+    /// and for no kernels.
+    FftConvolver(int width, int height, std::span<const std::vector<float>> kernels, int ksize);
     ~FftConvolver();
     FftConvolver(FftConvolver&&) noexcept;
     FftConvolver& operator=(FftConvolver&&) noexcept;
     FftConvolver(const FftConvolver&) = delete;
     FftConvolver& operator=(const FftConvolver&) = delete;
 
-    /// @brief out = image convolved with the kernel; both width * height, not overlapping.
+    /// @brief out = image convolved with the (first) kernel; both width * height, not overlapping.
     /// Throws std::invalid_argument on bad sizes or overlap.
     void convolve(std::span<const float> image, std::span<float> out);
+    /// @brief out[k * width * height + ...] = image convolved with kernel k, for every kernel, from
+    /// one forward transform (each plane as convolve() with that kernel alone would give it).
+    /// out holds kernels() x width x height floats and must not overlap the image.
+    void convolve_all(std::span<const float> image, std::span<float> out);
+    /// @brief Number of kernels.
+    int kernels() const noexcept;
 
     int width() const noexcept;
     int height() const noexcept;
@@ -50,5 +61,13 @@ private:
 /// @brief One-shot FFT convolution (builds an FftConvolver): same contract as convolve().
 void convolve_fft(std::span<const float> image, int width, int height,
                   std::span<const float> kernel, int ksize, std::span<float> out);
+
+/// @brief FFT convolution of a large image (a 3600 x 3600 coadd) in tiles, overlap-save: each
+/// output tile of side `tile` (the last ones smaller) is the centre of the convolution of its
+/// input tile grown by the kernel half size h on every side (zeros outside the image), which the
+/// pixels of the tile depend on alone; so the result equals convolve() (zero padding) to FFT
+/// round-off, with O(tile^2) memory. Same contract as convolve(); tile >= 1.
+void convolve_fft_tiled(std::span<const float> image, int width, int height, std::span<const float> kernel,
+                        int ksize, std::span<float> out, int tile = 1024);
 
 }  // namespace dhs::kernels

@@ -331,6 +331,45 @@ TEST(Convolve, FftEqualsDirect) {
     EXPECT_THROW(FftConvolver(4, 4, k, 2), std::invalid_argument);
 }
 
+TEST(Convolve, FftSeveralKernelsFromOneTransform) {
+    const int w = 61, h = 47, ks = 15;
+    const std::vector<float> img = random_values(static_cast<std::size_t>(w) * h, 31u, 0.0f, 5.0f);
+    std::vector<std::vector<float>> ks3;
+    for (unsigned seed : {37u, 41u, 43u}) ks3.push_back(random_values(static_cast<std::size_t>(ks) * ks, seed));
+    FftConvolver all(w, h, ks3, ks);
+    EXPECT_EQ(all.kernels(), 3);
+    std::vector<float> planes(3 * img.size()), one(img.size());
+    all.convolve_all(img, planes);
+    for (std::size_t k = 0; k < 3; ++k) {
+        FftConvolver single(w, h, ks3[k], ks);
+        single.convolve(img, one);
+        for (std::size_t i = 0; i < img.size(); ++i) ASSERT_EQ(planes[k * img.size() + i], one[i]) << k << " " << i;
+    }
+    all.convolve(img, one);  // the first kernel
+    for (std::size_t i = 0; i < img.size(); ++i) ASSERT_EQ(planes[i], one[i]);
+    EXPECT_THROW(all.convolve_all(img, one), std::invalid_argument);
+}
+
+TEST(Convolve, TiledFftEqualsDirect) {
+    const int w = 203, h = 157;
+    const std::vector<float> img = random_values(static_cast<std::size_t>(w) * h, 47u, 0.0f, 10.0f);
+    for (int ks : {1, 9, 31}) {
+        const std::vector<float> k = random_values(static_cast<std::size_t>(ks) * ks, 53u);
+        std::vector<float> direct(img.size()), tiled(img.size());
+        convolve(img, w, h, k, ks, direct);
+        double ksum = 0.0;
+        for (float v : k) ksum += std::abs(v);
+        const double tol = 1e-6 * max_abs(img) * ksum;
+        for (int tile : {7, 64, 100, 1000}) {
+            convolve_fft_tiled(img, w, h, k, ks, tiled, tile);
+            for (std::size_t i = 0; i < img.size(); ++i)
+                ASSERT_NEAR(tiled[i], direct[i], tol) << "k" << ks << " tile " << tile << " @" << i;
+        }
+    }
+    std::vector<float> out(img.size()), k(9, 0.1f);
+    EXPECT_THROW(convolve_fft_tiled(img, w, h, k, 3, out, 0), std::invalid_argument);
+}
+
 TEST(Convolve, RejectsBadArguments) {
     std::vector<float> img(16, 1.0f), out(16), k(9, 0.1f), k4(16, 0.1f);
     EXPECT_THROW(convolve(img, 4, 4, k4, 4, out), std::invalid_argument);    // even kernel
