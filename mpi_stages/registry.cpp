@@ -3,6 +3,7 @@
 
 #include "mpi_stages/inject/inject_stage.hpp"
 #include "mpi_stages/mock_sky/mock_sky_stage.hpp"
+#include "mpi_stages/sample/sample_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
 
 namespace dhs::stages {
@@ -13,6 +14,9 @@ void register_stages(engine::StageRegistry& r) {
           /*in_default_run=*/false);
     r.add("mock_sky", "mock DR10 sky with truth (dhs mock-sky)", [] { return std::make_unique<MockSkyStage>(); },
           MockSkyStage::declare_config, /*in_default_run=*/false);
+    // The science pipeline, in order.
+    r.add("sample", "sweeps -> negative pool, injection hosts, positives, stratified negatives (SPEC Stage 1)",
+          [] { return std::make_unique<SampleStage>(); }, SampleStage::declare_config);
     r.add("inject", "lensed sources injected into host stamps: grids, controls, selection function (SPEC Stage 3)",
           [] { return std::make_unique<InjectStage>(); }, InjectStage::declare_config);
 }
