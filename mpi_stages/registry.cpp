@@ -5,6 +5,7 @@
 #include "mpi_stages/mock_sky/mock_sky_stage.hpp"
 #include "mpi_stages/sample/sample_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
+#include "mpi_stages/validate/validate_stage.hpp"
 
 namespace dhs::stages {
 
@@ -19,6 +20,8 @@ void register_stages(engine::StageRegistry& r) {
           [] { return std::make_unique<SampleStage>(); }, SampleStage::declare_config);
     r.add("inject", "lensed sources injected into host stamps: grids, controls, selection function (SPEC Stage 3)",
           [] { return std::make_unique<InjectStage>(); }, InjectStage::declare_config);
+    r.add("validate", "quality gates and shortcut detection on cutouts and injections (SPEC Stage 4)",
+          [] { return std::make_unique<ValidateStage>(); }, ValidateStage::declare_config);
 }
 
 const engine::StageRegistry& pipeline_registry() {

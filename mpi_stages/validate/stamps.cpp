@@ -1,0 +1,281 @@
+// The validation stage's per-stamp part: output groups, the batch plan over cutouts.h5 and
+// injections.h5, and one batch read back and turned into feature rows with failure reasons.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/engine/units.hpp"
+#include "core/error.hpp"
+#include "core/hdf5/result_file.hpp"
+#include "mpi_stages/validate/validate.hpp"
+
+namespace fs = std::filesystem;
+
+namespace dhs::stages::validate {
+
+namespace {
+
+Column described(Column c, const std::string& unit, const std::string& description) {
+    c.set_unit(unit);
+    c.set_description(description);
+    return c;
+}
+
+std::string stem_description(const std::string& stem, const Params& p) {
+    if (stem == "core_brightness") return fmt::format("mean within r < {} px", p.spec.core_radius);
+    if (stem == "annulus_brightness")
+        return fmt::format("mean in the annulus {} <= r < {} px", p.spec.annulus_inner, p.spec.annulus_outer);
+    if (stem == "outer_brightness")
+        return fmt::format("mean in the outer ring {} <= r < {} px", p.spec.outer_inner, p.spec.outer_outer);
+    if (stem == "annulus_max") return "maximum in the annulus";
+    if (stem == "annulus_std") return "standard deviation (ddof 0) in the annulus";
+    if (stem == "azimuthal_asymmetry")
+        return fmt::format("standard deviation (ddof 0) of the mean brightness in {} azimuthal sectors of the annulus",
+                           p.spec.sectors);
+    if (stem == "mad") return "median absolute deviation from the median, whole stamp (unscaled)";
+    return "core_brightness / outer_brightness";
+}
+
+// The text of row i of a scalar column of any type (ids may be strings or integers).
+std::string cell_text(const Column& c, std::size_t i) {
+    if (c.dtype() == DType::string) return c.strings()[i];
+    return std::visit(
+        [&](const auto& v) -> std::string {
+            using E = typename std::decay_t<decltype(v)>::value_type;
+            if constexpr (std::is_same_v<E, std::string>) return v[i];
+            else return fmt::format("{}", v[i]);
+        },
+        c.storage());
+}
+
+}  // namespace
+
+std::vector<engine::OutputGroup> output_groups(const Params& p) {
+    engine::OutputGroup m{.name = "metrics",
+                          .description = "one row per audited stamp (cutouts rows, then injections rows): quality "
+                                         "flags, failure reasons, shortcut features"};
+    m.schema.add(described(Column("source", std::vector<std::string>{}), "",
+                           "input the stamp comes from: cutouts (cutouts.h5:/stamps) or injections (injections.h5:/injections)"));
+    m.schema.add(described(Column("source_row", std::vector<std::int64_t>{}), "", "row of the stamp in its input group"));
+    m.schema.add(described(Column("id", std::vector<std::string>{}), "", "galaxy_id (cutouts) or injection_id (injections)"));
+    m.schema.add(described(Column("class", std::vector<std::string>{}), "",
+                           "positive, negative, host (cutouts target_set) or injection, control (injections is_control)"));
+    m.schema.add(described(Column("split", std::vector<std::string>{}), "", "train, val or test from the input ('' if none)"));
+    m.schema.add(described(Column("size_ok", std::vector<std::uint8_t>{}, {}, DType::boolean), "",
+                           fmt::format("stamp is {} x {} x {} (and the input's size_ok, if any, is true)", p.bands.size(),
+                                       p.stamp_size, p.stamp_size)));
+    m.schema.add(described(Column("quality_ok", std::vector<std::uint8_t>{}, {}, DType::boolean), "",
+                           "passed every quality check (failure_reasons empty)"));
+    m.schema.add(described(Column("failure_reasons", std::vector<std::string>{}), "",
+                           "';'-separated: size, nan_total, nan_core, masked_core, no_data; '' when quality_ok"));
+    m.schema.add(described(Column("total_nan_frac", std::vector<double>{}), "", "fraction of non-finite pixels, all bands"));
+    m.schema.add(described(Column("core_nan_frac", std::vector<double>{}), "",
+                           fmt::format("fraction of non-finite pixels within r < {} px, all bands", p.spec.core_radius)));
+    m.schema.add(described(Column("core_masked_frac", std::vector<double>{}), "",
+                           fmt::format("fraction of core pixels with a maskbit in {} (NaN without maskbits)",
+                                       p.reject_maskbits)));
+    for (const auto& stem : band_feature_stems())
+        for (const auto& b : p.bands) {
+            const bool ratio = stem == "radial_gradient";
+            m.schema.add(described(Column(band_feature_name(stem, b), std::vector<double>{}), ratio ? "" : "nanomaggy",
+                                   stem_description(stem, p) + ", " + b + " band"));
+        }
+    const std::size_t nb = p.bands.size();
+    m.schema.add(described(Column("radial_profile", std::vector<float>{}, {nb, static_cast<std::size_t>(p.spec.profile_bins)}),
+                           "nanomaggy", "azimuthal median in radial bins [k, k+1) px per band (radial-profile classifier input)"));
+    m.schema.add(described(Column("core_pixels", std::vector<float>{},
+                                  {nb, static_cast<std::size_t>(p.spec.core_box), static_cast<std::size_t>(p.spec.core_box)}),
+                           "nanomaggy", "central box of pixels per band (core-only classifier input)"));
+    m.column_attributes["core_pixels"]["layout"] = "NCHW";
+
+    engine::OutputGroup f{.name = "failed_stamps", .description = "the stamps that failed a quality check, with reasons"};
+    for (const char* name : {"source", "source_row", "id", "class", "split", "failure_reasons"})
+        f.schema.add(m.schema.column(name));
+    return {m, f};
+}
+
+std::vector<engine::WorkUnit> plan_units(const Params& p) {
+    std::vector<engine::WorkUnit> all;
+    bool any = false;
+    for (const auto& c : comparisons(p)) {
+        if (!c.requested || !fs::exists(c.path)) continue;
+        any = true;
+        hdf5::ResultReader r(c.path);
+        if (!r.exists(c.group + "/image"))
+            throw DataError(c.path, c.group + "/image", "no stamp dataset (the " + c.name + " comparison needs it)");
+        const auto rows = static_cast<std::int64_t>(r.rows(c.group + "/image"));
+        const Column probe = r.read_column(c.group + "/image", 0, 0);
+        std::int64_t cell = 1;
+        for (auto d : probe.shape()) cell *= static_cast<std::int64_t>(d);
+        for (auto u : engine::batch_units(rows, p.batch_size, c.source)) {
+            const auto j = nlohmann::json::parse(u.payload);
+            const std::int64_t begin = j.at("begin"), end = j.at("end");
+            u.payload = nlohmann::json{{"source", c.source}, {"path", c.path}, {"group", c.group}, {"begin", begin},
+                                       {"end", end}}
+                            .dump();
+            u.kind = "stamp-batch";
+            u.bytes_in = (end - begin) * cell * 4;
+            u.rows_out = end - begin;
+            all.push_back(std::move(u));
+        }
+    }
+    if (!any)
+        throw Error(fmt::format("validate: nothing to audit: neither {} nor {} exists (or validate.comparisons names "
+                                "neither); run the cutouts or inject stage first",
+                                p.cutouts_file, p.injections_file));
+    for (std::size_t i = 0; i < all.size(); ++i) all[i].index = static_cast<std::int64_t>(i);
+    return all;
+}
+
+std::string failure_reasons(const Params& p, bool size_ok, const kernels::StampFeatures& f, std::size_t r_band) {
+    std::string out;
+    auto add = [&](const char* r) { out += out.empty() ? r : std::string(";") + r; };
+    if (!size_ok) add("size");
+    if (f.total_nan_frac > p.max_total_nan_frac) add("nan_total");
+    if (f.core_nan_frac > p.max_core_nan_frac) add("nan_core");
+    if (f.core_masked_frac > p.max_core_masked_frac) add("masked_core");  // NaN (no maskbits) compares false
+    const auto& r = f.band[r_band];
+    if (!(std::isfinite(r.core_brightness) && std::isfinite(r.annulus_brightness) && std::isfinite(r.outer_brightness)))
+        add("no_data");
+    return out;
+}
+
+engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
+                                const std::vector<engine::OutputGroup>& groups) {
+    const auto j = nlohmann::json::parse(unit.payload);
+    const std::string source = j.at("source"), path = j.at("path"), group = j.at("group");
+    const std::uint64_t begin = j.at("begin"), end = j.at("end");
+    const std::uint64_t n = end - begin;
+    const bool cutouts = source == "cutouts";
+    hdf5::ResultReader r(path);
+
+    // Stamps: float32 (N, bands, H, W).
+    const std::string image_ds = group + "/image";
+    const Column image = r.read_column(image_ds, begin, n);
+    const auto& shape = image.shape();
+    if (image.dtype() != DType::float32 || shape.size() != 3 || shape[0] != p.bands.size())
+        throw DataError(path, image_ds,
+                        fmt::format("expected float32 stamps (N, {}, H, W) (bands {}), found {} with per-row shape ({})",
+                                    p.bands.size(), fmt::join(p.bands, ","), dtype_name(image.dtype()),
+                                    fmt::join(shape, ", ")));
+    const int h = static_cast<int>(shape[1]), w = static_cast<int>(shape[2]);
+    const bool shape_ok = h == p.stamp_size && w == p.stamp_size;
+    kernels::StampFeatureSpec spec = p.spec;
+    spec.core_box = std::min({spec.core_box, h, w});
+    if (spec.core_box != p.spec.core_box)
+        throw DataError(path, image_ds,
+                        fmt::format("stamps of {} x {} px are smaller than the core box ({} px)", h, w, p.spec.core_box));
+    const kernels::StampGeometry geometry(h, w, spec);
+    const std::size_t npix = geometry.pixels();
+
+    // Optional per-stamp columns.
+    std::vector<std::uint32_t> maskbits;
+    if (r.exists(group + "/maskbits")) {
+        const Column m = r.read_column(group + "/maskbits", begin, n);
+        if (m.shape() != std::vector<std::size_t>{shape[1], shape[2]} || m.dtype() == DType::string)
+            throw DataError(path, group + "/maskbits",
+                            fmt::format("expected integer (N, {}, {}) maskbits, found per-row shape ({})", h, w,
+                                        fmt::join(m.shape(), ", ")));
+        maskbits = m.as<std::uint32_t>();
+    }
+    std::vector<std::uint8_t> input_size_ok(n, 1);
+    if (r.exists(group + "/size_ok")) input_size_ok = r.read_column(group + "/size_ok", begin, n).as<std::uint8_t>();
+    std::vector<std::string> split(n);
+    if (r.exists(group + "/split")) {
+        const Column s = r.read_column(group + "/split", begin, n);
+        for (std::size_t i = 0; i < n; ++i) split[i] = cell_text(s, i);
+    }
+    const std::string id_name = cutouts ? "galaxy_id" : "injection_id";
+    if (!r.exists(group + "/" + id_name))
+        throw DataError(path, group + "/" + id_name, "missing: every stamp needs its identifier");
+    const Column ids = r.read_column(group + "/" + id_name, begin, n);
+    std::vector<std::string> cls(n);
+    if (cutouts) {
+        if (!r.exists(group + "/target_set"))
+            throw DataError(path, group + "/target_set", "missing: positives, negatives or hosts per stamp");
+        const Column t = r.read_column(group + "/target_set", begin, n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string v = cell_text(t, i);
+            if (v == "positives") cls[i] = "positive";
+            else if (v == "negatives") cls[i] = "negative";
+            else if (v == "hosts") cls[i] = "host";
+            else
+                throw DataError(path, fmt::format("{}/target_set row {}", group, begin + i),
+                                fmt::format("'{}' is not positives, negatives or hosts", v));
+        }
+    } else {
+        if (!r.exists(group + "/is_control"))
+            throw DataError(path, group + "/is_control", "missing: whether each stamp is a control");
+        const auto c = r.read_column(group + "/is_control", begin, n).as<std::uint8_t>();
+        for (std::size_t i = 0; i < n; ++i) cls[i] = c[i] ? "control" : "injection";
+    }
+
+    // Features.
+    const std::size_t nb = p.bands.size();
+    const std::size_t r_band = static_cast<std::size_t>(std::find(p.bands.begin(), p.bands.end(), "r") - p.bands.begin());
+    const auto names = feature_names(p.bands);
+    std::vector<std::vector<double>> feat(names.size(), std::vector<double>(n));
+    std::vector<float> profile(n * nb * geometry.profile_size()), box(n * nb * geometry.box_size());
+    std::vector<std::uint8_t> size_ok(n), quality_ok(n);
+    std::vector<std::string> reasons(n), src(n, source), id(n);
+    std::vector<std::int64_t> rows(n);
+    const auto pixels = image.values<float>();
+    kernels::StampFeatureScratch scratch;
+    const auto& stems = band_feature_stems();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto f = kernels::compute_stamp_features(
+            geometry, nb, pixels.subspan(i * nb * npix, nb * npix),
+            maskbits.empty() ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(maskbits).subspan(i * npix, npix),
+            p.reject_maskbits, std::span<float>(profile).subspan(i * nb * geometry.profile_size(), nb * geometry.profile_size()),
+            std::span<float>(box).subspan(i * nb * geometry.box_size(), nb * geometry.box_size()), scratch);
+        feat[0][i] = f.total_nan_frac;
+        feat[1][i] = f.core_nan_frac;
+        feat[2][i] = f.core_masked_frac;
+        std::size_t k = 3;
+        for (std::size_t s = 0; s < stems.size(); ++s)
+            for (std::size_t b = 0; b < nb; ++b, ++k) {
+                const auto& bf = f.band[b];
+                const double v[] = {bf.core_brightness, bf.annulus_brightness, bf.outer_brightness, bf.annulus_max,
+                                    bf.annulus_std,     bf.azimuthal_asymmetry, bf.mad,             bf.radial_gradient};
+                feat[k][i] = v[s];
+            }
+        size_ok[i] = shape_ok && input_size_ok[i] != 0;
+        reasons[i] = failure_reasons(p, size_ok[i] != 0, f, r_band);
+        quality_ok[i] = reasons[i].empty();
+        rows[i] = static_cast<std::int64_t>(begin + i);
+        id[i] = cell_text(ids, i);
+    }
+
+    // Rows in the declared schema (units and descriptions from it).
+    const Table& schema = groups[0].schema;
+    Table t;
+    auto take = [&](Column c) {
+        const auto& s = schema.column(c.name());
+        c.set_unit(s.unit());
+        c.set_description(s.description());
+        t.add(std::move(c));
+    };
+    take(Column("source", src));
+    take(Column("source_row", rows));
+    take(Column("id", id));
+    take(Column("class", cls));
+    take(Column("split", split));
+    take(Column("size_ok", size_ok, {}, DType::boolean));
+    take(Column("quality_ok", quality_ok, {}, DType::boolean));
+    take(Column("failure_reasons", reasons));
+    for (std::size_t k = 0; k < names.size(); ++k) take(Column(names[k], std::move(feat[k])));
+    take(Column("radial_profile", std::move(profile), {nb, geometry.profile_size()}));
+    take(Column("core_pixels", std::move(box),
+                {nb, static_cast<std::size_t>(spec.core_box), static_cast<std::size_t>(spec.core_box)}));
+
+    std::vector<std::uint64_t> failed;
+    for (std::size_t i = 0; i < n; ++i)
+        if (!quality_ok[i]) failed.push_back(i);
+    Table f;
+    for (const char* name : {"source", "source_row", "id", "class", "split", "failure_reasons"})
+        f.add(t.column(name).take(failed));
+    return {{"metrics", std::move(t)}, {"failed_stamps", std::move(f)}};
+}
+
+}  // namespace dhs::stages::validate

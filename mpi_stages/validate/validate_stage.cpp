@@ -1,0 +1,32 @@
+// The `validate` stage (see validate_stage.hpp): the engine's interface over validate.hpp.
+#include "mpi_stages/validate/validate_stage.hpp"
+
+#include "mpi_stages/validate/validate.hpp"
+
+namespace dhs::stages {
+
+void ValidateStage::declare_config(config::Schema& s) { validate::declare_config(s); }
+
+std::vector<engine::OutputGroup> ValidateStage::output_groups(const engine::StageContext& ctx) const {
+    return validate::output_groups(validate::read_params(ctx.config, ctx.run_dir));
+}
+
+std::vector<engine::WorkUnit> ValidateStage::plan(const engine::StageContext& ctx) const {
+    return validate::plan_units(validate::read_params(ctx.config, ctx.run_dir));
+}
+
+engine::UnitOutput ValidateStage::process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
+    const auto p = validate::read_params(ctx.config, ctx.run_dir);
+    return validate::process_unit(p, unit, validate::output_groups(p));
+}
+
+void ValidateStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const {
+    validate::reduce(validate::read_params(ctx.config, ctx.run_dir), ctx, comm, path);
+}
+
+std::int64_t ValidateStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext&) const {
+    // The stamps read (bytes_in), their maskbits (a third of a 3-band stamp) and the rows out.
+    return unit.bytes_in + unit.bytes_in / 3 + unit.rows_out * 8 * 1024;
+}
+
+}  // namespace dhs::stages
