@@ -37,6 +37,8 @@ packages=(
   # Test references and the Python baselines benchmarks run beside (Debian's python3 stack).
   python3 python3-numpy python3-astropy python3-fitsio python3-healpy python3-h5py python3-scipy
   python3-sklearn python3-jsonschema
+  # C probes of shared/bench/limits/ that benchmarks build beside dhs (sweepc2.c: chealpix)
+  libchealpix-dev
   # Slurm for the engine's single-node Slurm test
   slurmd slurmctld slurm-client munge
 )
