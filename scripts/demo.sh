@@ -37,13 +37,21 @@ else
   summary+=("mock-sky: not in this build yet")
 fi
 
+# 2b. The template bank of the injection stage's real-galaxy sources (clumpy galaxies).
+inject_sets=()
+if has make-template-bank; then
+  "${mpi[@]}" "$dhs" make-template-bank --out "$out/templates.h5" --n 200
+  inject_sets=(--set "inject.template_bank=$out/templates.h5")
+  summary+=("make-template-bank: 200 clumpy galaxy templates in $out/templates.h5")
+fi
+
 # 3. The engine on its own test load (the skeleton stage), then the pipeline's stages.
 if has run; then
   "${mpi[@]}" "$dhs" run "$repo/configs/skeleton.yaml" --out "$out/engine-check" --log-level warn
   summary+=("engine: skeleton stage on $ranks ranks -> $out/engine-check/skeleton.h5 ($(h5ls "$out/engine-check/skeleton.h5/rows/value" 2>/dev/null | grep -o '{[0-9]*}' || echo '?') rows)")
-  if "$dhs" plan "$repo/configs/demo.yaml" --set "survey.root=$out/mock" >/dev/null 2>&1; then
+  if "$dhs" plan "$repo/configs/demo.yaml" --set "survey.root=$out/mock" "${inject_sets[@]}" >/dev/null 2>&1; then
     rc=0
-    "${mpi[@]}" "$dhs" run "$repo/configs/demo.yaml" --out "$out/run" --set "survey.root=$out/mock" || rc=$?
+    "${mpi[@]}" "$dhs" run "$repo/configs/demo.yaml" --out "$out/run" --set "survey.root=$out/mock" "${inject_sets[@]}" || rc=$?
     [ $rc = 0 ] || [ $rc = 3 ] || exit $rc
     for h5 in "$out"/run/*.h5; do
       [ -e "$h5" ] && summary+=("run: $(basename "$h5"): $(h5ls -r "$h5" | grep -c Dataset) datasets")
