@@ -37,6 +37,9 @@ public:
 
     /// @brief The file path given to open().
     const std::string& path() const noexcept { return file_.path(); }
+    /// @brief The open file, positioned at hdu() (for core/fits readers that go below the
+    /// box API, such as TileReader's own decoding of compressed tiles).
+    const FitsFile& file() const noexcept { return file_; }
     /// @brief The HDU read, 1-based as cfitsio counts (the primary is 1).
     int hdu() const noexcept { return hdu_; }
     /// @brief NAXIS1 in pixels (ZNAXIS1 for a compressed HDU), read from the header.
@@ -59,7 +62,7 @@ public:
     long tiles_touched(long x0, long y0, long nx, long ny) const;
 
     /// @brief The image header as 80-character cards ending with END. For a compressed HDU
-    /// this is the header of the image it holds (fits_convert_hdr2str: ZNAXISn become NAXISn,
+    /// this is the header of the image it holds (as fits_convert_hdr2str gives it: ZNAXISn become NAXISn,
     /// compression keywords dropped), otherwise fits_hdr2str's copy.
     const std::string& header_text() const noexcept { return header_; }
     /// @brief Number of cards in header_text(), END included.
