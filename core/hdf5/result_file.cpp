@@ -73,8 +73,11 @@ Column read_selection(const Opened& o, hid_t fspace, std::uint64_t n, const std:
     std::size_t cell_size = 1;
     for (auto c : cell) cell_size *= c;
     const DType dtype = dtype_of_stored(o.ftype.get(), fpath, object);
-    std::vector<hsize_t> mdims{static_cast<hsize_t>(n) * cell_size};
-    Handle mspace(H5Screate_simple(1, mdims.data(), nullptr));
+    // The memory space has the selection's shape (n rows of the cell shape): with a flat one,
+    // HDF5 1.10 maps a chunked selection element by element (~40 MB/s for stamps).
+    std::vector<hsize_t> mdims{static_cast<hsize_t>(n)};
+    for (auto c : cell) mdims.push_back(static_cast<hsize_t>(c));
+    Handle mspace(H5Screate_simple(static_cast<int>(mdims.size()), mdims.data(), nullptr));
     if (n == 0) return Column(name, dtype, 0, cell);
     if (dtype == DType::string) {
         const std::size_t width = H5Tget_size(o.ftype.get());
