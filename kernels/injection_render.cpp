@@ -82,6 +82,40 @@ double border_flux_fraction(std::span<const float> image, int width, int height,
     return total > 0.0 ? edge / total : 0.0;
 }
 
+std::vector<float> centred_psf_kernel(const Psf& psf, double pixel_scale, int half_size) {
+    if (std::holds_alternative<GaussianPsf>(psf)) return psf_kernel(psf, pixel_scale, half_size, 5);
+    if (!(pixel_scale > 0.0) || half_size < 0) throw std::invalid_argument("centred_psf_kernel: bad pixel scale or size");
+    // The Moffat masses of psf_kernel (5 x 5 midpoint sub-pixels), evaluated on one octant
+    // (0 <= dy <= dx) and mirrored: the centred kernel is symmetric in x, y and their swap.
+    const MoffatPsf& m = std::get<MoffatPsf>(psf);
+    constexpr int os = 5;
+    const int h = half_size, k = 2 * h + 1;
+    const double sub = 1.0 / os, area = (pixel_scale * sub) * (pixel_scale * sub);
+    std::vector<double> mass(static_cast<std::size_t>(k) * static_cast<std::size_t>(k));
+    for (int dx = 0; dx <= h; ++dx)
+        for (int dy = 0; dy <= dx; ++dy) {
+            double acc = 0.0;
+            for (int b = 0; b < os; ++b) {
+                const double oy = (dy - 0.5 + (b + 0.5) * sub) * pixel_scale;
+                for (int a = 0; a < os; ++a) {
+                    const double ox = (dx - 0.5 + (a + 0.5) * sub) * pixel_scale;
+                    acc += m.profile(std::sqrt(ox * ox + oy * oy));
+                }
+            }
+            acc *= area;
+            for (const int sx : {-1, 1})
+                for (const int sy : {-1, 1}) {
+                    mass[static_cast<std::size_t>(h + sy * dy) * k + static_cast<std::size_t>(h + sx * dx)] = acc;
+                    mass[static_cast<std::size_t>(h + sy * dx) * k + static_cast<std::size_t>(h + sx * dy)] = acc;
+                }
+        }
+    double total = 0.0;
+    for (double v : mass) total += v;
+    std::vector<float> out(mass.size());
+    for (std::size_t i = 0; i < mass.size(); ++i) out[i] = static_cast<float>(mass[i] / total);
+    return out;
+}
+
 PsfConvolverCache::PsfConvolverCache(int width, int height, double pixel_scale, int half_size, std::size_t capacity)
     : width_(width), height_(height), half_(half_size), pixel_scale_(pixel_scale), capacity_(std::max<std::size_t>(1, capacity)) {
     if (width < 1 || height < 1 || half_size < 0 || !(pixel_scale > 0.0))
@@ -97,7 +131,7 @@ FftConvolver& PsfConvolverCache::get(const Psf& psf) {
             if (it != entries_.begin()) entries_.splice(entries_.begin(), entries_, it);
             return *entries_.front().conv;
         }
-    const auto k = psf_kernel(psf, pixel_scale_, half_, 5);
+    const auto k = centred_psf_kernel(psf, pixel_scale_, half_);
     const int ksize = 2 * half_ + 1;
     entries_.push_front({model, fwhm, beta, std::make_unique<FftConvolver>(width_, height_, k, ksize)});
     if (entries_.size() > capacity_) entries_.pop_back();

@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
@@ -74,10 +77,29 @@ std::vector<engine::WorkUnit> InjectStage::plan(const engine::StageContext& ctx)
     return units;
 }
 
+namespace {
+
+// A unit allocates and frees ~100 MB of stamp buffers. glibc serves blocks that large with mmap
+// and gives them back on free, so every unit faulted all its pages in anew (0.3 s per 128 tasks
+// on the 2-core VM measured, ~25 us per 4 KiB fault). Keeping freed memory in the heap lets the
+// next unit reuse it: a process-wide malloc setting, made once, harmless to other stages.
+void keep_freed_memory() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        mallopt(M_MMAP_THRESHOLD, 64 << 20);
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    });
+}
+
+}  // namespace
+
 engine::UnitOutput InjectStage::process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
+    keep_freed_memory();
     const auto c = inject::context(ctx);
     const auto ids = nlohmann::json::parse(unit.payload).at("tasks").get<std::vector<std::int64_t>>();
-    return {{"injections", inject::run_tasks(*c, ids)}};
+    engine::UnitOutput out;
+    out.emplace("injections", inject::run_tasks(*c, ids));  // moved: an initializer list would copy ~50 MB
+    return out;
 }
 
 void InjectStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const {

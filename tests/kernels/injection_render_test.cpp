@@ -188,6 +188,16 @@ TEST(InjectionSource, ClumpyGalaxiesAreDeterministicUnitFluxAndIrregular) {
     EXPECT_THROW(inj::render_clumpy_galaxy(g1, 0.03, 128, std::span<float>(img.data(), 128 * 128)), std::invalid_argument);
 }
 
+TEST(InjectionRender, CentredPsfKernelIsPsfKernel) {
+    for (const dhs::kernels::Psf psf : {dhs::kernels::Psf(dhs::kernels::MoffatPsf::from_fwhm(1.37, 3.5)),
+                                        dhs::kernels::Psf(dhs::kernels::MoffatPsf::from_fwhm(0.9, 2.5)),
+                                        dhs::kernels::Psf(dhs::kernels::GaussianPsf::from_fwhm(1.2))}) {
+        const auto a = inj::centred_psf_kernel(psf, 0.262, 16), b = dhs::kernels::psf_kernel(psf, 0.262, 16, 5);
+        ASSERT_EQ(a.size(), b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-7 * b[i] + 1e-12) << i;
+    }
+}
+
 TEST(InjectionRender, RequiredOversample) {
     const inj::RenderSettings s{.oversample = 4, .max_oversample = 16};
     EXPECT_EQ(inj::required_oversample(0.262, 0.5, s), 4);
