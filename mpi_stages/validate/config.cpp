@@ -70,9 +70,9 @@ void declare_config(config::Schema& s) {
     real("validate.lr_l2", "L2 penalty of the shortcut classifiers (scikit-learn C = 1 / lr_l2) on standardised inputs",
          "1.0", 1e-8, 1e8);
     integer("validate.lr_max_iterations", "Newton iterations at most", "100", 1, 10000);
-    integer("validate.lr_max_train_rows", "training rows at most (a deterministic hash subsample beyond)", "20000", 10,
+    integer("validate.lr_max_train_rows", "training rows at most (a deterministic hash subsample beyond)", "8192", 10,
             1e8, "stamps");
-    integer("validate.lr_max_test_rows", "test rows at most (a deterministic hash subsample beyond)", "50000", 10, 1e8,
+    integer("validate.lr_max_test_rows", "test rows at most (a deterministic hash subsample beyond)", "32768", 10, 1e8,
             "stamps");
     integer("validate.lr_min_per_class",
             "stamps of each class needed in train and in test; fewer in the split column's train/test "

@@ -150,14 +150,15 @@ engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
     const bool cutouts = source == "cutouts";
     hdf5::ResultReader r(path);
 
-    // Stamps: float32 (N, bands, H, W).
+    // Stamps: float32 (N, bands, H, W), read below in blocks of kReadRows rows (a few MB that
+    // stay in cache while their features are computed).
     const std::string image_ds = group + "/image";
-    const Column image = r.read_column(image_ds, begin, n);
-    const auto& shape = image.shape();
-    if (image.dtype() != DType::float32 || shape.size() != 3 || shape[0] != p.bands.size())
+    const Column probe = r.read_column(image_ds, begin, 0);
+    const auto& shape = probe.shape();
+    if (probe.dtype() != DType::float32 || shape.size() != 3 || shape[0] != p.bands.size())
         throw DataError(path, image_ds,
                         fmt::format("expected float32 stamps (N, {}, H, W) (bands {}), found {} with per-row shape ({})",
-                                    p.bands.size(), fmt::join(p.bands, ","), dtype_name(image.dtype()),
+                                    p.bands.size(), fmt::join(p.bands, ","), dtype_name(probe.dtype()),
                                     fmt::join(shape, ", ")));
     const int h = static_cast<int>(shape[1]), w = static_cast<int>(shape[2]);
     const bool shape_ok = h == p.stamp_size && w == p.stamp_size;
@@ -168,17 +169,17 @@ engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
                         fmt::format("stamps of {} x {} px are smaller than the core box ({} px)", h, w, p.spec.core_box));
     const kernels::StampGeometry geometry(h, w, spec);
     const std::size_t npix = geometry.pixels();
-
-    // Optional per-stamp columns.
-    std::vector<std::uint32_t> maskbits;
-    if (r.exists(group + "/maskbits")) {
-        const Column m = r.read_column(group + "/maskbits", begin, n);
+    const std::string mask_ds = group + "/maskbits";
+    const bool has_mask = r.exists(mask_ds);
+    if (has_mask) {
+        const Column m = r.read_column(mask_ds, begin, 0);
         if (m.shape() != std::vector<std::size_t>{shape[1], shape[2]} || m.dtype() == DType::string)
-            throw DataError(path, group + "/maskbits",
+            throw DataError(path, mask_ds,
                             fmt::format("expected integer (N, {}, {}) maskbits, found per-row shape ({})", h, w,
                                         fmt::join(m.shape(), ", ")));
-        maskbits = m.as<std::uint32_t>();
     }
+
+    // Per-stamp columns.
     std::vector<std::uint8_t> input_size_ok(n, 1);
     if (r.exists(group + "/size_ok")) input_size_ok = r.read_column(group + "/size_ok", begin, n).as<std::uint8_t>();
     std::vector<std::string> split(n);
@@ -220,31 +221,41 @@ engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
     std::vector<std::uint8_t> size_ok(n), quality_ok(n);
     std::vector<std::string> reasons(n), src(n, source), id(n);
     std::vector<std::int64_t> rows(n);
-    const auto pixels = image.values<float>();
     kernels::StampFeatureScratch scratch;
     const auto& stems = band_feature_stems();
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto f = kernels::compute_stamp_features(
-            geometry, nb, pixels.subspan(i * nb * npix, nb * npix),
-            maskbits.empty() ? std::span<const std::uint32_t>{} : std::span<const std::uint32_t>(maskbits).subspan(i * npix, npix),
-            p.reject_maskbits, std::span<float>(profile).subspan(i * nb * geometry.profile_size(), nb * geometry.profile_size()),
-            std::span<float>(box).subspan(i * nb * geometry.box_size(), nb * geometry.box_size()), scratch);
-        feat[0][i] = f.total_nan_frac;
-        feat[1][i] = f.core_nan_frac;
-        feat[2][i] = f.core_masked_frac;
-        std::size_t k = 3;
-        for (std::size_t s = 0; s < stems.size(); ++s)
-            for (std::size_t b = 0; b < nb; ++b, ++k) {
-                const auto& bf = f.band[b];
-                const double v[] = {bf.core_brightness, bf.annulus_brightness, bf.outer_brightness, bf.annulus_max,
-                                    bf.annulus_std,     bf.azimuthal_asymmetry, bf.mad,             bf.radial_gradient};
-                feat[k][i] = v[s];
-            }
-        size_ok[i] = shape_ok && input_size_ok[i] != 0;
-        reasons[i] = failure_reasons(p, size_ok[i] != 0, f, r_band);
-        quality_ok[i] = reasons[i].empty();
-        rows[i] = static_cast<std::int64_t>(begin + i);
-        id[i] = cell_text(ids, i);
+    constexpr std::uint64_t kReadRows = 16;
+    std::vector<std::uint32_t> maskbits;
+    for (std::uint64_t first = 0; first < n; first += kReadRows) {
+        const std::uint64_t count = std::min(kReadRows, n - first);
+        const Column image = r.read_column(image_ds, begin + first, count);
+        const auto pixels = image.values<float>();
+        if (has_mask) maskbits = r.read_column(mask_ds, begin + first, count).as<std::uint32_t>();
+        for (std::size_t i = first; i < first + count; ++i) {
+            const std::size_t local = i - first;
+            const auto f = kernels::compute_stamp_features(
+                geometry, nb, pixels.subspan(local * nb * npix, nb * npix),
+                has_mask ? std::span<const std::uint32_t>(maskbits).subspan(local * npix, npix)
+                         : std::span<const std::uint32_t>{},
+                p.reject_maskbits,
+                std::span<float>(profile).subspan(i * nb * geometry.profile_size(), nb * geometry.profile_size()),
+                std::span<float>(box).subspan(i * nb * geometry.box_size(), nb * geometry.box_size()), scratch);
+            feat[0][i] = f.total_nan_frac;
+            feat[1][i] = f.core_nan_frac;
+            feat[2][i] = f.core_masked_frac;
+            std::size_t k = 3;
+            for (std::size_t s2 = 0; s2 < stems.size(); ++s2)
+                for (std::size_t b = 0; b < nb; ++b, ++k) {
+                    const auto& bf = f.band[b];
+                    const double v[] = {bf.core_brightness, bf.annulus_brightness, bf.outer_brightness, bf.annulus_max,
+                                        bf.annulus_std,     bf.azimuthal_asymmetry, bf.mad,             bf.radial_gradient};
+                    feat[k][i] = v[s2];
+                }
+            size_ok[i] = shape_ok && input_size_ok[i] != 0;
+            reasons[i] = failure_reasons(p, size_ok[i] != 0, f, r_band);
+            quality_ok[i] = reasons[i].empty();
+            rows[i] = static_cast<std::int64_t>(begin + i);
+            id[i] = cell_text(ids, i);
+        }
     }
 
     // Rows in the declared schema (units and descriptions from it).

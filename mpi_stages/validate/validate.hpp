@@ -41,7 +41,7 @@ struct Params {
     double gate_core_brightness_ratio = 1.10, gate_nan_rejection_rate = 0.05;
     double lr_l2 = 1.0;
     int lr_max_iterations = 100;
-    std::int64_t lr_max_train_rows = 20000, lr_max_test_rows = 50000, lr_min_per_class = 5;
+    std::int64_t lr_max_train_rows = 8192, lr_max_test_rows = 32768, lr_min_per_class = 5;
     double lr_fallback_test_fraction = 0.3;
     std::uint64_t seed = 0;
 };
