@@ -46,8 +46,8 @@ void declare_config(config::Schema& s) {
             "<survey.root>/sweep/<survey.sweep_version>/sweep-*.fits[.gz]",
             "[]");
     integer("sample.rows_per_unit", "a sweep file with more rows is split into units of at most this many rows",
-            "500000", 1000, 1e9, "rows");
-    integer("sample.read_block_rows", "sweep rows decoded per block read inside a unit", "65536", 256, 1e7, "rows");
+            "500000", 1, 1e9, "rows");
+    integer("sample.read_block_rows", "sweep rows decoded per block read inside a unit", "65536", 1, 1e7, "rows");
     real("sample.exclusion_radius_arcsec",
          "no pool object within this distance of a known lens (5\" + 2 x theta_E max of 3\")", "11", 0, 600, "arcsec");
     real("sample.match_radius_arcsec", "lens crossmatch: the nearest sweep object within this distance is the positive",

@@ -1,0 +1,475 @@
+// Tests of the sampling stage (`sample`, mpi_stages/sample) end to end through `dhs run`:
+// a mock sky (configs/mock_sky_test.yaml with more LRGs) sampled with 1, 2 and 3 ranks gives
+// the same sample.h5 datasets; every true lens of the mock is matched; no pool object or
+// negative lies within 11" of a lens (brute force); strata hold 100 negatives per positive
+// where the pool allows (N1:N2 85:15, the smallest draw values) and report the shortfall where
+// it does not; healpix/split of every row equal healpy + hashlib (Python), on the mock and on
+// every row of the real DR8 sweeps; LRG hosts recomputed; bad inputs quarantined or refused
+// with the file, row and column named.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/fits/sweep_reader.hpp"
+#include "core/fits/table_writer.hpp"
+#include "core/hdf5/result_file.hpp"
+#include "core/util/sha256.hpp"
+#include "kernels/healpix_cells.hpp"
+#include "kernels/sampling_split.hpp"
+#include "mpi_stages/common/sections.hpp"
+#include "mpi_stages/mock_sky/mock_sky.hpp"
+#include "mpi_stages/sample/sample.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace fs = std::filesystem;
+using dhs::Column;
+using dhs::Table;
+using dhs::hdf5::ResultReader;
+
+namespace {
+
+const std::string kDhs = std::string(DHS_BINARY_DIR) + "/apps/dhs/dhs";
+const std::string kMockConfig = std::string(DHS_SOURCE_DIR) + "/configs/mock_sky_test.yaml";
+const std::string kConfig = std::string(DHS_SOURCE_DIR) + "/tests/mpi_stages/sample_test.yaml";
+const std::string kReference = std::string(DHS_SOURCE_DIR) + "/tests/mpi_stages/sample_reference.py";
+const std::string kPython = "/usr/bin/python3";
+const std::string kRealDir = std::string(DHS_SHARED_DIR) + "/data/real/desitarget";
+const std::string kLenscat = std::string(DHS_SHARED_DIR) + "/data/real/lens_catalogs/lenscat/catalog.csv";
+
+struct Result {
+    int rc = -1;
+    std::string output;
+};
+
+// Runs a shell command, capturing stdout and stderr.
+Result sh(const std::string& cmd) {
+    Result r;
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) r.output += buf;
+    const int st = pclose(p);
+    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+std::string mpirun(int n) {
+    return std::string(DHS_MPIEXEC) + " -n " + std::to_string(n) + " --oversubscribe --bind-to none ";
+}
+
+bool python_has(const std::string& modules) {
+    return fs::exists(kPython) && sh(kPython + " -c 'import " + modules + "'").rc == 0;
+}
+
+// Haversine separation in arcsec (independent of the stage's chord arithmetic).
+double haversine_arcsec(double ra1, double dec1, double ra2, double dec2) {
+    const double d = M_PI / 180;
+    const double s1 = std::sin((dec2 - dec1) * d / 2), s2 = std::sin((ra2 - ra1) * d / 2);
+    const double h = s1 * s1 + std::cos(dec1 * d) * std::cos(dec2 * d) * s2 * s2;
+    return 2 * std::asin(std::min(1.0, std::sqrt(h))) / d * 3600;
+}
+
+struct LensRow {
+    double ra, dec;
+};
+std::vector<LensRow> lenscat_positions(const std::string& path) {
+    std::vector<LensRow> out;
+    for (const auto& r : dhs::test::csv_rows(path)) out.push_back({std::stod(r[1]), std::stod(r[2])});
+    return out;
+}
+
+// Bitwise equality of two columns (NaN equals NaN of the same bits).
+bool same(const Column& a, const Column& b) {
+    if (a.dtype() != b.dtype() || a.num_rows() != b.num_rows() || a.shape() != b.shape()) return false;
+    return std::visit(
+        [&](const auto& va) {
+            using V = std::decay_t<decltype(va)>;
+            const auto& vb = std::get<V>(b.storage());
+            if constexpr (std::is_same_v<typename V::value_type, std::string>) return va == vb;
+            else return va.size() == vb.size() && std::memcmp(va.data(), vb.data(), va.size() * sizeof(va[0])) == 0;
+        },
+        a.storage());
+}
+
+const std::vector<std::string> kGroups = {"/pool",   "/hosts",     "/lens_matches", "/lens_coverage", "/pool_counts",
+                                          "/positives", "/negatives", "/lenses",      "/strata",        "/failures"};
+
+class Sample : public ::testing::Test {
+protected:
+    static fs::path base, mock;
+    static void SetUpTestSuite() {
+        base = fs::temp_directory_path() / ("dhs-sample-test-" + std::to_string(::getpid()));
+        mock = base / "mock";
+        fs::remove_all(base);
+        // The test footprint with more LRGs, so that a stratum's pool allows 100 negatives per lens.
+        const auto m = sh(kDhs + " mock-sky --out " + mock.string() + " --config " + kMockConfig +
+                          " --set mock_sky.lrgs=250 --set mock_sky.lenses=1");
+        ASSERT_EQ(m.rc, 0) << m.output;
+        for (int n : {1, 2, 3}) {
+            const auto r = sh((n == 1 ? std::string() : mpirun(n)) + kDhs + " run " + kConfig + " --out " +
+                              run(n).string() + " --stages sample --set survey.root=" + mock.string());
+            ASSERT_EQ(r.rc, 0) << r.output;
+        }
+    }
+    static void TearDownTestSuite() { fs::remove_all(base); }
+    static fs::path run(int n) { return base / ("n" + std::to_string(n)); }
+    static std::string h5(int n = 1) { return (run(n) / "sample.h5").string(); }
+};
+fs::path Sample::base, Sample::mock;
+
+TEST_F(Sample, SameDatasetsForOneTwoAndThreeRanks) {
+    ResultReader a(h5(1));
+    for (int n : {2, 3}) {
+        ResultReader b(h5(n));
+        for (const auto& g : kGroups) {
+            const auto names = a.datasets(g);
+            ASSERT_EQ(names, b.datasets(g)) << g;
+            for (const auto& d : names)
+                EXPECT_TRUE(same(a.read_column(g + "/" + d), b.read_column(g + "/" + d))) << g << "/" << d << " n=" << n;
+        }
+        EXPECT_EQ(a.string_attribute("/strata", "summary"), b.string_attribute("/strata", "summary"));
+        for (const char* k : {"lenses", "lenses_matched", "positives", "duplicates_collapsed"})
+            EXPECT_EQ(a.int_attribute("/positives", k), b.int_attribute("/positives", k)) << k;
+    }
+    EXPECT_GE(a.int_attribute("/", "units_planned").value_or(0), 3);  // several units, several blocks each
+    EXPECT_GT(a.table_rows("/pool"), 500u);
+}
+
+TEST_F(Sample, EveryTrueLensOfTheMockIsMatched) {
+    ResultReader r(h5());
+    const Table pos = r.read_table("/positives");
+    std::map<std::string, std::string> galaxy;  // name -> galaxy_id
+    for (std::size_t i = 0; i < pos.num_rows(); ++i)
+        galaxy[pos.column("name").strings()[i]] = pos.column("galaxy_id").strings()[i];
+    int n = 0;
+    for (const auto& t : dhs::test::csv_rows((mock / "truth" / "lenses.csv").string())) {
+        ASSERT_TRUE(galaxy.count(t[0])) << "lens " << t[0] << " not matched";
+        EXPECT_EQ(galaxy[t[0]], t[1] + "_" + t[2]) << t[0];
+        ++n;
+    }
+    EXPECT_EQ(n, 2);
+    const Table lenses = r.read_table("/lenses");
+    for (auto m : lenses.column("matched").as<int>()) EXPECT_EQ(m, 1);
+    EXPECT_EQ(r.real_attribute("/positives", "matched_fraction_of_covered").value_or(0), 1.0);
+    for (const auto& t : pos.column("tier").strings()) EXPECT_TRUE(t == "A" || t == "B");
+    for (auto s : pos.column("sep_arcsec").as<double>()) EXPECT_LE(s, 1.0);
+}
+
+TEST_F(Sample, NoPoolObjectOrNegativeWithin11ArcsecOfALens) {
+    ResultReader r(h5());
+    const auto lenses = lenscat_positions((mock / "lenses" / "lenscat.csv").string());
+    ASSERT_FALSE(lenses.empty());
+    for (const char* g : {"/pool", "/hosts", "/negatives"}) {
+        const auto ra = r.read_column(std::string(g) + "/ra").as<double>();
+        const auto dec = r.read_column(std::string(g) + "/dec").as<double>();
+        for (std::size_t i = 0; i < ra.size(); ++i)
+            for (const auto& l : lenses) ASSERT_GT(haversine_arcsec(ra[i], dec[i], l.ra, l.dec), 11.0) << g << " row " << i;
+    }
+    // And objects near the lenses exist in the sweeps: the exclusion removed them.
+    int near = 0;
+    for (const auto& e : fs::directory_iterator(mock / "sweep" / "10.1")) {
+        dhs::fits::SweepReader s(e.path().string());
+        const auto t = s.read_all({"RA", "DEC", "TYPE"});
+        const auto ra = t.column("RA").as<double>(), dec = t.column("DEC").as<double>();
+        for (std::size_t i = 0; i < ra.size(); ++i)
+            for (const auto& l : lenses) near += haversine_arcsec(ra[i], dec[i], l.ra, l.dec) <= 11.0;
+    }
+    EXPECT_GE(near, 2);
+}
+
+TEST_F(Sample, StrataHoldTheRatioWhereThePoolAllows) {
+    ResultReader r(h5());
+    const Table pool = r.read_table("/pool", {"stratum_id", "pool", "draw_u"});
+    const Table neg = r.read_table("/negatives", {"stratum_id", "pool", "draw_u", "galaxy_id"});
+    const auto ps = r.read_column("/positives/stratum_id").as<int>();
+    std::map<int, std::int64_t> positives;
+    for (auto s : ps) ++positives[s];
+    std::map<std::pair<int, std::string>, std::vector<double>> avail, drawn;
+    for (std::size_t i = 0; i < pool.num_rows(); ++i)
+        avail[{pool.column("stratum_id").as<int>()[i], pool.column("pool").strings()[i]}].push_back(
+            pool.column("draw_u").as<double>()[i]);
+    for (std::size_t i = 0; i < neg.num_rows(); ++i)
+        drawn[{neg.column("stratum_id").as<int>()[i], neg.column("pool").strings()[i]}].push_back(
+            neg.column("draw_u").as<double>()[i]);
+    int full = 0;
+    for (const auto& [s, npos] : positives) {
+        const std::int64_t total = 100 * npos, need1 = std::llround(total * 0.85), need2 = total - need1;
+        const auto a1 = static_cast<std::int64_t>(avail[{s, "N1"}].size()), a2 = static_cast<std::int64_t>(avail[{s, "N2"}].size());
+        const std::int64_t d2 = std::min(need2, a2), d1 = std::min(need1 + (need2 - d2), a1);
+        EXPECT_EQ(static_cast<std::int64_t>(drawn[{s, "N2"}].size()), d2) << "stratum " << s;
+        EXPECT_EQ(static_cast<std::int64_t>(drawn[{s, "N1"}].size()), d1) << "stratum " << s;
+        if (d1 + d2 == total) ++full;
+        // The draw took the smallest draw values of the stratum's pool.
+        for (const char* q : {"N1", "N2"}) {
+            auto all = avail[{s, q}];
+            auto got = drawn[{s, q}];
+            std::sort(all.begin(), all.end());
+            std::sort(got.begin(), got.end());
+            all.resize(got.size());
+            EXPECT_EQ(all, got) << "stratum " << s << " " << q;
+        }
+    }
+    EXPECT_GE(full, 1) << "no stratum reached 100:1";
+    // Only strata with positives get negatives; no galaxy twice.
+    for (const auto& [k, v] : drawn) EXPECT_TRUE(positives.count(k.first)) << k.first;
+    std::set<std::string> ids(neg.column("galaxy_id").strings().begin(), neg.column("galaxy_id").strings().end());
+    EXPECT_EQ(ids.size(), neg.num_rows());
+    // The summary: attributes and the /strata table agree with the counts.
+    EXPECT_EQ(r.int_attribute("/negatives", "drawn").value_or(-1), static_cast<std::int64_t>(neg.num_rows()));
+    EXPECT_NE(r.string_attribute("/strata", "summary").value_or("").find("total"), std::string::npos);
+    const Table st = r.read_table("/strata");
+    std::int64_t sum = 0;
+    for (const char* c : {"drawn_n1", "drawn_n2"})
+        for (auto v : st.column(c).as<std::int64_t>()) sum += v;
+    EXPECT_EQ(sum, static_cast<std::int64_t>(neg.num_rows()));
+}
+
+TEST_F(Sample, ShortfallIsReportedWhereThePoolDoesNotAllow) {
+    const auto out = base / "short";
+    const auto r = sh(kDhs + " run " + kConfig + " --out " + out.string() + " --stages sample --set survey.root=" +
+                      mock.string() + " --set sample.negatives_per_positive=1000 --set run.log_level=info");
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("short"), std::string::npos);  // the summary table in the log
+    ResultReader h((out / "sample.h5").string());
+    const auto shortfall = h.int_attribute("/negatives", "shortfall").value_or(0);
+    EXPECT_GT(shortfall, 0);
+    const Table st = h.read_table("/strata");
+    const auto pos = st.column("positives").as<std::int64_t>(), d1 = st.column("drawn_n1").as<std::int64_t>(),
+               d2 = st.column("drawn_n2").as<std::int64_t>(), a1 = st.column("pool_n1").as<std::int64_t>(),
+               a2 = st.column("pool_n2").as<std::int64_t>(), sf = st.column("shortfall").as<std::int64_t>();
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < pos.size(); ++i) {
+        if (pos[i] == 0) continue;
+        EXPECT_EQ(d1[i], a1[i]);  // the whole pool is drawn
+        EXPECT_EQ(d2[i], a2[i]);
+        EXPECT_EQ(sf[i], 1000 * pos[i] - d1[i] - d2[i]);
+        sum += sf[i];
+    }
+    EXPECT_EQ(sum, shortfall);
+}
+
+TEST_F(Sample, HealpixAndSplitOfEveryRowMatchHealpyAndHashlib) {
+    if (!python_has("healpy, h5py, numpy")) GTEST_SKIP() << "Debian python3 with healpy and h5py needed";
+    const auto r = sh(kPython + " " + kReference + " h5 42 " + h5() + " /pool /hosts /negatives /positives");
+    ASSERT_EQ(r.rc, 0) << r.output;
+    std::istringstream in(r.output);
+    std::string g;
+    std::int64_t rows = 0, bad = -1, total = 0;
+    int groups = 0;
+    while (in >> g >> rows >> bad) {
+        EXPECT_EQ(bad, 0) << g;
+        total += rows;
+        ++groups;
+    }
+    EXPECT_EQ(groups, 4);
+    EXPECT_GT(total, 800);
+}
+
+TEST_F(Sample, HostsAreTheV3LrgsOfThePool) {
+    ResultReader r(h5());
+    const Table pool = r.read_table("/pool", {"galaxy_id", "flux_r", "flux_z", "flux_w1", "ebv", "type", "lrg_v3"});
+    const auto fr = pool.column("flux_r").as<double>(), fz = pool.column("flux_z").as<double>(),
+               fw = pool.column("flux_w1").as<double>(), ebv = pool.column("ebv").as<double>();
+    const auto flag = pool.column("lrg_v3").as<int>();
+    std::set<std::string> want;
+    for (std::size_t i = 0; i < fr.size(); ++i) {
+        // Dereddened AB magnitudes with A_X = R_X E(B-V): z < 20.4, r - z > 0.4, z - W1 > 0.8, E(B-V) < 0.1.
+        const double r_ = 22.5 - 2.5 * std::log10(fr[i]) - 2.165 * ebv[i], z = 22.5 - 2.5 * std::log10(fz[i]) - 1.211 * ebv[i],
+                     w1 = 22.5 - 2.5 * std::log10(fw[i]) - 0.184 * ebv[i];
+        const bool lrg = fr[i] > 0 && fz[i] > 0 && fw[i] > 0 && z < 20.4 && r_ - z > 0.4 && z - w1 > 0.8 && ebv[i] < 0.1 &&
+                         pool.column("type").strings()[i] != "PSF";
+        if (std::abs(z - 20.4) > 1e-4 && std::abs(r_ - z - 0.4) > 1e-4 && std::abs(z - w1 - 0.8) > 1e-4) {
+            EXPECT_EQ(flag[i], lrg ? 1 : 0) << pool.column("galaxy_id").strings()[i];
+        }
+        if (flag[i]) want.insert(pool.column("galaxy_id").strings()[i]);
+    }
+    const auto& hosts = r.read_column("/hosts/galaxy_id").strings();
+    EXPECT_EQ(std::set<std::string>(hosts.begin(), hosts.end()), want);
+    EXPECT_GE(want.size(), 100u);  // the mock's LRGs
+}
+
+TEST_F(Sample, PoolHoldsTheContractColumns) {
+    ResultReader r(h5());
+    const auto names = r.datasets("/pool");
+    for (const char* c : {"galaxy_id", "brickname", "objid", "ra", "dec", "type", "nobs_g", "nobs_r", "nobs_z",
+                          "nobs_z_bin", "type_bin", "flux_g", "flux_r", "flux_z", "flux_w1", "mag_g", "mag_r", "mag_z",
+                          "mag_w1", "g_minus_r", "r_minus_z", "z_minus_w1", "psfsize_g", "psfsize_r", "psfsize_z",
+                          "psfdepth_g", "psfdepth_r", "psfdepth_z", "galdepth_g", "galdepth_r", "galdepth_z", "ebv",
+                          "maskbits", "shape_r", "healpix_64", "healpix_128", "split", "sweep_file", "pipeline_version",
+                          "git_commit", "pool", "lrg_v1", "lrg_v2", "lrg_v3", "lrg_v4", "lrg_v5"})
+        EXPECT_TRUE(std::find(names.begin(), names.end(), c) != names.end()) << c;
+    const Table t = r.read_table("/pool", {"galaxy_id", "brickname", "objid", "pool", "type", "sweep_file", "confuser_category"});
+    std::set<std::string> pools;
+    for (std::size_t i = 0; i < t.num_rows(); ++i) {
+        EXPECT_EQ(t.column("galaxy_id").strings()[i],
+                  t.column("brickname").strings()[i] + "_" + std::to_string(t.column("objid").as<int>()[i]));
+        const auto& type = t.column("type").strings()[i];
+        const auto& p = t.column("pool").strings()[i];
+        EXPECT_TRUE(type != "PSF" && type != "DUP");
+        if (p == "N1") {
+            EXPECT_NE(type, "EXP");  // EXP never in N1
+        }
+        EXPECT_EQ(p == "N2", !t.column("confuser_category").strings()[i].empty());
+        EXPECT_EQ(t.column("sweep_file").strings()[i].rfind("sweep-", 0), 0u);
+        pools.insert(p);
+    }
+    EXPECT_EQ(pools, (std::set<std::string>{"N1", "N2", ""}));
+    // The mock's confusers are N2 through the truth catalog.
+    const Table pos = r.read_table("/pool", {"confuser_category"});
+    std::set<std::string> cats(pos.column("confuser_category").strings().begin(), pos.column("confuser_category").strings().end());
+    EXPECT_TRUE(cats.count("ring") || cats.count("spiral") || cats.count("edge_on"));
+}
+
+// Every row of the real DR8 sweep and Tractor files: the stage's derivation equals healpy + hashlib.
+TEST(SampleReal, HealpixAndSplitOfEveryRealRowMatchPython) {
+    if (!python_has("healpy, fitsio, numpy")) GTEST_SKIP() << "Debian python3 with healpy and fitsio needed";
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(kRealDir)) {
+        const auto n = e.path().filename().string();
+        if (n.rfind("sweep-", 0) == 0 || n.rfind("tractor-", 0) == 0) files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    ASSERT_EQ(files.size(), 6u);
+    std::string cmd = kPython + " " + kReference + " fits 42";
+    for (const auto& f : files) cmd += " " + f;
+    const auto py = sh(cmd);
+    ASSERT_EQ(py.rc, 0) << py.output;
+    std::map<std::pair<std::string, std::int64_t>, std::tuple<std::int64_t, std::int64_t, std::string>> want;
+    {
+        std::istringstream in(py.output);
+        std::string f, split;
+        std::int64_t row, h64, h128;
+        while (in >> f >> row >> h64 >> h128 >> split) want[{f, row}] = {h64, h128, split};
+    }
+    ASSERT_EQ(want.size(), 36u);
+    auto c = dhs::config::Config::load_string("sample: {n2_catalog: ''}\n", "test", dhs::stages::pipeline_schema(),
+                                              {"sample.lens_catalog=" + kLenscat});
+    const auto p = dhs::stages::sample::read_params(c);
+    const auto in = dhs::stages::sample::load_inputs(p);
+    int checked = 0;
+    for (const auto& f : files) {
+        dhs::fits::SweepReader r(f);
+        const Table t = r.read(dhs::stages::sample::sweep_requests(), 0, r.num_rows());
+        std::vector<std::int8_t> cache(12 * 128 * 128, -1);
+        const auto d = dhs::stages::sample::derive_block(t, p, *in, cache, f, 0);
+        const std::string name = fs::path(f).filename().string();
+        for (std::size_t i = 0; i < t.num_rows(); ++i) {
+            const auto& [h64, h128, split] = want.at({name, static_cast<std::int64_t>(i)});
+            EXPECT_EQ(d.healpix_64[i], h64) << name << " row " << i;
+            EXPECT_EQ(d.healpix_128[i], h128) << name << " row " << i;
+            EXPECT_EQ(dhs::stages::sample::split_names()[static_cast<std::size_t>(d.split[i])], split) << name << " row " << i;
+            ++checked;
+        }
+    }
+    EXPECT_EQ(checked, 36);
+}
+
+// The stage on the real sweeps and the real lenscat file: completes, every pool row checks out.
+TEST(SampleReal, RunsOnTheRealSweepsWithTheRealLenscat) {
+    dhs::test::TempDir tmp("dhs-sample-real-");
+    const auto out = tmp.path() / "run";
+    const auto r = sh(mpirun(2) + kDhs + " run " + kConfig + " --out " + out.string() +
+                      " --stages sample --set \"sample.sweep_files=[" + kRealDir + "/sweep-*.fits, " + kRealDir +
+                      "/tractor-*.fits]\" --set sample.lens_catalog=" + kLenscat + " --set \"sample.n2_catalog=''\"");
+    ASSERT_EQ(r.rc, 0) << r.output;
+    ResultReader h((out / "sample.h5").string());
+    EXPECT_EQ(h.int_attribute("/positives", "catalog_rows").value_or(0), 32838);
+    EXPECT_EQ(h.int_attribute("/positives", "catalog_confident_rows").value_or(0), 2309);
+    EXPECT_GT(h.table_rows("/pool"), 0u);
+    EXPECT_EQ(h.table_rows("/lenses"), static_cast<std::uint64_t>(h.int_attribute("/positives", "lenses").value_or(-1)));
+    // DR8 files have no PSFSIZE: NaN; their shapes come from SHAPEDEV/SHAPEEXP.
+    for (auto v : h.read_column("/pool/psfsize_r").as<double>()) EXPECT_TRUE(std::isnan(v));
+    for (auto v : h.read_column("/pool/shape_r").as<double>()) EXPECT_TRUE(std::isfinite(v));
+    if (python_has("healpy, h5py, numpy")) {
+        const auto py = sh(kPython + " " + kReference + " h5 42 " + (out / "sample.h5").string() + " /pool");
+        ASSERT_EQ(py.rc, 0) << py.output;
+        EXPECT_NE(py.output.find(" 0\n"), std::string::npos) << py.output;
+    }
+}
+
+// Bad inputs: a sweep without a required column and a truncated one are quarantined with
+// their file and column/rows named; the good file completes. A malformed lens CSV stops
+// the stage before any work, naming the file, line and column.
+TEST(SampleBad, BadSweepsAreQuarantinedAndTheRestCompletes) {
+    dhs::test::TempDir tmp("dhs-sample-bad-");
+    const auto mock = tmp.path() / "mock";
+    ASSERT_EQ(sh(kDhs + " mock-sky --out " + mock.string() + " --config " + kMockConfig).rc, 0);
+    const auto dir = mock / "sweep" / "10.1";
+    fs::path good;
+    for (const auto& e : fs::directory_iterator(dir)) good = e.path();
+    // sweep-155p000-160p005.fits: the good file without FLUX_W1.
+    {
+        dhs::fits::SweepReader r(good.string());
+        std::vector<std::string> names;
+        std::vector<dhs::fits::FitsColumnSpec> spec;
+        for (const auto& c : dhs::stages::mock_sky::sweep_columns())
+            if (c.name != "FLUX_W1") {
+                names.push_back(c.name);
+                spec.push_back(c);
+            }
+        dhs::fits::write_fits_table((dir / "sweep-155p000-160p005.fits").string(), r.read_all(names), spec);
+    }
+    // sweep-160p000-165p005.fits: the good file cut in the middle of its rows.
+    {
+        std::ifstream in(good, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        std::ofstream(dir / "sweep-160p000-165p005.fits", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    }
+    const auto out = tmp.path() / "run";
+    const auto r = sh(kDhs + " run " + kConfig + " --out " + out.string() + " --stages sample --set survey.root=" +
+                      mock.string() + " --set sample.rows_per_unit=100000");
+    EXPECT_EQ(r.rc, 3) << r.output;  // finished with quarantined units
+    ResultReader h((out / "sample.h5").string());
+    const auto ids = h.read_column("/failures/unit_id").strings();
+    const auto msgs = h.read_column("/failures/message").strings();
+    ASSERT_EQ(ids.size(), 2u);
+    EXPECT_NE(ids[0].find("sweep-155p000-160p005.fits"), std::string::npos);
+    EXPECT_NE(msgs[0].find("sweep-155p000-160p005.fits"), std::string::npos) << msgs[0];
+    EXPECT_NE(msgs[0].find("FLUX_W1"), std::string::npos) << msgs[0];
+    EXPECT_NE(ids[1].find("sweep-160p000-165p005.fits"), std::string::npos);
+    EXPECT_NE(msgs[1].find("sweep-160p000-165p005.fits"), std::string::npos) << msgs[1];
+    EXPECT_NE(msgs[1].find("rows ["), std::string::npos) << msgs[1];
+    // The good file's rows are all there.
+    const auto files = h.read_column("/pool/sweep_file").strings();
+    EXPECT_GT(files.size(), 50u);
+    for (const auto& f : files) EXPECT_EQ(f, good.filename().string());
+    EXPECT_EQ(h.table_rows("/positives"), 4u);
+}
+
+TEST(SampleBad, MalformedLensCsvStopsTheStageNamingLineAndColumn) {
+    dhs::test::TempDir tmp("dhs-sample-badcsv-");
+    const auto mock = tmp.path() / "mock";
+    ASSERT_EQ(sh(kDhs + " mock-sky --out " + mock.string() + " --config " + kMockConfig).rc, 0);
+    const std::string bad = tmp.file("bad-lenscat.csv");
+    {
+        std::ofstream f(bad);
+        f << "name,RA [deg],DEC [deg],zlens,type,grading,ref\n"
+          << "J1,150.1,2.2,0.5,galaxy,confident,x\n"
+          << "J2,15O.2,2.2,0.5,galaxy,probable,x\n";  // letter O in the RA
+    }
+    auto r = sh(kDhs + " run " + kConfig + " --out " + tmp.file("run1") + " --stages sample --set survey.root=" +
+                mock.string() + " --set sample.lens_catalog=" + bad);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.output.find("bad-lenscat.csv"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("line 3, column 'RA [deg]'"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("'15O.2' is not a number"), std::string::npos) << r.output;
+    {
+        std::ofstream f(bad);
+        f << "name,RA [deg],DEC [deg],zlens,type,grading,ref\n"
+          << "J1,150.1,2.2,0.5,galaxy,confident,x,extra\n";
+    }
+    r = sh(kDhs + " run " + kConfig + " --out " + tmp.file("run2") + " --stages sample --set survey.root=" +
+           mock.string() + " --set sample.lens_catalog=" + bad);
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.output.find("line 2"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("8 fields where the header has 7"), std::string::npos) << r.output;
+}
+
+}  // namespace
