@@ -13,9 +13,10 @@
 namespace dhs::kernels {
 
 /// @brief A light profile: surface_brightness(x_arcsec, y_arcsec) in nanomaggies per arcsec^2
-/// and total_flux() in nanomaggies (its integral over the plane).
+/// and total_flux() in nanomaggies (its integral over the plane). (ray_shooting.hpp's
+/// SurfaceBrightnessProfile asks for surface_brightness alone.)
 template <class P>
-concept SurfaceBrightnessProfile = requires(const P& p, double x, double y) {
+concept LightProfile = requires(const P& p, double x, double y) {
     { p.surface_brightness(x, y) } -> std::convertible_to<double>;
     { p.total_flux() } -> std::convertible_to<double>;
 };

@@ -1,7 +1,8 @@
 // The sweep rows of a mock brick (all 130 DR10 columns, values consistent with the pixels:
-// FLUX = what was rendered, PSFSIZE / PSFDEPTH / GALDEPTH / NOBS from the brick's conditions,
-// MASKBITS from the maskbits map) and the footprint's side files: sweeps per 5x5-deg block,
-// survey-bricks.fits.gz, lenses/lenscat.csv and truth/*.csv.
+// FLUX = what was rendered, plus for lens hosts the share of the arc a fixed-shape fit absorbs;
+// PSFSIZE / PSFDEPTH / GALDEPTH / NOBS from the brick's conditions; MASKBITS, ALLMASK_X,
+// ANYMASK_X and WISEMASK_W1/W2 from the masks at the object's pixel; REF_CAT L3 for SGA-like large
+// galaxies, GE for bright stars).
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "kernels/photometry.hpp"
 #include "kernels/psf.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
+#include "mpi_stages/mock_sky/stamps.hpp"
 
 namespace dhs::stages::mock_sky {
 
@@ -44,7 +46,10 @@ Table sweep_rows(const Params& p, const BrickDraw& draw) {
     auto set = [&](const char* name, std::size_t i, double v) { num.at(name)[i] = v; };
     const auto& cd = draw.conditions;
     const BrickGrid grid = brick_grid(p, draw.brick);
-    const auto masks = star_masks(p, draw, grid);
+    const BrickMasks masks = brick_masks(p, draw, grid);
+    std::array<double, 3> nea{};  // PSF noise-equivalent areas, arcsec^2
+    for (int b = 0; b < 3; ++b)
+        nea[static_cast<std::size_t>(b)] = psf_nea_pixels(band_psf(p, cd, b), p.pixscale) * p.pixscale * p.pixscale;
     const char* B[3] = {"G", "R", "Z"};
     const char* W[4] = {"W1", "W2", "W3", "W4"};
     const double pi = std::numbers::pi;
@@ -63,7 +68,8 @@ Table sweep_rows(const Params& p, const BrickDraw& draw) {
         // Effective sigma^2 (arcsec^2) of the object seen through the PSF, for errors.
         double snr_r = 0;
         for (int b = 0; b < 3; ++b) {
-            const double s_psf = cd.fwhm[b] / kernels::kGaussianFwhmPerSigma;
+            // Effective sigma^2 of the PSF (its NEA / 4 pi) plus the object's size.
+            const double s_psf = std::sqrt(nea[static_cast<std::size_t>(b)] / (4 * pi));
             const double s_obj2 = s_psf * s_psf + (psf ? 0.0 : std::pow(o.shape_r / 1.18, 2));
             const double nea_pix = 4 * pi * s_obj2 / (p.pixscale * p.pixscale);
             const double ivar = 1.0 / (cd.sigma_pix[b] * cd.sigma_pix[b] * nea_pix);
@@ -133,9 +139,25 @@ Table sweep_rows(const Params& p, const BrickDraw& draw) {
             set("PMRA_IVAR", i, 100.0);
             set("PMDEC_IVAR", i, 100.0);
         }
+        if (o.large_galaxy) {  // SGA-like: Tractor keeps the SGA geometry and names the source
+            str["REF_CAT"][i] = "L3";
+            set("REF_ID", i, static_cast<double>((static_cast<std::uint64_t>(draw.brick.brickid) << 20) + o.objid));
+            set("REF_EPOCH", i, 0.0);
+        }
         const auto xy = grid.pixel(o.ra, o.dec);
-        set("MASKBITS", i, maskbits_at(grid, draw.brick, masks, static_cast<int>(std::lround(xy[0])),
-                                       static_cast<int>(std::lround(xy[1]))));
+        const std::int32_t bits = maskbits_at(grid, draw.brick, masks, static_cast<int>(std::lround(xy[0])),
+                                              static_cast<int>(std::lround(xy[1])));
+        set("MASKBITS", i, bits);
+        // Per-object DECam / WISE mask columns at the object's centre (bit 0: bad pixel in every
+        // exposure / bright-star mask), consistent with MASKBITS.
+        const std::int32_t all[3] = {kAllmaskG, kAllmaskR, kAllmaskZ};
+        for (int b = 0; b < 3; ++b) {
+            const double v = (bits & all[b]) ? 1.0 : 0.0;
+            set(("ALLMASK_" + std::string(B[b])).c_str(), i, v);
+            set(("ANYMASK_" + std::string(B[b])).c_str(), i, v);
+        }
+        set("WISEMASK_W1", i, (bits & kWiseM1) ? 1.0 : 0.0);
+        set("WISEMASK_W2", i, (bits & kWiseM2) ? 1.0 : 0.0);
     }
     Table t;
     for (const auto& c : cols) {

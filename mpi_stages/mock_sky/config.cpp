@@ -1,5 +1,5 @@
 // The mock sky's `mock_sky.*` config keys, the footprint (rows x columns of real bricks around
-// a centre) and the TAN grid of a brick's coadd (the WCS dr10_brick_header writes).
+// a centre), the TAN grid of a brick's coadd (the WCS dr10_brick_header writes) and the band PSFs.
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -38,11 +38,22 @@ void declare_config(config::Schema& s) {
     integer("mock_sky.rings", "ring-galaxy confusers per brick", "2", 0, 1000, "");
     integer("mock_sky.spirals", "spiral-galaxy confusers per brick", "2", 0, 1000, "");
     integer("mock_sky.edge_on", "edge-on disk confusers per brick", "2", 0, 1000, "");
+    integer("mock_sky.mergers", "merger confusers per brick (a galaxy pair with tidal arcs)", "2", 0, 1000, "");
+    real("mock_sky.cluster_fraction", "fraction of bricks holding a globular cluster (CLUSTER maskbit, faint stars)",
+         "0.2", 0, 1, "");
+    integer("mock_sky.bad_columns", "bad-column segments per brick and band (ALLMASK_X maskbit, invvar 0)", "2", 0,
+            100, "");
+    real("mock_sky.clumpy_fraction", "share of lensed sources that are clumpy (disk + star-forming clumps)", "0.5", 0,
+         1, "");
     range("mock_sky.depth_g", "range of the 5-sigma PSF depth in g over the footprint", "[24.0, 24.8]", 18, 30, "mag");
     range("mock_sky.depth_r", "range of the 5-sigma PSF depth in r", "[23.4, 24.2]", 18, 30, "mag");
     range("mock_sky.depth_z", "range of the 5-sigma PSF depth in z", "[22.6, 23.4]", 18, 30, "mag");
     range("mock_sky.psf_fwhm", "range of the PSF FWHM (varies smoothly over bricks and bands)", "[0.9, 1.8]", 0.3,
           5.0, "arcsec");
+    s.add({.key = "mock_sky.psf_model", .type = ValueType::string,
+           .description = "PSF profile of the coadds (psfsize maps hold its FWHM)", .default_yaml = "gaussian",
+           .choices = {"gaussian", "moffat"}});
+    real("mock_sky.moffat_beta", "Moffat beta (psf_model moffat)", "3.5", 1.5, 20, "");
     range("mock_sky.ebv", "range of E(B-V) over the footprint", "[0.01, 0.08]", 0, 2, "mag");
     real("mock_sky.calibration_star_mag", "r mag of one isolated star planted per brick near its centre (0: none)",
          "0", 0, 30, "mag");
@@ -72,6 +83,12 @@ Params read_params(const config::Config& c) {
     p.n_rings = static_cast<int>(c.get_int("mock_sky.rings"));
     p.n_spirals = static_cast<int>(c.get_int("mock_sky.spirals"));
     p.n_edge_on = static_cast<int>(c.get_int("mock_sky.edge_on"));
+    p.n_mergers = static_cast<int>(c.get_int("mock_sky.mergers"));
+    p.cluster_fraction = c.get_real("mock_sky.cluster_fraction");
+    p.bad_columns = static_cast<int>(c.get_int("mock_sky.bad_columns"));
+    p.clumpy_fraction = c.get_real("mock_sky.clumpy_fraction");
+    p.psf_model = c.get_string("mock_sky.psf_model") == "moffat" ? PsfModel::moffat : PsfModel::gaussian;
+    p.moffat_beta = c.get_real("mock_sky.moffat_beta");
     p.depth_g = two(c, "mock_sky.depth_g");
     p.depth_r = two(c, "mock_sky.depth_r");
     p.depth_z = two(c, "mock_sky.depth_z");
@@ -137,6 +154,12 @@ std::array<double, 2> BrickGrid::sky(double x, double y) const {
     const double dec = std::asin(std::cos(c) * std::sin(d0) + eta * std::sin(c) * std::cos(d0) / rho);
     const double ra = a0 + std::atan2(xi * std::sin(c), rho * std::cos(d0) * std::cos(c) - eta * std::sin(d0) * std::sin(c));
     return {kernels::wrap_ra(ra / kDeg), dec / kDeg};
+}
+
+kernels::Psf band_psf(const Params& p, const Conditions& c, int band) {
+    const double fwhm = c.fwhm[static_cast<std::size_t>(band)];
+    if (p.psf_model == PsfModel::moffat) return kernels::MoffatPsf::from_fwhm(fwhm, p.moffat_beta);
+    return kernels::GaussianPsf::from_fwhm(fwhm);
 }
 
 }  // namespace dhs::stages::mock_sky

@@ -12,22 +12,11 @@ namespace dhs::stages {
 
 void MockSkyStage::declare_config(config::Schema& s) { mock_sky::declare_config(s); }
 
-std::vector<engine::OutputGroup> MockSkyStage::output_groups(const engine::StageContext&) const {
-    engine::OutputGroup g{.name = "objects", .description = "every object of the mock sky (truth), brick then objid order"};
-    auto add = [&](Column c, const char* unit, const char* desc) {
-        c.set_unit(unit);
-        c.set_description(desc);
-        g.schema.add(std::move(c));
-    };
-    add(Column("brickname", std::vector<std::string>{}), "", "BRICKNAME of the brick the object is primary in");
-    add(Column("objid", std::vector<std::int32_t>{}), "", "OBJID within the brick (as in the sweeps)");
-    add(Column("population", std::vector<std::string>{}), "", "star, bright_star, lrg, blue, lens_host, ring, spiral, edge_on, calibration_star");
-    add(Column("type", std::vector<std::string>{}), "", "Tractor TYPE in the sweeps");
-    add(Column("ra", std::vector<double>{}), "deg", "right ascension");
-    add(Column("dec", std::vector<double>{}), "deg", "declination");
-    add(Column("flux_g", std::vector<float>{}), "nanomaggy", "observed g flux (as rendered)");
-    add(Column("flux_r", std::vector<float>{}), "nanomaggy", "observed r flux (as rendered)");
-    add(Column("flux_z", std::vector<float>{}), "nanomaggy", "observed z flux (as rendered)");
+std::vector<engine::OutputGroup> MockSkyStage::output_groups(const engine::StageContext& ctx) const {
+    engine::OutputGroup g{.name = "objects",
+                          .description = "every object of the mock sky with all its truth, brick then objid order"};
+    // The truth table of an empty brick: the columns with their types, units and descriptions.
+    g.schema = mock_sky::truth_rows(mock_sky::read_params(ctx.config), mock_sky::BrickDraw{});
     return {g};
 }
 
@@ -38,7 +27,8 @@ std::vector<engine::WorkUnit> MockSkyStage::plan(const engine::StageContext& ctx
     for (const auto& b : mock_sky::footprint(p)) names.push_back(b.name);
     auto units = engine::brick_units(names);
     for (auto& u : units) {
-        u.rows_out = p.n_stars + p.n_bright_stars + p.n_lrg + p.n_blue + p.n_lenses + p.n_rings + p.n_spirals + p.n_edge_on;
+        u.rows_out = p.n_stars + p.n_bright_stars + p.n_lrg + p.n_blue + p.n_lenses + p.n_rings + p.n_spirals +
+                     p.n_edge_on + 2 * p.n_mergers;
         u.bytes_in = 0;
     }
     return units;
@@ -51,40 +41,7 @@ engine::UnitOutput MockSkyStage::process(const engine::WorkUnit& unit, const eng
     if (!brick) throw Error("mock_sky: no brick called " + name);
     const auto draw = mock_sky::draw_brick(p, *brick);
     mock_sky::render_brick(p, draw);
-    const std::size_t n = draw.objects.size();
-    std::vector<std::string> bn(n, name), pop(n), type(n);
-    std::vector<std::int32_t> objid(n);
-    std::vector<double> ra(n), dec(n);
-    std::vector<float> fg(n), fr(n), fz(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto& o = draw.objects[i];
-        objid[i] = o.objid;
-        pop[i] = mock_sky::population_name(o.population);
-        type[i] = o.type;
-        ra[i] = o.ra;
-        dec[i] = o.dec;
-        fg[i] = static_cast<float>(o.flux[0]);
-        fr[i] = static_cast<float>(o.flux[1]);
-        fz[i] = static_cast<float>(o.flux[2]);
-    }
-    const Table schema = output_groups(ctx)[0].schema;
-    Table t;
-    auto take = [&](Column c) {
-        const auto& s = schema.column(c.name());
-        c.set_unit(s.unit());
-        c.set_description(s.description());
-        t.add(std::move(c));
-    };
-    take(Column("brickname", std::move(bn)));
-    take(Column("objid", std::move(objid)));
-    take(Column("population", std::move(pop)));
-    take(Column("type", std::move(type)));
-    take(Column("ra", std::move(ra)));
-    take(Column("dec", std::move(dec)));
-    take(Column("flux_g", std::move(fg)));
-    take(Column("flux_r", std::move(fr)));
-    take(Column("flux_z", std::move(fz)));
-    return {{"objects", std::move(t)}};
+    return {{"objects", mock_sky::truth_rows(p, draw)}};
 }
 
 void MockSkyStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string&) const {

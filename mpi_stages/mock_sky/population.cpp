@@ -1,7 +1,11 @@
 // The deterministic draw of a mock brick: observing conditions (smooth over the sky), then
-// stars, LRGs, lens hosts (with SIE + shear lens and Sersic source), blue galaxies and
-// confusers (rings, spirals, edge-on disks), all from a std::mt19937_64 seeded by a hash of
-// (run.seed, BRICKID), so every rank draws the same brick.
+// stars (bright ones with diffraction spikes), an optional globular cluster, LRGs, lens hosts
+// (SIE + shear lens, Sersic or clumpy source; the catalogued host flux includes the share of the
+// arc a fixed-shape fit absorbs), blue galaxies and confusers (rings, face-on spirals, edge-on
+// disks, mergers with tidal arcs), all from a std::mt19937_64 seeded by a hash of (run.seed,
+// BRICKID), so every rank draws the same brick. A few objects (a lens host, two LRGs) are placed
+// within 50 px of an image edge for the cutout stage's edge cases.
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <numbers>
@@ -9,10 +13,8 @@
 
 #include "kernels/photometry.hpp"
 #include "kernels/psf.hpp"
-#include "kernels/ray_shooting.hpp"
-#include "kernels/sersic.hpp"
-#include "kernels/sie_lens.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
+#include "mpi_stages/mock_sky/stamps.hpp"
 
 namespace dhs::stages::mock_sky {
 
@@ -27,11 +29,12 @@ std::uint64_t splitmix64(std::uint64_t x) {
     return x ^ (x >> 31);
 }
 
-/// Smooth field in [0, 1] over the sky (period ~2 deg), phase from (seed, k).
+/// Smooth field in [0, 1] over the sky (period ~1.2 deg, so a few bricks span much of the
+/// range), phase from (seed, k).
 double smooth_field(std::uint64_t seed, int k, double ra, double dec) {
     const double ph1 = static_cast<double>(hash_seed(seed, 7, static_cast<std::uint64_t>(k)) >> 11) * 0x1.0p-53 * 2 * kPi;
     const double ph2 = static_cast<double>(hash_seed(seed, 8, static_cast<std::uint64_t>(k)) >> 11) * 0x1.0p-53 * 2 * kPi;
-    const double w = 2 * kPi / 2.0;
+    const double w = 2 * kPi / 1.2;
     return 0.5 + 0.5 * std::sin(w * ra * std::cos(dec * kPi / 180) + ph1) * std::cos(w * dec + ph2);
 }
 
@@ -60,6 +63,9 @@ std::string lens_name(double ra, double dec) {
                        dec < 0 ? '-' : '+', dd, dm, std::floor(ds * 10) / 10);
 }
 
+/// r_e of Sersic objects above which they count as SGA large galaxies (GALAXY maskbit).
+constexpr double kLargeGalaxyReff = 2.5;  // arcsec
+
 }  // namespace
 
 std::uint64_t hash_seed(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
@@ -71,35 +77,28 @@ const char* population_name(Population p) {
         case Population::calibration_star: return "calibration_star";
         case Population::star: return "star";
         case Population::bright_star: return "bright_star";
+        case Population::cluster_star: return "cluster_star";
         case Population::lrg: return "lrg";
         case Population::blue: return "blue";
         case Population::lens_host: return "lens_host";
         case Population::ring: return "ring";
         case Population::spiral: return "spiral";
         case Population::edge_on: return "edge_on";
+        case Population::merger: return "merger";
+        case Population::merger_companion: return "merger_companion";
     }
     return "?";
 }
 
-int lens_stamp_half(const Params& p, const Object& host, double fwhm_max) {
-    const auto& l = host.lens;
-    const double extent = 1.6 * l.theta_e + std::hypot(l.src_dx, l.src_dy) + 4 * l.src_reff + 2.5 * fwhm_max;
-    return static_cast<int>(std::ceil(extent / p.pixscale));
-}
-
-double render_lensed_source(const Params& p, const Object& host, int half, double dx_pix, double dy_pix,
-                            std::vector<float>& out) {
-    const auto& l = host.lens;
-    kernels::SieParams sp{.theta_e = l.theta_e, .q = l.q, .phi = kernels::pixel_angle_from_sky_pa(l.pa), .x0 = 0,
-                          .y0 = 0, .gamma_ext = l.gamma, .phi_ext = kernels::pixel_angle_from_sky_pa(l.gamma_pa)};
-    const kernels::SieLens lens(sp);
-    // Lens frame: +x West (pixel x), +y North; the source offset is given East, North.
-    const kernels::SersicProfile src(l.src_flux[1], l.src_reff, l.src_n,
-                                     {l.src_q, kernels::pixel_angle_from_sky_pa(l.src_pa)}, -l.src_dx, l.src_dy);
-    kernels::StampGeometry g{.width = 2 * half + 1, .height = 2 * half + 1, .pixel_scale = p.pixscale,
-                             .center_x = dx_pix * p.pixscale, .center_y = dy_pix * p.pixscale};
-    out.assign(g.size(), 0.0f);
-    return kernels::lensed_flux_and_magnification(lens, src, g, 4, out).magnification;
+const char* confuser_category(Population p) {
+    switch (p) {
+        case Population::ring: return "ring";
+        case Population::spiral: return "spiral";
+        case Population::edge_on: return "edge_on";
+        case Population::merger: return "merger";
+        case Population::bright_star: return "bright_star";
+        default: return "";
+    }
 }
 
 BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
@@ -112,9 +111,9 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
         const double f = smooth_field(p.seed, 3 + b, brick.ra, brick.dec);
         c.depth[b] = depth[b][0] + (depth[b][1] - depth[b][0]) * f;
         c.nobs[b] = 1 + static_cast<int>(std::lround(5 * f));
+        // 5 sigma over the noise-equivalent area of the PSF: sigma_flux^2 = sigma_pix^2 NEA.
         const double sigma_flux = nmgy(c.depth[b]) / 5.0;
-        const double sigma_psf = c.fwhm[b] / kernels::kGaussianFwhmPerSigma / p.pixscale;  // pixels
-        c.sigma_pix[b] = sigma_flux / std::sqrt(4 * kPi * sigma_psf * sigma_psf);
+        c.sigma_pix[b] = sigma_flux / std::sqrt(psf_nea_pixels(band_psf(p, c, b), p.pixscale));
     }
     c.ebv = p.ebv_min + (p.ebv_max - p.ebv_min) * smooth_field(p.seed, 6, brick.ra, brick.dec);
 
@@ -128,20 +127,40 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
     std::array<double, 2> calib{};
     const bool has_calib = p.calibration_star_mag > 0;
     if (has_calib) calib = grid.sky(grid.crpix_x + 40.37, grid.crpix_y - 30.21);
+    auto clear_of_calib = [&](double ra, double dec, double keep_out_arcsec) {
+        if (!has_calib) return true;
+        const double dra = (ra - calib[0]) * std::cos(dec * kPi / 180) * 3600, ddec = (dec - calib[1]) * 3600;
+        return std::hypot(dra, ddec) > 15.0 + keep_out_arcsec;
+    };
+    auto in_primary = [&](double ra, double dec) {
+        return ra >= brick.ra1 && ra < brick.ra2 && dec >= brick.dec1 && dec < brick.dec2;
+    };
     auto position = [&](double keep_out_arcsec) {
         for (;;) {
             const double ra = rng.u(ra_lo, ra_hi), dec = rng.u(dec_lo, dec_hi);
-            if (!has_calib) return std::array<double, 2>{ra, dec};
-            const double dra = (ra - calib[0]) * std::cos(dec * kPi / 180) * 3600, ddec = (dec - calib[1]) * 3600;
-            if (std::hypot(dra, ddec) > 15.0 + keep_out_arcsec) return std::array<double, 2>{ra, dec};
+            if (clear_of_calib(ra, dec, keep_out_arcsec)) return std::array<double, 2>{ra, dec};
         }
+    };
+    // A position 20-48 px from one image edge (side 0..3), inside the primary area.
+    auto edge_position = [&](int side) {
+        for (int tries = 0; tries < 1000; ++tries) {
+            const double dist = rng.u(20, 48), along = rng.u(60, grid.width - 61);
+            double x = along, y = along;
+            if (side == 0) x = dist;
+            if (side == 1) x = grid.width - 1 - dist;
+            if (side == 2) y = dist;
+            if (side == 3) y = grid.height - 1 - dist;
+            const auto s = grid.sky(x, y);
+            if (in_primary(s[0], s[1]) && clear_of_calib(s[0], s[1], 10)) return s;
+        }
+        return position(10);  // no edge strip in the primary area (never for DR10 geometry)
     };
     std::array<double, 8> mw{};
     for (int k = 0; k < 8; ++k) mw[k] = kernels::mw_transmission(kExtinction[k], c.ebv);
     // Observed fluxes from intrinsic r mag and colours g-r, r-z, z-W1, W1-W2.
     auto set_fluxes = [&](Object& o, double r, double gr, double rz, double zw1, double w12) {
         const double mags[3] = {r + gr, r, r - rz};
-        for (int b = 0; b < 3; ++b) o.flux[b] = nmgy(mags[b]) * mw[b == 2 ? 3 : b];
+        for (int b = 0; b < 3; ++b) o.true_flux[b] = o.flux[b] = nmgy(mags[b]) * mw[b == 2 ? 3 : b];
         const double w1 = r - rz - zw1;
         const double wmag[4] = {w1, w1 - w12, w1 - w12 - 0.8, w1 - w12 - 1.5};
         for (int k = 0; k < 4; ++k) o.flux_wise[k] = nmgy(wmag[k]) * mw[4 + k];
@@ -159,12 +178,22 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
         o.ra = pos[0];
         o.dec = pos[1];
     };
+    auto place_at_edge = [&](Object& o) {
+        const auto pos = edge_position(rng.i(0, 3));
+        o.ra = pos[0];
+        o.dec = pos[1];
+    };
     auto galaxy_shape = [&](Object& o, double r_e, double q_lo, double q_hi, double n) {
         const auto e = e1e2(rng.u(q_lo, q_hi), rng.u(0, kPi));
         o.shape_r = r_e;
         o.e1 = e[0];
         o.e2 = e[1];
         o.sersic = n;
+        o.large_galaxy = r_e >= kLargeGalaxyReff;
+    };
+    // Sky offset (East, North arcsec) -> (ra, dec).
+    auto offset = [](double ra, double dec, double east, double north) {
+        return std::array<double, 2>{ra + east / 3600.0 / std::cos(dec * kPi / 180), dec + north / 3600.0};
     };
 
     if (has_calib) {
@@ -176,7 +205,12 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
     for (int k = 0; k < p.n_bright_stars; ++k) {
         auto& o = next(Population::bright_star, "PSF");
         place(o, 40);
-        set_fluxes(o, rng.u(12, 16), rng.u(0.3, 1.2), rng.u(0.1, 0.8), rng.u(-0.5, 0.2), rng.u(-0.2, 0.0));
+        const double r = rng.u(12, 16);
+        set_fluxes(o, r, rng.u(0.3, 1.2), rng.u(0.1, 0.8), rng.u(-0.5, 0.2), rng.u(-0.2, 0.0));
+        auto& s = o.confuser;
+        s.spikes = 4;
+        s.spike_length = std::clamp(4.0 * std::pow(10.0, -0.2 * (r - 14.0)), 1.5, 12.0);
+        s.spike_flux_frac = rng.u(0.005, 0.015);
     }
     for (int k = 0; k < p.n_stars; ++k) {
         auto& o = next(Population::star, "PSF");
@@ -184,20 +218,43 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
         const double r = 17 + 5 * std::pow(rng.u(0, 1), 0.5);
         set_fluxes(o, r, rng.u(0.3, 1.4), rng.u(0.1, 1.0), rng.u(-0.5, 0.3), rng.u(-0.2, 0.0));
     }
+    // A globular cluster in some bricks: a CLUSTER-masked disc of faint stars.
+    if (rng.u(0, 1) < p.cluster_fraction) {
+        auto& cl = d.cluster;
+        cl.present = true;
+        cl.radius_arcsec = rng.u(25, 50);
+        const double inset = cl.radius_arcsec / 3600.0;
+        for (;;) {
+            cl.ra = rng.u(ra_lo + inset, ra_hi - inset);
+            cl.dec = rng.u(dec_lo + inset, dec_hi - inset);
+            if (clear_of_calib(cl.ra, cl.dec, cl.radius_arcsec + 10)) break;
+        }
+        const int n = rng.i(30, 50);
+        for (int k = 0; k < n; ++k) {
+            auto& o = next(Population::cluster_star, "PSF");
+            const double r = cl.radius_arcsec * std::pow(rng.u(0, 1), 0.8), ang = rng.u(0, 2 * kPi);
+            const auto pos = offset(cl.ra, cl.dec, r * std::cos(ang), r * std::sin(ang));
+            o.ra = pos[0];
+            o.dec = pos[1];
+            set_fluxes(o, rng.u(19.5, 22.5), rng.u(0.4, 0.7), rng.u(0.2, 0.4), rng.u(-0.3, 0.1), rng.u(-0.1, 0.0));
+        }
+    }
     for (int k = 0; k < p.n_lrg; ++k) {
         const bool dev = rng.u(0, 1) < 0.6;
         auto& o = next(Population::lrg, dev ? "DEV" : "SER");
-        place(o, 0);
+        if (k < 2) place_at_edge(o);
+        else place(o, 0);
         const double z = rng.u(18.0, 20.3), rz = rng.u(0.9, 1.7);
         set_fluxes(o, z + rz, rng.u(1.3, 2.0), rz, rng.u(1.0, 2.0), rng.u(-0.6, -0.2));
-        galaxy_shape(o, rng.u(0.6, 2.5), 0.5, 1.0, dev ? 4.0 : rng.u(2.5, 6.0));
+        galaxy_shape(o, rng.u(0.6, 2.4), 0.5, 1.0, dev ? 4.0 : rng.u(2.5, 6.0));
     }
     for (int k = 0; k < p.n_lenses; ++k) {
         auto& o = next(Population::lens_host, "DEV");
-        place(o, 10);
+        if (k == 0) place_at_edge(o);
+        else place(o, 10);
         const double z = rng.u(17.8, 19.8), rz = rng.u(1.0, 1.7);
         set_fluxes(o, z + rz, rng.u(1.4, 2.0), rz, rng.u(1.2, 2.0), rng.u(-0.6, -0.2));
-        galaxy_shape(o, rng.u(1.0, 2.5), 0.6, 1.0, 4.0);
+        galaxy_shape(o, rng.u(1.0, 2.4), 0.6, 1.0, 4.0);
         auto& l = o.lens;
         l.theta_e = rng.u(0.6, 3.0);
         l.q = rng.u(0.5, 1.0);
@@ -207,18 +264,44 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
         const double beta = l.theta_e * 0.4 * std::sqrt(rng.u(0, 1)), ang = rng.u(0, 2 * kPi);
         l.src_dx = beta * std::cos(ang);
         l.src_dy = beta * std::sin(ang);
-        l.src_n = rng.u(0.5, 2.0);
-        l.src_reff = rng.u(0.1, 0.5);
+        l.clumpy = rng.u(0, 1) < p.clumpy_fraction;
+        l.src_n = l.clumpy ? 1.0 : rng.u(0.5, 2.0);
+        l.src_reff = l.clumpy ? rng.u(0.15, 0.4) : rng.u(0.1, 0.5);
         l.src_q = rng.u(0.5, 1.0);
         l.src_pa = rng.u(0, kPi);
         const double r = rng.u(22.0, 24.0), gr = rng.u(0.1, 0.5), src_rz = rng.u(0.0, 0.5);
         const double mags[3] = {r + gr, r, r - src_rz};
         for (int b = 0; b < 3; ++b) l.src_flux[b] = nmgy(mags[b]) * mw[b == 2 ? 3 : b];
+        if (l.clumpy) {  // 2-5 bluer clumps along the disk share 30-60% of the r flux
+            const int nc = rng.i(2, 5);
+            const double share = rng.u(0.3, 0.6);
+            std::vector<double> w(static_cast<std::size_t>(nc));
+            double wsum = 0;
+            for (auto& x : w) wsum += (x = rng.u(0.3, 1.0));
+            for (int k2 = 0; k2 < nc; ++k2) {
+                SourceClump cl;
+                const double rr = l.src_reff * 1.2 * std::sqrt(rng.u(0, 1)), aa = rng.u(0, 2 * kPi);
+                cl.dx = rr * std::cos(aa);
+                cl.dy = rr * std::sin(aa) * l.src_q;
+                cl.reff = rng.u(0.03, 0.08);
+                cl.n = 0.5;
+                const double bluer = rng.u(0.2, 0.4), frac = share * w[static_cast<std::size_t>(k2)] / wsum;
+                cl.flux = {l.src_flux[0] * frac * std::pow(10.0, 0.4 * bluer), l.src_flux[1] * frac,
+                           l.src_flux[2] * frac * std::pow(10.0, -0.2 * bluer)};
+                l.clumps.push_back(cl);
+            }
+            // The disk keeps the rest (1 - share in every band); src_flux becomes the total over the
+            // components (the disk's is src_flux minus the clumps').
+            for (std::size_t b = 0; b < 3; ++b) {
+                double clumps = 0;
+                for (const auto& cl : l.clumps) clumps += cl.flux[b];
+                l.src_flux[b] = l.src_flux[b] * (1.0 - share) + clumps;
+            }
+        }
         l.zlens = rng.u(0.3, 0.8);
         l.confident = rng.u(0, 1) < 0.7;
         l.name = lens_name(o.ra, o.dec);
-        std::vector<float> stamp;
-        l.magnification = render_lensed_source(p, o, lens_stamp_half(p, o, p.fwhm_max), 0, 0, stamp);
+        account_arc_light(p, c, o);
     }
     for (int k = 0; k < p.n_blue; ++k) {
         const bool rex = rng.u(0, 1) < 0.4;
@@ -247,13 +330,48 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
         s.pitch = rng.u(0.25, 0.45);
         s.contrast = rng.u(0.4, 0.8);
         s.phase = rng.u(0, 2 * kPi);
-        galaxy_shape(o, 1.678 * s.scale_length, 0.5, 1.0, 1.0);
+        galaxy_shape(o, 1.678 * s.scale_length, 0.8, 1.0, 1.0);  // face-on
     }
     for (int k = 0; k < p.n_edge_on; ++k) {
         auto& o = next(Population::edge_on, "EXP");
         place(o, 10);
         set_fluxes(o, rng.u(18.5, 20.5), rng.u(0.5, 0.9), rng.u(0.4, 0.8), rng.u(0.2, 0.8), rng.u(-0.4, 0.0));
         galaxy_shape(o, rng.u(1.5, 4.0), 0.1, 0.2, 1.0);
+    }
+    for (int k = 0; k < p.n_mergers; ++k) {
+        const bool dev = rng.u(0, 1) < 0.5;
+        Object primary;
+        {
+            auto& o = next(Population::merger, dev ? "DEV" : "EXP");
+            place(o, 15);
+            const double r = rng.u(18.5, 20.5), gr = rng.u(0.5, 1.2), rz = rng.u(0.4, 0.9);
+            set_fluxes(o, r, gr, rz, rng.u(0.3, 1.2), rng.u(-0.4, 0.0));
+            galaxy_shape(o, rng.u(0.6, 1.6), 0.5, 1.0, dev ? 4.0 : 1.0);
+            auto& m = o.confuser;
+            m.companion_sep = rng.u(1.5, 4.0);
+            m.companion_flux_ratio = rng.u(0.3, 1.0);
+            m.tails = rng.i(1, 2);
+            m.tail_radius = rng.u(1.5, 4.0);
+            m.tail_width = rng.u(0.2, 0.4);
+            m.tail_sigma = rng.u(0.4, 0.9);
+            m.tail_angle = {rng.u(0, 2 * kPi), rng.u(0, 2 * kPi)};
+            m.tail_flux_frac = rng.u(0.1, 0.3);
+            primary = o;  // a copy: `o` moves when the companion is added
+        }
+        const auto& m = primary.confuser;
+        const double sep_pa = rng.u(0, 2 * kPi);
+        auto& comp = next(Population::merger_companion, rng.u(0, 1) < 0.5 ? "EXP" : "DEV");
+        const auto pos = offset(primary.ra, primary.dec, m.companion_sep * std::sin(sep_pa), m.companion_sep * std::cos(sep_pa));
+        comp.ra = pos[0];
+        comp.dec = pos[1];
+        const double r = 22.5 - 2.5 * std::log10(primary.true_flux[1] / mw[1]);
+        const double gr = -2.5 * std::log10((primary.true_flux[0] / mw[0]) / (primary.true_flux[1] / mw[1]));
+        const double rz = -2.5 * std::log10((primary.true_flux[1] / mw[1]) / (primary.true_flux[2] / mw[3]));
+        set_fluxes(comp, r - 2.5 * std::log10(m.companion_flux_ratio), gr + rng.u(-0.2, 0.2), rz + rng.u(-0.1, 0.1),
+                   rng.u(0.3, 1.2), rng.u(-0.4, 0.0));
+        galaxy_shape(comp, rng.u(0.4, 1.2), 0.4, 1.0, comp.type == "DEV" ? 4.0 : 1.0);
+        comp.confuser.companion_objid = primary.objid;
+        d.objects[static_cast<std::size_t>(primary.objid)].confuser.companion_objid = comp.objid;
     }
     return d;
 }

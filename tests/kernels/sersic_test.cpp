@@ -237,11 +237,11 @@ TEST(SersicProfile, HelpersPointSourceAndValidation) {
     EXPECT_DOUBLE_EQ(moved.surface_brightness(0.4, 0.5), dev.surface_brightness(0.1, 0.1));
     const PointSource ps{5.0, 0.1, -0.2};
     EXPECT_EQ(ps.total_flux(), 5.0);
-    EXPECT_TRUE(SurfaceBrightnessProfile<SersicProfile>);
-    EXPECT_TRUE(SurfaceBrightnessProfile<RingProfile>);
-    EXPECT_TRUE(SurfaceBrightnessProfile<SpiralArmsProfile>);
-    EXPECT_TRUE(SurfaceBrightnessProfile<TidalArcProfile>);
-    EXPECT_TRUE(SurfaceBrightnessProfile<DiffractionSpikesProfile>);
+    EXPECT_TRUE(LightProfile<SersicProfile>);
+    EXPECT_TRUE(LightProfile<RingProfile>);
+    EXPECT_TRUE(LightProfile<SpiralArmsProfile>);
+    EXPECT_TRUE(LightProfile<TidalArcProfile>);
+    EXPECT_TRUE(LightProfile<DiffractionSpikesProfile>);
     EXPECT_THROW(SersicProfile(1.0, 0.0, 1.0, EllipseShape{}), std::invalid_argument);
     EXPECT_THROW(SersicProfile(-1.0, 1.0, 1.0, EllipseShape{}), std::invalid_argument);
     EXPECT_THROW(SersicProfile(1.0, 1.0, 1.0, EllipseShape{1.5, 0.0}), std::invalid_argument);
