@@ -1,6 +1,7 @@
 // The stage registry of the pipeline (see registry.hpp). Add new stages here, in order.
 #include "mpi_stages/registry.hpp"
 
+#include "mpi_stages/cutouts/cutouts_stage.hpp"
 #include "mpi_stages/inject/inject_stage.hpp"
 #include "mpi_stages/mock_sky/mock_sky_stage.hpp"
 #include "mpi_stages/sample/sample_stage.hpp"
@@ -18,6 +19,8 @@ void register_stages(engine::StageRegistry& r) {
     // The science pipeline, in order.
     r.add("sample", "sweeps -> negative pool, injection hosts, positives, stratified negatives (SPEC Stage 1)",
           [] { return std::make_unique<SampleStage>(); }, SampleStage::declare_config);
+    r.add("cutouts", "targets -> 101x101 image/invvar/maskbits stamps cut brick by brick from the coadds (SPEC Stage 2)",
+          [] { return std::make_unique<CutoutsStage>(); }, CutoutsStage::declare_config);
     r.add("inject", "lensed sources injected into host stamps: grids, controls, selection function (SPEC Stage 3)",
           [] { return std::make_unique<InjectStage>(); }, InjectStage::declare_config);
     r.add("validate", "quality gates and shortcut detection on cutouts and injections (SPEC Stage 4)",
