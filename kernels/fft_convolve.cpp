@@ -53,6 +53,7 @@ bool fft_available() noexcept { return true; }
 
 struct FftConvolver::Impl {
     int width = 0, height = 0, px = 0, py = 0, nc = 0;  // nc = px / 2 + 1 complex columns
+    int ksize = 0;
     double* real = nullptr;                              // py x px
     fftw_complex* spectrum = nullptr;                    // py x nc, the image's transform
     fftw_complex* product = nullptr;                     // py x nc, spectrum x a kernel's
@@ -82,6 +83,25 @@ struct FftConvolver::Impl {
             for (; x < px; ++x) row[x] = 0.0;
         }
         fftw_execute(forward);
+    }
+
+    // Kernel k's spectrum: the kernel wrapped so that its centre (h, h) sits at (0, 0), scaled by
+    // 1 / (px py) so the unnormalised inverse transform comes out right.
+    void load(std::size_t k, std::span<const float> kernel) {
+        const std::size_t nreal = pixels(px, py), ncomplex = pixels(nc, py);
+        const int h = ksize / 2;
+        const double scale = 1.0 / static_cast<double>(nreal);
+        for (std::size_t i = 0; i < nreal; ++i) real[i] = 0.0;
+        for (int j = 0; j < ksize; ++j)
+            for (int i = 0; i < ksize; ++i) {
+                const int y = (j - h + py) % py, x = (i - h + px) % px;
+                real[static_cast<std::size_t>(y) * px + x] = kernel[static_cast<std::size_t>(j) * ksize + i];
+            }
+        fftw_execute(forward);
+        for (std::size_t i = 0; i < ncomplex; ++i) {
+            kernels[k][i][0] = spectrum[i][0] * scale;
+            kernels[k][i][1] = spectrum[i][1] * scale;
+        }
     }
 
     // out = the inverse transform of spectrum x kernel k, cropped to the image.
@@ -117,6 +137,7 @@ FftConvolver::FftConvolver(int width, int height, std::span<const std::vector<fl
     Impl& m = *impl_;
     m.width = width;
     m.height = height;
+    m.ksize = ksize;
     m.px = fft_size(width + ksize - 1);
     m.py = fft_size(height + ksize - 1);
     m.nc = m.px / 2 + 1;
@@ -135,23 +156,15 @@ FftConvolver::FftConvolver(int width, int height, std::span<const std::vector<fl
         m.backward = fftw_plan_dft_c2r_2d(m.py, m.px, m.product, m.real, FFTW_ESTIMATE);
         if (!m.forward || !m.backward) throw std::runtime_error("fft_convolve: FFTW planning failed");
     }
-    // Each kernel wrapped so that its centre (h, h) sits at (0, 0); scaled by 1 / (px py) so the
-    // unnormalised inverse transform comes out right.
-    const int h = ksize / 2;
-    const double scale = 1.0 / static_cast<double>(nreal);
-    for (std::size_t k = 0; k < kernels.size(); ++k) {
-        for (std::size_t i = 0; i < nreal; ++i) m.real[i] = 0.0;
-        for (int j = 0; j < ksize; ++j)
-            for (int i = 0; i < ksize; ++i) {
-                const int y = (j - h + m.py) % m.py, x = (i - h + m.px) % m.px;
-                m.real[static_cast<std::size_t>(y) * m.px + x] = kernels[k][static_cast<std::size_t>(j) * ksize + i];
-            }
-        fftw_execute(m.forward);
-        for (std::size_t i = 0; i < ncomplex; ++i) {
-            m.kernels[k][i][0] = m.spectrum[i][0] * scale;
-            m.kernels[k][i][1] = m.spectrum[i][1] * scale;
-        }
-    }
+    for (std::size_t k = 0; k < kernels.size(); ++k) m.load(k, kernels[k]);
+}
+
+void FftConvolver::set_kernels(std::span<const std::vector<float>> kernels) {
+    Impl& m = *impl_;
+    require(kernels.size() == m.kernels.size(), "set_kernels needs as many kernels as the convolver has");
+    for (const auto& kernel : kernels)
+        require(kernel.size() == pixels(m.ksize, m.ksize), "set_kernels needs kernels of the constructed ksize");
+    for (std::size_t k = 0; k < kernels.size(); ++k) m.load(k, kernels[k]);
 }
 
 void FftConvolver::convolve(std::span<const float> image, std::span<float> out) {
@@ -198,6 +211,13 @@ FftConvolver::FftConvolver(int width, int height, std::span<const std::vector<fl
     impl_->width = width;
     impl_->height = height;
     impl_->ksize = ksize;
+    impl_->kernels.assign(kernels.begin(), kernels.end());
+}
+
+void FftConvolver::set_kernels(std::span<const std::vector<float>> kernels) {
+    require(kernels.size() == impl_->kernels.size(), "set_kernels needs as many kernels as the convolver has");
+    for (const auto& kernel : kernels)
+        require(kernel.size() == pixels(impl_->ksize, impl_->ksize), "set_kernels needs kernels of the constructed ksize");
     impl_->kernels.assign(kernels.begin(), kernels.end());
 }
 

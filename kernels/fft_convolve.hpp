@@ -49,6 +49,10 @@ public:
     void convolve_all(std::span<const float> image, std::span<float> out);
     /// @brief Number of kernels.
     int kernels() const noexcept;
+    /// @brief Replaces the kernels (as many as constructed, of the constructed ksize) keeping the
+    /// FFTW plans and buffers: one forward transform per kernel, no planning (a new PSF per stamp
+    /// costs ~0.1 ms instead of a new convolver's ~3 ms). Throws std::invalid_argument otherwise.
+    void set_kernels(std::span<const std::vector<float>> kernels);
 
     int width() const noexcept;
     int height() const noexcept;
