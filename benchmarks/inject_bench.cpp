@@ -65,16 +65,22 @@ std::vector<Params> draw_params(int count) {
 
 void BM_Inject(benchmark::State& state) {
     const bool adaptive = state.range(0) != 0;
-    const bool moffat = state.range(1) == 0;
+    const bool moffat = state.range(1) != 1;
+    const bool new_psf = state.range(1) == 2;  // a new PSF set every injection (real hosts differ)
     const auto params = draw_params(256);
     std::mt19937_64 gen(1);
     std::normal_distribution<float> noise(0.0f, 0.01f);
-    std::vector<float> host(3 * kPix), ivar(3 * kPix, 1e4f), image(3 * kPix), injection(3 * kPix), band(kPix);
+    std::vector<float> host(3 * kPix), ivar(3 * kPix, 1e4f), image(3 * kPix), injection(3 * kPix);
     for (auto& v : host) v = noise(gen);
     StampGeometry g;
     const inj::RenderSettings settings{.oversample = 4, .max_oversample = adaptive ? 16 : 4};
-    inj::PsfConvolverCache psfs(S, S, 0.262, 16);
-    const double fwhm[3] = {1.5, 1.35, 1.25}, flux[3] = {1.0, 1.0, 1.0};
+    inj::PsfBandConvolver psfs(S, S, 0.262, 16);
+    std::vector<dhs::kernels::Psf> psf;
+    for (const double fwhm : {1.5, 1.35, 1.25})
+        psf.push_back(moffat ? dhs::kernels::Psf(dhs::kernels::MoffatPsf::from_fwhm(fwhm, 3.5))
+                             : dhs::kernels::Psf(dhs::kernels::GaussianPsf::from_fwhm(fwhm)));
+    std::vector<float> bands(3 * kPix);
+    const double flux[3] = {1.0, 1.0, 1.0};
     std::size_t k = 0;
     double check = 0;
     for (auto _ : state) {
@@ -82,16 +88,16 @@ void BM_Inject(benchmark::State& state) {
         const SieLens lens(p.lens);
         const inj::SersicSource src(1.0, p.re, p.n, p.e, p.phi, p.x, p.y);
         const auto lensed = inj::render_lensed_adaptive(lens, src, g, settings);
-        for (int b = 0; b < 3; ++b) {
-            const dhs::kernels::Psf psf = moffat ? dhs::kernels::Psf(dhs::kernels::MoffatPsf::from_fwhm(fwhm[b], 3.5))
-                                                 : dhs::kernels::Psf(dhs::kernels::GaussianPsf::from_fwhm(fwhm[b]));
-            psfs.convolve(psf, lensed.image, band);
+        if (new_psf)
+            for (int b = 0; b < 3; ++b)
+                psf[static_cast<std::size_t>(b)] = dhs::kernels::MoffatPsf::from_fwhm((1.5 - 0.1 * b) * (1 + 1e-3 * (k % 97)), 3.5);
+        psfs.convolve(psf, lensed.image, bands);
+        for (int b = 0; b < 3; ++b)
             for (std::size_t i = 0; i < kPix; ++i) {
-                const float v = static_cast<float>(band[i] * flux[b]);
+                const float v = static_cast<float>(bands[b * kPix + i] * flux[b]);
                 injection[b * kPix + i] = v;
                 image[b * kPix + i] = host[b * kPix + i] + v;
             }
-        }
         const std::span<const float> inj_r(injection.data() + kPix, kPix), iv_r(ivar.data() + kPix, kPix),
             host_r(host.data() + kPix, kPix);
         check += inj::matched_filter_snr(inj_r, iv_r, host_r);
@@ -103,9 +109,11 @@ void BM_Inject(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(check);
     state.SetItemsProcessed(state.iterations());
-    state.SetLabel(std::string(adaptive ? "adaptive" : "os4") + (moffat ? ", Moffat 33x33" : ", Gaussian 33x33"));
+    state.SetLabel(std::string(adaptive ? "adaptive" : "os4") + (moffat ? ", Moffat 33x33" : ", Gaussian 33x33") +
+                   (new_psf ? ", new PSF each" : ""));
 }
-BENCHMARK(BM_Inject)->Args({0, 0})->Args({1, 0})->Args({0, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+// Args: adaptive sampling (0/1); PSF: 0 Moffat, 1 Gaussian, 2 Moffat with new FWHMs every injection.
+BENCHMARK(BM_Inject)->Args({0, 0})->Args({1, 0})->Args({0, 1})->Args({0, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 double ivar_of_depth(double depth) {
     const double sigma = std::pow(10.0, 9.0 - depth / 2.5) / 5.0;

@@ -2,6 +2,7 @@
 // border flux and the PSF convolver cache.
 #include "kernels/injection_render.hpp"
 
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -116,30 +117,37 @@ std::vector<float> centred_psf_kernel(const Psf& psf, double pixel_scale, int ha
     return out;
 }
 
-PsfConvolverCache::PsfConvolverCache(int width, int height, double pixel_scale, int half_size, std::size_t capacity)
+PsfBandConvolver::PsfBandConvolver(int width, int height, double pixel_scale, int half_size, std::size_t capacity)
     : width_(width), height_(height), half_(half_size), pixel_scale_(pixel_scale), capacity_(std::max<std::size_t>(1, capacity)) {
     if (width < 1 || height < 1 || half_size < 0 || !(pixel_scale > 0.0))
-        throw std::invalid_argument("PsfConvolverCache: bad stamp size, pixel scale or kernel half size");
+        throw std::invalid_argument("PsfBandConvolver: bad stamp size, pixel scale or kernel half size");
 }
 
-FftConvolver& PsfConvolverCache::get(const Psf& psf) {
-    const int model = static_cast<int>(psf.index());
-    const double fwhm = psf_fwhm(psf);
-    const double beta = model == 1 ? std::get<MoffatPsf>(psf).beta() : 0.0;
-    for (auto it = entries_.begin(); it != entries_.end(); ++it)
-        if (it->model == model && it->fwhm == fwhm && it->beta == beta) {
-            if (it != entries_.begin()) entries_.splice(entries_.begin(), entries_, it);
-            return *entries_.front().conv;
+void PsfBandConvolver::convolve(std::span<const Psf> psfs, std::span<const float> image, std::span<float> out) {
+    if (psfs.empty()) throw std::invalid_argument("PsfBandConvolver: no PSF");
+    std::vector<Key> keys;
+    for (const auto& psf : psfs) {
+        const int model = static_cast<int>(psf.index());
+        keys.push_back({model, psf_fwhm(psf), model == 1 ? std::get<MoffatPsf>(psf).beta() : 0.0});
+    }
+    auto it = std::find_if(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.keys == keys; });
+    if (it == slots_.end()) {
+        std::vector<std::vector<float>> kernels;
+        for (const auto& psf : psfs) kernels.push_back(centred_psf_kernel(psf, pixel_scale_, half_));
+        // Reuse the least recently used convolver of the same band count (no FFTW planning), else make one.
+        auto reuse = std::find_if(slots_.rbegin(), slots_.rend(), [&](const Slot& s) { return s.keys.size() == keys.size(); });
+        if (slots_.size() >= capacity_ && reuse != slots_.rend()) {
+            it = std::prev(reuse.base());
+            it->conv->set_kernels(kernels);
+        } else {
+            slots_.push_front({{}, std::make_unique<FftConvolver>(width_, height_, kernels, 2 * half_ + 1)});
+            it = slots_.begin();
+            if (slots_.size() > capacity_) slots_.pop_back();
         }
-    const auto k = centred_psf_kernel(psf, pixel_scale_, half_);
-    const int ksize = 2 * half_ + 1;
-    entries_.push_front({model, fwhm, beta, std::make_unique<FftConvolver>(width_, height_, k, ksize)});
-    if (entries_.size() > capacity_) entries_.pop_back();
-    return *entries_.front().conv;
-}
-
-void PsfConvolverCache::convolve(const Psf& psf, std::span<const float> image, std::span<float> out) {
-    get(psf).convolve(image, out);
+        it->keys = keys;
+    }
+    if (it != slots_.begin()) slots_.splice(slots_.begin(), slots_, it);
+    slots_.front().conv->convolve_all(image, out);
 }
 
 }  // namespace dhs::kernels::injection

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <numeric>
 #include <optional>
 
 #include "core/error.hpp"
@@ -150,7 +151,8 @@ struct HostStamp {
 /// A unit-flux lensed render of one draw, convolved per band.
 struct UnitRender {
     inj::LensedImage lensed;
-    std::array<std::vector<float>, 3> band;
+    std::vector<float> bands;  // g, r, z planes
+    std::span<const float> band(std::size_t b, std::size_t npix) const { return {bands.data() + b * npix, npix}; }
     double tangential_stretch = kNaN, border = 0.0;
 };
 
@@ -279,11 +281,15 @@ Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
     kernels::StampGeometry geom;
     geom.width = geom.height = S;
     geom.pixel_scale = p.pixel_scale;
-    inj::PsfConvolverCache psfs(S, S, p.pixel_scale, p.psf_half_size);
+    inj::PsfBandConvolver psfs(S, S, p.pixel_scale, p.psf_half_size);
     const char* grid = inj::grid_name(spec.grid);
 
+    // Rows in task order; processed host by host so a host's PSFs are set up once.
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return stamp_rows[a] < stamp_rows[b]; });
     Rows out(n, S);
-    for (std::size_t r = 0; r < n; ++r) {
+    for (const std::size_t r : order) {
         const inj::Task& t = tasks[r];
         const auto hs = static_cast<std::size_t>(t.stamp_host), ht = static_cast<std::size_t>(t.host);
         const HostStamp& host = stamp.at(stamp_rows[r]);
@@ -329,6 +335,7 @@ Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
 
         // Render a draw at unit source flux: lensed, then PSF-convolved per band.
         const Template* tmpl = template_of[r] >= 0 ? &templates.at(template_of[r]) : nullptr;
+        const std::array<kernels::Psf, 3> psf3 = {psf_for(p, fwhm[0]), psf_for(p, fwhm[1]), psf_for(p, fwhm[2])};
         auto render = [&](const inj::TaskDraw& d) {
             const kernels::SieLens lens(kernels::SieParams{.theta_e = d.theta_e, .q = d.lens_q, .phi = d.lens_phi,
                                                            .gamma_ext = d.shear, .phi_ext = d.shear_angle});
@@ -340,10 +347,8 @@ Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
                 const inj::SersicSource src(1.0, d.src_reff, d.src_n, d.src_e, d.src_phi, d.src_x, d.src_y);
                 u.lensed = inj::render_lensed_adaptive(lens, src, geom, p.render);
             }
-            for (int b = 0; b < 3; ++b) {
-                u.band[static_cast<std::size_t>(b)].assign(npix, 0.0f);
-                psfs.convolve(psf_for(p, fwhm[static_cast<std::size_t>(b)]), u.lensed.image, u.band[static_cast<std::size_t>(b)]);
-            }
+            u.bands.assign(3 * npix, 0.0f);
+            psfs.convolve(psf3, u.lensed.image, u.bands);
             u.tangential_stretch = inj::median_tangential_stretch(lens, geom, u.lensed.image);
             u.border = inj::border_flux_fraction(u.lensed.image, S, S);
             return u;
@@ -377,7 +382,7 @@ Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
                     d = inj::draw_task(spec, t, {H.mag_g[ht], H.mag_r[ht], H.mag_z[ht]}, attempt);
                     u = render(d);
                 }
-                const double unit_snr = inj::matched_filter_snr(u.band[1], ivar_r, host_r);
+                const double unit_snr = inj::matched_filter_snr(u.band(1, npix), ivar_r, host_r);
                 if (const auto m = inj::mag_range_for_snr(unit_snr, lo, hi, spec.priors.src_mag_r.lo, spec.priors.src_mag_r.hi)) {
                     d.src_mag_r = m->lo + (m->hi - m->lo) * d.u_snr_mag;
                     d.src_dmag = d.src_mag_r - H.mag_r[ht];
@@ -398,7 +403,7 @@ Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
         bool finite = true;
         for (std::size_t b = 0; b < 3; ++b)
             for (std::size_t k = 0; k < npix; ++k) {
-                const float v = static_cast<float>(u.band[b][k] * flux[b]);
+                const float v = static_cast<float>(u.bands[b * npix + k] * flux[b]);
                 finite = finite && std::isfinite(v);
                 injection[b * npix + k] = v;
                 image[b * npix + k] = host.image[b * npix + k] + v;

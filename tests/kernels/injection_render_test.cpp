@@ -109,19 +109,28 @@ TEST(InjectionRender, PsfConvolutionConservesFluxAndMatchesDirect) {
     const inj::SersicSource src(1.0, 0.2, 1.0, 0.2, 0.0, 0.1, 0.05);
     const StampGeometry g;
     const auto img = inj::render_lensed_adaptive(lens, src, g, {});
-    inj::PsfConvolverCache cache(g.width, g.height, g.pixel_scale, 16);
-    for (const dhs::kernels::Psf psf : {dhs::kernels::Psf(dhs::kernels::MoffatPsf::from_fwhm(1.3, 3.5)),
-                                        dhs::kernels::Psf(dhs::kernels::GaussianPsf::from_fwhm(1.1))}) {
-        std::vector<float> out(g.size()), direct(g.size());
-        cache.convolve(psf, img.image, out);
-        double sum = 0;
-        for (float v : out) sum += v;
-        EXPECT_NEAR(sum / img.flux, 1.0, 1e-3);
-        const auto k = dhs::kernels::psf_kernel(psf, g.pixel_scale, 16, 5);
-        dhs::kernels::convolve(img.image, g.width, g.height, k, 33, direct);
-        float peak = 0;
-        for (float v : direct) peak = std::max(peak, v);
-        for (std::size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], direct[i], 1e-5 * peak) << i;
+    using dhs::kernels::Psf;
+    // Capacity 1: the second and third PSF sets reuse the convolver (set_kernels), the last one
+    // comes back after being evicted.
+    inj::PsfBandConvolver conv(g.width, g.height, g.pixel_scale, 16, 1);
+    const std::vector<std::vector<Psf>> sets = {
+        {Psf(dhs::kernels::MoffatPsf::from_fwhm(1.3, 3.5)), Psf(dhs::kernels::GaussianPsf::from_fwhm(1.1))},
+        {Psf(dhs::kernels::MoffatPsf::from_fwhm(1.7, 2.5)), Psf(dhs::kernels::MoffatPsf::from_fwhm(0.95, 3.5))},
+        {Psf(dhs::kernels::MoffatPsf::from_fwhm(1.3, 3.5)), Psf(dhs::kernels::GaussianPsf::from_fwhm(1.1))}};
+    for (const auto& set : sets) {
+        std::vector<float> out(2 * g.size()), direct(g.size());
+        conv.convolve(set, img.image, out);
+        for (std::size_t b = 0; b < set.size(); ++b) {
+            const std::span<const float> plane(out.data() + b * g.size(), g.size());
+            double sum = 0;
+            for (float v : plane) sum += v;
+            EXPECT_NEAR(sum / img.flux, 1.0, 1e-3);
+            const auto k = dhs::kernels::psf_kernel(set[b], g.pixel_scale, 16, 5);
+            dhs::kernels::convolve(img.image, g.width, g.height, k, 33, direct);
+            float peak = 0;
+            for (float v : direct) peak = std::max(peak, v);
+            for (std::size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(plane[i], direct[i], 1e-5 * peak) << b << " " << i;
+        }
     }
 }
 
