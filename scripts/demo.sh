@@ -57,6 +57,22 @@ if has run; then
       [ -e "$h5" ] && summary+=("run: $(basename "$h5"): $(h5ls -r "$h5" | grep -c Dataset) datasets")
     done
     [ $rc = 3 ] && summary+=("run: finished with quarantined work units (see $out/run/logs)")
+    # The validation verdict (the gate table itself is in the run's log, printed by rank 0).
+    if [ -f "$out/run/validation_summary.json" ]; then
+      summary+=("validate: $(/usr/bin/python3 - "$out/run/validation_summary.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+parts = []
+for name, c in j["comparisons"].items():
+    if not c["available"]:
+        parts.append(f"{name}: skipped ({c['reason']})")
+        continue
+    failed = [g for g, v in c["gates"].items() if v["passed"] is not True]
+    parts.append(f"{name}: " + ("every gate passed" if not failed else "FAILED " + ", ".join(failed)))
+print(("passed" if j["passed"] else "GATES FAILED") + "; " + "; ".join(parts) + f" ({sys.argv[1]})")
+PY
+)")
+    fi
   else
     summary+=("run: no science stage in this build yet (sampling, cutouts, injection, validation come next)")
   fi
