@@ -9,6 +9,7 @@
 // quarantined), are errors that name the file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,7 @@
 
 #include "core/hdf5/result_file.hpp"
 #include "kernels/stamp_features.hpp"
+#include "mpi_stages/validate/validate.hpp"
 #include "tests/support/python_support.hpp"
 #include "tests/support/stamp_fixtures.hpp"
 #include "tests/support/test_support.hpp"
@@ -62,6 +64,27 @@ bool same_column(const Column& a, const Column& b) {
     for (std::size_t i = 0; i < x.size(); ++i)
         if (!(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])))) return false;
     return true;
+}
+
+// The flag rule: on max(ci_lower, 1 - ci_upper), green < 0.60 <= yellow <= 0.70 < red.
+TEST(ValidateFlags, SeparationLevelsAndExpectedPhysics) {
+    using dhs::stages::validate::separation_level;
+    EXPECT_EQ(separation_level(0.45, 0.58, 0.60, 0.70), "green");
+    EXPECT_EQ(separation_level(0.599, 0.65, 0.60, 0.70), "green");
+    EXPECT_EQ(separation_level(0.60, 0.66, 0.60, 0.70), "yellow");
+    EXPECT_EQ(separation_level(0.70, 0.80, 0.60, 0.70), "yellow");
+    EXPECT_EQ(separation_level(0.7001, 0.80, 0.60, 0.70), "red");
+    EXPECT_EQ(separation_level(0.10, 0.25, 0.60, 0.70), "red");     // lower in positives separates as well
+    EXPECT_EQ(separation_level(0.33, 0.38, 0.60, 0.70), "yellow");  // 1 - 0.38 = 0.62
+    EXPECT_EQ(separation_level(NAN, NAN, 0.60, 0.70), "not_evaluated");
+    const std::vector<std::string> stems = {"annulus_brightness", "azimuthal_asymmetry"};
+    EXPECT_TRUE(dhs::stages::validate::is_expected_physics("annulus_brightness_g", stems));
+    EXPECT_TRUE(dhs::stages::validate::is_expected_physics("azimuthal_asymmetry", stems));
+    EXPECT_FALSE(dhs::stages::validate::is_expected_physics("core_brightness_r", stems));
+    const auto names = dhs::stages::validate::feature_names({"g", "r", "z"});
+    EXPECT_EQ(names.size(), 27u);
+    EXPECT_NE(std::find(names.begin(), names.end(), "azimuthal_asymmetry"), names.end());
+    EXPECT_NE(std::find(names.begin(), names.end(), "mad_r"), names.end());
 }
 
 class Validate : public ::testing::Test {
