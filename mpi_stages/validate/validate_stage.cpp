@@ -25,8 +25,10 @@ void ValidateStage::reduce(const engine::StageContext& ctx, const mpi::Comm& com
 }
 
 std::int64_t ValidateStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext&) const {
-    // The stamps read (bytes_in), their maskbits (a third of a 3-band stamp) and the rows out.
-    return unit.bytes_in + unit.bytes_in / 3 + unit.rows_out * 8 * 1024;
+    // A 16-row block of stamps and maskbits (a third of a 3-band stamp) in flight, twice (the
+    // reader's copy and the column), and the unit's output rows (~3.5 KiB each with the core box).
+    const std::int64_t row_bytes = unit.rows_out > 0 ? unit.bytes_in / unit.rows_out : 0;
+    return 2 * 16 * (row_bytes + row_bytes / 3) + unit.rows_out * 8 * 1024;
 }
 
 }  // namespace dhs::stages
