@@ -48,13 +48,48 @@ bool in_ellipse(const EllipseMask& e, double x, double y) {
 
 bool in_box(const AllmaskBox& b, int x, int y) { return x >= b.x0 && x < b.x1 && y >= b.y0 && y < b.y1; }
 
-bool primary(const BrickGrid& grid, const kernels::Brick& brick, int x, int y) {
-    const auto rd = grid.sky(x, y);
-    double ra = rd[0];
-    if (ra < brick.ra1 - 180) ra += 360;
-    if (ra > brick.ra2 + 180) ra -= 360;
-    return ra >= brick.ra1 && ra < brick.ra2 && rd[1] >= brick.dec1 && rd[1] < brick.dec2;
-}
+/// Whether a pixel centre lies in the brick's primary area, without trigonometry per pixel: the
+/// pixel's direction is v = e_r + xi e_E + eta e_N (tangent-plane coordinates in radians about the
+/// grid's centre, the gnomonic inverse of BrickGrid::sky), RA >= ra1 <=> v . n(ra1) >= 0 with
+/// n(a) = (-sin a, cos a, 0) the normal of meridian a (and RA < ra2 likewise), and sin(dec) =
+/// v_z / |v| with |v|^2 = 1 + xi^2 + eta^2. Bricks spanning >= 180 deg of RA (polar caps) use
+/// BrickGrid::sky.
+class PrimaryTest {
+public:
+    PrimaryTest(const BrickGrid& grid, const kernels::Brick& brick) : grid_(grid), brick_(brick) {
+        constexpr double d = std::numbers::pi / 180.0;
+        const double a0 = grid.crval_ra * d, d0 = grid.crval_dec * d;
+        er_ = {std::cos(d0) * std::cos(a0), std::cos(d0) * std::sin(a0), std::sin(d0)};
+        ee_ = {-std::sin(a0), std::cos(a0), 0.0};
+        en_ = {-std::sin(d0) * std::cos(a0), -std::sin(d0) * std::sin(a0), std::cos(d0)};
+        n1_ = {-std::sin(brick.ra1 * d), std::cos(brick.ra1 * d)};
+        n2_ = {-std::sin(brick.ra2 * d), std::cos(brick.ra2 * d)};
+        sd1_ = std::sin(brick.dec1 * d);
+        sd2_ = std::sin(brick.dec2 * d);
+        step_ = grid.scale_deg * d;
+        trig_ = brick.ra2 - brick.ra1 >= 180.0;
+    }
+    bool operator()(int x, int y) const {
+        if (trig_) {
+            const auto rd = grid_.sky(x, y);
+            return rd[1] >= brick_.dec1 && rd[1] < brick_.dec2;  // the cap spans every RA
+        }
+        const double xi = -(x - grid_.crpix_x) * step_, eta = (y - grid_.crpix_y) * step_;
+        const double vx = er_[0] + xi * ee_[0] + eta * en_[0], vy = er_[1] + xi * ee_[1] + eta * en_[1];
+        const double vz = er_[2] + eta * en_[2];
+        const double norm = std::sqrt(1.0 + xi * xi + eta * eta);
+        return vx * n1_[0] + vy * n1_[1] >= 0.0 && vx * n2_[0] + vy * n2_[1] < 0.0 && vz >= sd1_ * norm &&
+               vz < sd2_ * norm;
+    }
+
+private:
+    const BrickGrid& grid_;
+    const kernels::Brick& brick_;
+    std::array<double, 3> er_{}, ee_{}, en_{};
+    std::array<double, 2> n1_{}, n2_{};
+    double sd1_ = 0, sd2_ = 0, step_ = 0;
+    bool trig_ = false;
+};
 
 }  // namespace
 
@@ -125,7 +160,7 @@ BrickMasks brick_masks(const Params& p, const BrickDraw& draw, const BrickGrid& 
 }
 
 std::int32_t maskbits_at(const BrickGrid& grid, const kernels::Brick& brick, const BrickMasks& masks, int x, int y) {
-    std::int32_t bits = primary(grid, brick, x, y) ? 0 : kNPrimary;
+    std::int32_t bits = PrimaryTest(grid, brick)(x, y) ? 0 : kNPrimary;
     for (const auto& m : masks.stars) bits |= star_bits(m, x, y);
     for (const auto& e : masks.ellipses)
         if (in_ellipse(e, x, y)) bits |= e.bits;
@@ -137,9 +172,10 @@ std::int32_t maskbits_at(const BrickGrid& grid, const kernels::Brick& brick, con
 std::vector<std::int32_t> maskbits_map(const BrickGrid& grid, const kernels::Brick& brick, const BrickMasks& masks) {
     const int w = grid.width, h = grid.height;
     std::vector<std::int32_t> map(static_cast<std::size_t>(w) * h, 0);
+    const PrimaryTest primary(grid, brick);
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x)
-            if (!primary(grid, brick, x, y)) map[static_cast<std::size_t>(y) * w + x] = kNPrimary;
+            if (!primary(x, y)) map[static_cast<std::size_t>(y) * w + x] = kNPrimary;
     auto clip = [](double v, int n) { return std::clamp(static_cast<int>(v), 0, n); };
     for (const auto& m : masks.stars) {
         double r = std::max({m.bright_radius, m.medium_radius, m.wise1_radius, m.wise2_radius});

@@ -4,7 +4,8 @@
 // arc a fixed-shape fit absorbs), blue galaxies and confusers (rings, face-on spirals, edge-on
 // disks, mergers with tidal arcs), all from a std::mt19937_64 seeded by a hash of (run.seed,
 // BRICKID), so every rank draws the same brick. A few objects (a lens host, two LRGs) are placed
-// within 50 px of an image edge for the cutout stage's edge cases.
+// 20-45 px inside an edge of the brick's area (the image edge on small test coadds, the primary
+// boundary on 3600-px ones) for the cutout stage's edge cases.
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -141,19 +142,25 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
             if (clear_of_calib(ra, dec, keep_out_arcsec)) return std::array<double, 2>{ra, dec};
         }
     };
-    // A position 20-48 px from one image edge (side 0..3), inside the primary area.
+    // A position 20-45 px inside one edge (side 0..3) of the brick's area on the coadd: the image
+    // edge where the primary area reaches it (smaller test images), else the primary boundary
+    // (DR10's 3600-px coadds overlap their neighbours by ~80 px), so a 101-px cutout centred there
+    // crosses the image edge or the brick boundary.
     auto edge_position = [&](int side) {
         for (int tries = 0; tries < 1000; ++tries) {
-            const double dist = rng.u(20, 48), along = rng.u(60, grid.width - 61);
-            double x = along, y = along;
-            if (side == 0) x = dist;
-            if (side == 1) x = grid.width - 1 - dist;
-            if (side == 2) y = dist;
-            if (side == 3) y = grid.height - 1 - dist;
-            const auto s = grid.sky(x, y);
-            if (in_primary(s[0], s[1]) && clear_of_calib(s[0], s[1], 10)) return s;
+            const double along = rng.u(120, grid.width - 121), dist = rng.u(20, 45);
+            auto at = [&](double inward) {  // pixel `inward` px from the image edge on this side
+                if (side == 0) return grid.sky(inward, along);
+                if (side == 1) return grid.sky(grid.width - 1 - inward, along);
+                if (side == 2) return grid.sky(along, inward);
+                return grid.sky(along, grid.height - 1 - inward);
+            };
+            int first = 0;  // first primary pixel inward from the image edge
+            while (first < grid.width / 2 && !in_primary(at(first)[0], at(first)[1])) ++first;
+            const auto sky = at(first + dist);
+            if (in_primary(sky[0], sky[1]) && clear_of_calib(sky[0], sky[1], 10)) return sky;
         }
-        return position(10);  // no edge strip in the primary area (never for DR10 geometry)
+        return position(10);  // no edge strip (never for DR10 geometry)
     };
     std::array<double, 8> mw{};
     for (int k = 0; k < 8; ++k) mw[k] = kernels::mw_transmission(kExtinction[k], c.ebv);
@@ -221,14 +228,22 @@ BrickDraw draw_brick(const Params& p, const kernels::Brick& brick) {
     // A globular cluster in some bricks: a CLUSTER-masked disc of faint stars.
     if (rng.u(0, 1) < p.cluster_fraction) {
         auto& cl = d.cluster;
-        cl.present = true;
+        // Inside the placement area and clear of the calibration star; smaller where it must be
+        // (small test coadds), given up when even 5" does not fit.
         cl.radius_arcsec = rng.u(25, 50);
-        const double inset = cl.radius_arcsec / 3600.0;
-        for (;;) {
-            cl.ra = rng.u(ra_lo + inset, ra_hi - inset);
-            cl.dec = rng.u(dec_lo + inset, dec_hi - inset);
-            if (clear_of_calib(cl.ra, cl.dec, cl.radius_arcsec + 10)) break;
+        for (int tries = 0; !cl.present && cl.radius_arcsec >= 5; ++tries) {
+            const double inset = cl.radius_arcsec / 3600.0;
+            const double dra = inset / std::cos(brick.dec * kPi / 180);
+            if (ra_lo + dra < ra_hi - dra && dec_lo + inset < dec_hi - inset) {
+                cl.ra = rng.u(ra_lo + dra, ra_hi - dra);
+                cl.dec = rng.u(dec_lo + inset, dec_hi - inset);
+                cl.present = clear_of_calib(cl.ra, cl.dec, cl.radius_arcsec + 10);
+            }
+            if (!cl.present && tries % 50 == 49) cl.radius_arcsec *= 0.8;
         }
+    }
+    if (d.cluster.present) {
+        const auto& cl = d.cluster;
         const int n = rng.i(30, 50);
         for (int k = 0; k < n; ++k) {
             auto& o = next(Population::cluster_star, "PSF");

@@ -20,10 +20,8 @@ namespace dhs::stages::mock_sky {
 
 namespace {
 
-using Image = std::vector<float>;
-
 /// Adds `scale` x stamp (side 2h+1, centre pixel at image (ic, jc)) into the image.
-void add_stamp(Image& img, int w, int h, std::span<const float> stamp, int half, int ic, int jc, double scale) {
+void add_stamp(std::span<float> img, int w, int h, std::span<const float> stamp, int half, int ic, int jc, double scale) {
     const int n = 2 * half + 1;
     for (int j = 0; j < n; ++j) {
         const int y = jc - half + j;
@@ -56,9 +54,14 @@ void render_brick(const Params& p, const BrickDraw& draw) {
     const std::size_t npix = static_cast<std::size_t>(w) * h;
     const std::array<BandKernel, 3> kern = {band_kernel(p, c, 0), band_kernel(p, c, 1), band_kernel(p, c, 2)};
 
-    // Unconvolved light of the extended objects, one layer per band.
-    std::array<Image, 3> layer;
-    for (auto& im : layer) im.assign(npix, 0.0f);
+    // Unconvolved light of the extended objects, one layer per band (5 whole planes are reused
+    // throughout: the three layers, a spare and the convolution's scratch).
+    std::vector<PlaneBuffer<float>> planes;
+    for (int k = 0; k < 5; ++k) planes.emplace_back(npix);
+    std::array<float*, 3> layer = {planes[0].data(), planes[1].data(), planes[2].data()};
+    auto add = [&](int b, std::span<const float> stamp, int half, int ic, int jc, double scale) {
+        add_stamp(std::span<float>(layer[static_cast<std::size_t>(b)], npix), w, h, stamp, half, ic, jc, scale);
+    };
     for (const auto& o : draw.objects) {
         const bool point = o.type == "PSF";
         if (point && o.population != Population::bright_star) continue;
@@ -67,23 +70,26 @@ void render_brick(const Params& p, const BrickDraw& draw) {
         const double fx = xy[0] - ic, fy = xy[1] - jc;
         const int half = object_stamp_half(p, o);
         const std::vector<float> stamp = object_stamp(p, o, half, fx, fy);  // spikes only for a star
-        for (int b = 0; b < 3; ++b) add_stamp(layer[b], w, h, stamp, half, ic, jc, o.true_flux[b]);
+        for (int b = 0; b < 3; ++b) add(b, stamp, half, ic, jc, o.true_flux[b]);
         if (o.population == Population::lens_host) {
             const int lh = lens_stamp_half(p, o);
             std::vector<float> lensed;
             render_lensed_source(p, o, lh, -fx, -fy, lensed);
             const std::size_t n = static_cast<std::size_t>(2 * lh + 1) * (2 * lh + 1);
             for (int b = 0; b < 3; ++b)
-                add_stamp(layer[b], w, h, std::span<const float>(lensed).subspan(static_cast<std::size_t>(b) * n, n), lh,
-                          ic, jc, 1.0);
+                add(b, std::span<const float>(lensed).subspan(static_cast<std::size_t>(b) * n, n), lh, ic, jc, 1.0);
         }
     }
-    // PSF convolution of each layer, then the point sources as PSF kernels.
-    std::array<Image, 3> img;
+    // PSF convolution of each layer (into the spare plane, whose role the layer's plane takes
+    // over), then the point sources as PSF kernels.
+    std::array<float*, 3> img{};
+    float* spare = planes[3].data();
+    const std::span<float> scratch = planes[4].span();
     for (int b = 0; b < 3; ++b) {
-        img[b].assign(npix, 0.0f);
-        convolve_image(kern[b], layer[b], w, h, img[b]);
-        layer[b] = Image();
+        const auto bb = static_cast<std::size_t>(b);
+        convolve_image(kern[bb], std::span<const float>(layer[bb], npix), w, h, std::span<float>(spare, npix), scratch);
+        img[bb] = spare;
+        spare = layer[bb];
     }
     for (const auto& o : draw.objects) {
         if (o.type != "PSF") continue;
@@ -91,43 +97,50 @@ void render_brick(const Params& p, const BrickDraw& draw) {
         const int ic = static_cast<int>(std::lround(xy[0])), jc = static_cast<int>(std::lround(xy[1]));
         const double fx = xy[0] - ic, fy = xy[1] - jc;
         for (int b = 0; b < 3; ++b) {
-            const double mag = 22.5 - 2.5 * std::log10(std::max(o.flux[b], 1e-30));
-            const int half = star_stamp_half(kern[b], mag);
-            const auto k = kernels::psf_kernel(kern[b].psf, p.pixscale, half, kern[b].separable ? 1 : 5, fx, fy);
-            add_stamp(img[b], w, h, k, half, ic, jc, o.flux[b]);
+            const auto bb = static_cast<std::size_t>(b);
+            const double mag = 22.5 - 2.5 * std::log10(std::max(o.flux[bb], 1e-30));
+            const int half = star_stamp_half(kern[bb], mag);
+            const auto k = kernels::psf_kernel(kern[bb].psf, p.pixscale, half, kern[bb].separable ? 1 : 5, fx, fy);
+            add_stamp(std::span<float>(img[bb], npix), w, h, k, half, ic, jc, o.flux[bb]);
         }
     }
 
-    // Maskbits, invvar and noise.
+    // Maskbits, invvar and noise. The invvar map varies by +-5% over the brick (a smooth
+    // pattern, separable in x and y).
     const BrickMasks masks = brick_masks(p, draw, grid);
     const std::vector<std::int32_t> maskbits = maskbits_map(grid, draw.brick, masks);
     const std::array<std::int32_t, 3> satur = {kSaturG, kSaturR, kSaturZ};
     const std::array<std::int32_t, 3> allmask = {kAllmaskG, kAllmaskR, kAllmaskZ};
+    std::vector<double> sx(static_cast<std::size_t>(w)), cy(static_cast<std::size_t>(h));
+    for (int x = 0; x < w; ++x) sx[static_cast<std::size_t>(x)] = 0.05 * std::sin(6.283185307179586 * x / w);
+    for (int y = 0; y < h; ++y) cy[static_cast<std::size_t>(y)] = std::cos(6.283185307179586 * y / h);
     const auto bid = static_cast<std::uint64_t>(draw.brick.brickid);
+    float* invvar = scratch.data();  // the scratch plane is free now
     for (int b = 0; b < 3; ++b) {
-        Image invvar(npix);
+        const auto bb = static_cast<std::size_t>(b);
+        float* im = img[bb];
         std::mt19937_64 gen(hash_seed(p.seed, bid, 100 + static_cast<std::uint64_t>(b)));
         std::normal_distribution<double> normal;
-        const double ivar0 = 1.0 / (c.sigma_pix[b] * c.sigma_pix[b]);
+        const double ivar0 = 1.0 / (c.sigma_pix[bb] * c.sigma_pix[bb]);
         for (int y = 0; y < h; ++y) {
             for (int x = 0; x < w; ++x) {
                 const std::size_t i = static_cast<std::size_t>(y) * w + x;
-                const double v = ivar0 * (1.0 + 0.05 * std::sin(6.283185307179586 * x / w) * std::cos(6.283185307179586 * y / h));
+                const double v = ivar0 * (1.0 + sx[static_cast<std::size_t>(x)] * cy[static_cast<std::size_t>(y)]);
                 const double noise = normal(gen);
-                if (maskbits[i] & allmask[b]) {  // no exposure kept the pixel
+                if (maskbits[i] & allmask[bb]) {  // no exposure kept the pixel
                     invvar[i] = 0.0f;
-                    img[b][i] = 0.0f;
+                    im[i] = 0.0f;
                     continue;
                 }
-                if (maskbits[i] & satur[b]) {
+                if (maskbits[i] & satur[bb]) {
                     invvar[i] = 0.0f;
                     continue;
                 }
                 invvar[i] = static_cast<float>(v);
-                img[b][i] += static_cast<float>(noise / std::sqrt(v));
+                im[i] += static_cast<float>(noise / std::sqrt(v));
             }
         }
-        const std::string band = kBands[b];
+        const std::string band = kBands[bb];
         auto header = [&](const std::string& imtype, const std::string& bunit, const std::string& filter) {
             auto hd = fits::dr10_brick_header(draw.brick, filter, bunit, w, h, p.pixscale);
             hd.imtype = imtype;
@@ -136,14 +149,14 @@ void render_brick(const Params& p, const BrickDraw& draw) {
             return hd;
         };
         const auto path = [&](const std::string& kind) { return fits::coadd_path(p.root, draw.brick.name, kind); };
-        fits::write_coadd_image(path("image-" + band), img[b], w, h, header("image", "nanomaggy", band),
-                                fits::dr10_coadd_compression("image-" + band));
-        fits::write_coadd_image(path("invvar-" + band), invvar, w, h, header("invvar", "1/nanomaggy^2", band),
-                                fits::dr10_coadd_compression("invvar-" + band));
-        const Image psfsize(npix, static_cast<float>(c.fwhm[b]));
-        fits::write_coadd_image(path("psfsize-" + band), psfsize, w, h, header("psfsize", "arcsec", band),
-                                fits::dr10_coadd_compression("psfsize-" + band));
-        img[b] = Image();
+        fits::write_coadd_image(path("image-" + band), std::span<const float>(im, npix), w, h,
+                                header("image", "nanomaggy", band), fits::dr10_coadd_compression("image-" + band));
+        fits::write_coadd_image(path("invvar-" + band), std::span<const float>(invvar, npix), w, h,
+                                header("invvar", "1/nanomaggy^2", band), fits::dr10_coadd_compression("invvar-" + band));
+        // psfsize: the constant FWHM, in the plane the image no longer needs.
+        std::fill_n(im, npix, static_cast<float>(c.fwhm[bb]));
+        fits::write_coadd_image(path("psfsize-" + band), std::span<const float>(im, npix), w, h,
+                                header("psfsize", "arcsec", band), fits::dr10_coadd_compression("psfsize-" + band));
     }
     auto mh = fits::dr10_brick_header(draw.brick, "", "", w, h, p.pixscale);
     mh.imtype = "maskbits";

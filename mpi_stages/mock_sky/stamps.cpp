@@ -6,7 +6,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <numbers>
+
+#include <sys/mman.h>
 
 #include "kernels/confuser_profiles.hpp"
 #include "kernels/fft_convolve.hpp"
@@ -50,6 +55,20 @@ void add_sersic(std::vector<float>& s, int n, const Params& p, const kernels::Se
 
 }  // namespace
 
+void* allocate(std::size_t bytes) {
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    const std::size_t padded = (std::max<std::size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
+    void* p = std::aligned_alloc(kHuge, padded);
+    if (p == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    ::madvise(p, padded, MADV_HUGEPAGE);  // a hint; the buffer works the same without it
+#endif
+    std::memset(p, 0, padded);
+    return p;
+}
+
+void release(void* p) noexcept { std::free(p); }
+
 double psf_nea_pixels(const kernels::Psf& psf, double pixscale) {
     const double a2 = pixscale * pixscale;
     if (const auto* g = std::get_if<kernels::GaussianPsf>(&psf)) return 4 * kPi * g->sigma() * g->sigma() / a2;
@@ -82,8 +101,9 @@ void convolve_stamp(const BandKernel& k, std::span<const float> in, int w, int h
     else kernels::convolve_fft(in, w, h, k.k2d, 2 * k.half + 1, out);
 }
 
-void convolve_image(const BandKernel& k, std::span<const float> in, int w, int h, std::span<float> out) {
-    if (k.separable) kernels::convolve_separable(in, w, h, k.k1d, k.k1d, out);
+void convolve_image(const BandKernel& k, std::span<const float> in, int w, int h, std::span<float> out,
+                    std::span<float> scratch) {
+    if (k.separable) kernels::convolve_separable(in, w, h, k.k1d, k.k1d, out, scratch);
     else kernels::convolve_fft_tiled(in, w, h, k.k2d, 2 * k.half + 1, out, 1024);
 }
 
