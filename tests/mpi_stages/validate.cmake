@@ -6,3 +6,5 @@ dhs_add_test(NAME mpi_stages.validate SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/valida
              LIBS dhs::stages dhs::core dhs_hdf5 TIMEOUT 600)
 target_compile_definitions(test_mpi_stages_validate PRIVATE DHS_MPIEXEC="${MPIEXEC_EXECUTABLE}")
 add_dependencies(test_mpi_stages_validate dhs)
+# It starts runs of up to 3 ranks: keep ctest -j from stacking other tests on top of it.
+set_property(TEST serial.mpi_stages.validate PROPERTY PROCESSORS 2)
