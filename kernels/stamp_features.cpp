@@ -33,14 +33,17 @@ double mean_or_nan(double sum, std::size_t n) { return n > 0 ? sum / static_cast
 
 // Order-preserving unsigned keys of floating-point values: a < b  <=>  key(a) < key(b) for
 // finite values (sign bit flipped for positives, all bits for negatives).
+// (Written with shifts and xor rather than a branch so that loops over pixels vectorise.)
 inline std::uint32_t order_key(float f) {
     const auto u = std::bit_cast<std::uint32_t>(f);
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return u ^ (static_cast<std::uint32_t>(static_cast<std::int32_t>(u) >> 31) | 0x80000000u);
 }
 inline std::uint64_t order_key(double d) {
     const auto u = std::bit_cast<std::uint64_t>(d);
-    return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+    return u ^ (static_cast<std::uint64_t>(static_cast<std::int64_t>(u) >> 63) | 0x8000000000000000ull);
 }
+// isfinite on the bits (vectorises; std::isfinite does not without -ffast-math).
+inline bool finite_bits(float f) { return (std::bit_cast<std::uint32_t>(f) & 0x7F800000u) != 0x7F800000u; }
 inline float from_key(std::uint32_t k) {
     return std::bit_cast<float>((k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k);
 }
@@ -218,10 +221,17 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
         // order keys (written for every pixel, kept for finite ones: no branches).
         std::uint32_t* keys = scratch.keys.data();
         std::size_t n = 0;
-        for (std::size_t i = 0; i < npix; ++i) {
-            const float v = im[i];
-            keys[n] = order_key(v);
-            n += std::isfinite(v);
+        for (std::size_t i = 0; i < npix; ++i) n += finite_bits(im[i]);
+        const bool all_finite = n == npix;  // the usual case: plain loops that vectorise
+        if (all_finite) {
+            for (std::size_t i = 0; i < npix; ++i) keys[i] = order_key(im[i]);
+        } else {
+            n = 0;
+            for (std::size_t i = 0; i < npix; ++i) {
+                const float v = im[i];
+                keys[n] = order_key(v);
+                n += finite_bits(v);
+            }
         }
         nan_all += npix - n;
         const double med = median_of_keys(keys, n, [&](auto&& visit) {
@@ -230,10 +240,15 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
         });
         std::uint64_t* dkeys = scratch.deviation_keys.data();
         std::size_t nd = 0;
-        for (std::size_t i = 0; i < npix; ++i) {
-            const float v = im[i];
-            dkeys[nd] = order_key(std::fabs(static_cast<double>(v) - med));
-            nd += std::isfinite(v);
+        if (all_finite) {
+            for (std::size_t i = 0; i < npix; ++i) dkeys[i] = order_key(std::fabs(static_cast<double>(im[i]) - med));
+            nd = npix;
+        } else {
+            for (std::size_t i = 0; i < npix; ++i) {
+                const float v = im[i];
+                dkeys[nd] = order_key(std::fabs(static_cast<double>(v) - med));
+                nd += finite_bits(v);
+            }
         }
         bf.mad = median_of_keys(dkeys, nd, [&](auto&& visit) {
             for (std::size_t i = 0; i < npix; ++i)
@@ -243,12 +258,11 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
         // Core.
         double sum = 0;
         std::size_t cnt = 0;
-        for (auto i : core) {
+        for (auto i : core) {  // NaN pixels add 0 and do not count (branch-free)
             const float v = im[i];
-            if (std::isfinite(v)) {
-                sum += v;
-                ++cnt;
-            }
+            const bool ok = finite_bits(v);
+            sum += ok ? v : 0.0f;
+            cnt += ok;
         }
         nan_core += core.size() - cnt;
         bf.core_brightness = mean_or_nan(sum, cnt);
@@ -261,19 +275,21 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
         double amax = -std::numeric_limits<double>::infinity();
         for (std::size_t j = 0; j < annulus.size(); ++j) {
             const float v = im[annulus[j]];
-            if (!std::isfinite(v)) continue;
-            sum += v;
-            ++cnt;
-            amax = std::max(amax, static_cast<double>(v));
-            sec_sum[sector[j]] += v;
-            ++sec_cnt[sector[j]];
+            const bool ok = finite_bits(v);
+            const float w = ok ? v : 0.0f;
+            sum += w;
+            cnt += ok;
+            amax = ok ? std::max(amax, static_cast<double>(v)) : amax;
+            sec_sum[sector[j]] += w;
+            sec_cnt[sector[j]] += ok;
         }
         bf.annulus_brightness = mean_or_nan(sum, cnt);
         bf.annulus_max = cnt > 0 ? amax : kNaN;
         double ss = 0;
         for (auto i : annulus) {
             const float v = im[i];
-            if (std::isfinite(v)) ss += (v - bf.annulus_brightness) * (v - bf.annulus_brightness);
+            const double d = finite_bits(v) ? v - bf.annulus_brightness : 0.0;
+            ss += d * d;
         }
         bf.annulus_std = cnt > 0 ? std::sqrt(ss / static_cast<double>(cnt)) : kNaN;
         double smean = 0;
@@ -301,10 +317,9 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
         cnt = 0;
         for (auto i : outer) {
             const float v = im[i];
-            if (std::isfinite(v)) {
-                sum += v;
-                ++cnt;
-            }
+            const bool ok = finite_bits(v);
+            sum += ok ? v : 0.0f;
+            cnt += ok;
         }
         bf.outer_brightness = mean_or_nan(sum, cnt);
         bf.radial_gradient = (std::isfinite(bf.outer_brightness) && bf.outer_brightness != 0.0)
@@ -317,9 +332,10 @@ StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, 
             float* prof = radial_profile.data() + b * g.profile_size();
             for (int k = 0; k < g.spec().profile_bins; ++k) {
                 std::size_t m = 0;
-                for (auto i : g.profile_bin(k)) {
+                for (auto i : g.profile_bin(k)) {  // branch-free gather of the finite pixels
                     const float v = im[i];
-                    if (std::isfinite(v)) vals[m++] = v;
+                    vals[m] = v;
+                    m += finite_bits(v);
                 }
                 prof[k] = static_cast<float>(median_inplace(vals, m));
             }
