@@ -153,7 +153,7 @@ TEST(StampFeatures, NanAndMaskbitFractions) {
 
 // A noisy stamp: Gaussian noise, an elliptical blob, an arc, a few NaNs. With `quantum` > 0
 // the values are rounded to multiples of it (many ties, both signs: the medians' hard case).
-std::vector<float> noisy_stamp(unsigned seed, double quantum = 0) {
+std::vector<float> noisy_stamp(unsigned seed, double quantum = 0, bool nans = true) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<double> noise(0.0, 0.006);
     std::vector<float> im(kBands * kPix);
@@ -168,9 +168,11 @@ std::vector<float> noisy_stamp(unsigned seed, double quantum = 0) {
                 if (quantum > 0) v = std::round(v / quantum) * quantum;
                 im[b * kPix + y * kSize + x] = static_cast<float>(v);
             }
-    im[5 * kSize + 7] = NAN;
-    im[kPix + 60 * kSize + 61] = NAN;
-    im[2 * kPix + 50 * kSize + 49] = NAN;
+    if (nans) {
+        im[5 * kSize + 7] = NAN;
+        im[kPix + 60 * kSize + 61] = NAN;
+        im[2 * kPix + 50 * kSize + 49] = NAN;
+    }
     return im;
 }
 
@@ -233,11 +235,13 @@ void expect_close(double a, double b, const char* what, int band) {
 }
 
 TEST(StampFeatures, EqualADirectComputationOnANoisyStamp) {
-    for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) {
-        // Seeds 4 and 5: values quantised to 0.004 and 0.01 (a few distinct values, many ties).
-        const auto im = noisy_stamp(seed, seed == 4 ? 0.004 : seed == 5 ? 0.01 : 0.0);
+    for (unsigned seed : {1u, 2u, 3u, 4u, 5u, 6u, 7u}) {
+        // Seeds 4 and 5: values quantised to 0.004 and 0.01 (a few distinct values, many ties);
+        // 6 and 7: no NaN at all (the kernel's fast path for complete bands).
+        const bool nans = seed < 6;
+        const auto im = noisy_stamp(seed, seed == 4 ? 0.004 : seed == 5 ? 0.01 : 0.0, nans);
         const auto o = run(im);
-        EXPECT_DOUBLE_EQ(o.f.total_nan_frac, 3.0 / (3.0 * kPix));
+        EXPECT_DOUBLE_EQ(o.f.total_nan_frac, nans ? 3.0 / (3.0 * kPix) : 0.0);
         for (int b = 0; b < kBands; ++b) {
             std::vector<double> prof;
             const BandFeatures d = direct_band(im, b, prof);
@@ -290,22 +294,24 @@ TEST(StampFeatures, BadSizesAndSpecsThrow) {
 TEST(StampFeatures, AgreeWithNumpy) {
     if (!dhs::test::python_has("numpy")) GTEST_SKIP() << "/usr/bin/python3 with numpy is not installed";
     dhs::test::TempDir dir("stamp_features_");
-    const auto im = noisy_stamp(11);
+    // One stamp with a NaN per band, one without (the kernel's two paths).
+    const std::vector<std::vector<float>> stamps = {noisy_stamp(11), noisy_stamp(12, 0, false)};
     {
         std::ofstream f(dir.file("stamp.f32"), std::ios::binary);
-        f.write(reinterpret_cast<const char*>(im.data()), static_cast<std::streamsize>(im.size() * sizeof(float)));
+        for (const auto& im : stamps)
+            f.write(reinterpret_cast<const char*>(im.data()), static_cast<std::streamsize>(im.size() * sizeof(float)));
     }
     const std::string script = R"PY(
 import sys
 import numpy as np
-x = np.fromfile(sys.argv[1], dtype=np.float32).reshape(3, 101, 101).astype(np.float64)
+stamps = np.fromfile(sys.argv[1], dtype=np.float32).reshape(-1, 3, 101, 101).astype(np.float64)
 c = np.arange(101) - 50
 yy, xx = np.meshgrid(c, c, indexing="ij")
 r = np.hypot(xx, yy)
 sect = np.floor((np.arctan2(yy, xx) + np.pi) / (2 * np.pi) * 8).astype(int) % 8
 core, ann, out = r < 8, (r >= 4) & (r < 16), (r >= 16) & (r < 28)
-for b in range(3):
-    im = x[b]
+for b in range(3 * len(stamps)):
+    im = stamps[b // 3, b % 3]
     med = np.nanmedian(im)
     mad = np.nanmedian(np.abs(im - med))
     a = im[ann]
@@ -317,16 +323,18 @@ for b in range(3):
 )PY";
     const auto out = dhs::test::run_python(dir.path(), "features.py", script, {dir.file("stamp.f32")});
     ASSERT_TRUE(out.has_value());
-    const auto o = run(im);
     std::istringstream in(*out);
-    for (int b = 0; b < kBands; ++b) {
-        std::vector<double> ref(28);
-        for (auto& v : ref) in >> v;
-        const BandFeatures& f = o.f.band[b];
-        const double mine[8] = {f.core_brightness,     f.annulus_brightness, f.outer_brightness, f.annulus_max,
-                                f.annulus_std,         f.azimuthal_asymmetry, f.mad,             f.radial_gradient};
-        for (int k = 0; k < 8; ++k) EXPECT_NEAR(mine[k], ref[k], 1e-9 * std::max(1.0, std::fabs(ref[k]))) << k << " band " << b;
-        for (int k = 0; k < 20; ++k) EXPECT_FLOAT_EQ(o.profile[b * 20 + k], static_cast<float>(ref[8 + k])) << k;
+    for (const auto& im : stamps) {
+        const auto o = run(im);
+        for (int b = 0; b < kBands; ++b) {
+            std::vector<double> ref(28);
+            for (auto& v : ref) in >> v;
+            const BandFeatures& f = o.f.band[b];
+            const double mine[8] = {f.core_brightness,     f.annulus_brightness, f.outer_brightness, f.annulus_max,
+                                    f.annulus_std,         f.azimuthal_asymmetry, f.mad,             f.radial_gradient};
+            for (int k = 0; k < 8; ++k) EXPECT_NEAR(mine[k], ref[k], 1e-9 * std::max(1.0, std::fabs(ref[k]))) << k << " band " << b;
+            for (int k = 0; k < 20; ++k) EXPECT_FLOAT_EQ(o.profile[b * 20 + k], static_cast<float>(ref[8 + k])) << k;
+        }
     }
 }
 
