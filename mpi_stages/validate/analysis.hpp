@@ -55,6 +55,11 @@ struct Totals {
     std::map<std::string, std::int64_t> reasons;  ///< failure reason -> stamps
 };
 
+/// @brief The comparison the summary's top level reports (seed 001's single-comparison
+/// layout): real when it has stamps of both classes, else injection when available, else the
+/// first available one; null when none is.
+const ComparisonResult* primary_comparison(const std::vector<ComparisonResult>& results);
+
 /// @brief The summary JSON (seed 001 section 5 schema, extended; README "The validation stage").
 nlohmann::ordered_json summary_json(const Params& p, const engine::StageContext& ctx,
                                     const std::vector<ComparisonResult>& results, const Totals& totals,

@@ -450,13 +450,10 @@ void reduce(const Params& p, const engine::StageContext& ctx, const mpi::Comm& c
                          std::all_of(res.gates.begin(), res.gates.end(), [](const Gate& g) { return g.evaluated && g.passed; });
         }
         bool passed = true;
-        std::string primary;
         for (const auto& r : results)
-            if (r.available) {
-                passed = passed && r.passed;
-                if (primary.empty()) primary = r.def.name;
-            }
-        write_result_tables(path, results, passed, primary);
+            if (r.available) passed = passed && r.passed;
+        const ComparisonResult* primary = primary_comparison(results);
+        write_result_tables(path, results, passed, primary ? primary->def.name : "");
         const auto summary = summary_json(p, ctx, results, totals, iso_timestamp());
         write_text_atomically((fs::path(ctx.run_dir) / "validation_summary.json").string(), summary.dump(2) + "\n");
         for (const auto& line : gate_table_lines(results)) spdlog::info("{}", line);

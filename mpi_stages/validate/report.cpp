@@ -62,16 +62,21 @@ std::string fmt_num(double v) { return std::isfinite(v) ? fmt::format("{:.4f}", 
 
 }  // namespace
 
+const ComparisonResult* primary_comparison(const std::vector<ComparisonResult>& results) {
+    for (const auto& r : results)
+        if (r.available && r.n_positive > 0 && r.n_negative > 0) return &r;
+    for (const auto& r : results)
+        if (r.available) return &r;
+    return nullptr;
+}
+
 nlohmann::ordered_json summary_json(const Params& p, const engine::StageContext& ctx,
                                     const std::vector<ComparisonResult>& results, const Totals& totals,
                                     const std::string& timestamp) {
-    const ComparisonResult* primary = nullptr;
+    const ComparisonResult* primary = primary_comparison(results);
     bool passed = true;
     for (const auto& r : results)
-        if (r.available) {
-            if (!primary) primary = &r;
-            passed = passed && r.passed;
-        }
+        if (r.available) passed = passed && r.passed;
     ojson j;
     j["pipeline_version"] = DHS_VERSION_STRING;
     j["git_commit"] = DHS_GIT_COMMIT;
