@@ -1,5 +1,6 @@
 // The `inject.*` config keys (every one typed, ranged, described) and their cross-checks,
 // made before any work starts.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -89,6 +90,10 @@ void declare_config(config::Schema& s) {
         0.0, 1e6, "");
     add("inject.snr_target_fractions", ValueType::real_list, "target share of injections per arc_snr bin (sum 1)",
         "[0.4, 0.4, 0.15, 0.05]", 0.0, 1.0, "");
+    add("inject.snr_rejection_mag_max", ValueType::real,
+        "snr_rejection: faintest source r magnitude the step may draw (the prior's src_mag_r_range upper end if "
+        "brighter): with the seed's magnitude and magnification priors DR10-depth arcs rarely reach arc_snr < 2",
+        "28.5", 10.0, 35.0, "mag");
     add("inject.snr_max_attempts", ValueType::integer,
         "snr_rejection: geometry redraws when no magnitude of the prior reaches the bin", "8", 1, 1000, "");
     add("inject.resolved_ratio", ValueType::real, "resolved = theta_E / PSF FWHM (r) >= this", "0.5", 0.01, 10.0, "");
@@ -185,6 +190,7 @@ Params read_params(const config::Config& c, const std::string& run_dir, std::int
         throw ConfigError("inject.snr_rejection", c.origin_of("inject.snr_rejection"), 0,
                           "needs a magnitude prior: grid selection_function or prior (grid_small/sota fix src_dmag)");
     p.snr_max_attempts = static_cast<int>(c.get_int("inject.snr_max_attempts"));
+    p.snr_mag_max = std::max(c.get_real("inject.snr_rejection_mag_max"), pr.src_mag_r.hi);
     p.resolved_ratio = c.get_real("inject.resolved_ratio");
     p.plant_core_shortcut = c.get_real("inject.plant_core_shortcut");
     p.splits = c.get_strings("inject.splits");

@@ -181,15 +181,18 @@ std::shared_ptr<const Context> context(const engine::StageContext& ctx) {
                           std::string(e.what()) + " (hosts from " + c->params.sample_file +
                               "; set inject.empty_cells to skip or nearest to go on)");
     }
-    if (!c->params.template_bank.empty()) {
-        require_file(c->params.template_bank, "template bank (inject.template_bank)");
+    if (c->params.source != SourceMode::sersic) {  // a bank configured for Sersic-only runs is not needed
+        if (!std::filesystem::exists(c->params.template_bank))
+            throw DataError(c->params.template_bank, "file",
+                            "the template bank (inject.template_bank) is missing (dhs make-template-bank --out FILE "
+                            "writes one)");
         const hdf5::ResultReader bank(c->params.template_bank);
         for (const char* name : {"/templates/image", "/templates/pixel_scale_arcsec"})
             if (!bank.exists(name)) throw DataError(c->params.template_bank, name, "required dataset is missing");
         const auto shape = bank.read_column("/templates/image", 0, 0).shape();
         if (shape.size() != 2) throw DataError(c->params.template_bank, "/templates/image", "templates are not (N, H, W)");
         c->templates = static_cast<std::int64_t>(bank.rows("/templates/image"));
-        if (c->templates == 0 && c->params.source != SourceMode::sersic)
+        if (c->templates == 0)
             throw DataError(c->params.template_bank, "/templates/image", "the bank holds no template");
     }
     key = k;

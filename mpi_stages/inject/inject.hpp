@@ -41,6 +41,7 @@ struct Params {
     std::vector<double> snr_edges;        ///< lower edges of the arc_snr target bins (last open)
     std::vector<double> snr_fractions;    ///< target share per bin
     int snr_max_attempts = 8;
+    double snr_mag_max = 28.5;            ///< faintest source r mag the rejection step may draw
     double resolved_ratio = 0.5;
     double plant_core_shortcut = 0.0;     ///< TEST ONLY: core brightening of injected stamps
     std::vector<std::string> splits;      ///< hosts of these splits only (empty: all)

@@ -383,7 +383,7 @@ Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
                     u = render(d);
                 }
                 const double unit_snr = inj::matched_filter_snr(u.band(1, npix), ivar_r, host_r);
-                if (const auto m = inj::mag_range_for_snr(unit_snr, lo, hi, spec.priors.src_mag_r.lo, spec.priors.src_mag_r.hi)) {
+                if (const auto m = inj::mag_range_for_snr(unit_snr, lo, hi, spec.priors.src_mag_r.lo, p.snr_mag_max)) {
                     d.src_mag_r = m->lo + (m->hi - m->lo) * d.u_snr_mag;
                     d.src_dmag = d.src_mag_r - H.mag_r[ht];
                     met = true;

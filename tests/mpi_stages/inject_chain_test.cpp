@@ -1,0 +1,84 @@
+// The injection stage in the chain on the mock sky: dhs mock-sky (configs/mock_sky_test.yaml),
+// then `dhs run configs/demo.yaml --stages sample,cutouts,inject` (Sersic sources, 2 per cell) on
+// 1 and 2 ranks: the same injections.h5 (every dataset, byte for byte); every control is its host's
+// cutouts.h5 stamp bit for bit; as many controls as injections.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "core/hdf5/result_file.hpp"
+#include "tests/support/test_support.hpp"
+
+using dhs::Column;
+using dhs::DType;
+using dhs::Table;
+
+namespace {
+
+const std::string kDhs = std::string(DHS_BINARY_DIR) + "/apps/dhs/dhs";
+constexpr std::size_t kPix = 101 * 101;
+
+std::string bytes(const Column& c) {
+    if (c.dtype() == DType::string) {
+        std::string s;
+        for (const auto& v : c.strings()) s += v + '\0';
+        return s;
+    }
+    return std::visit([](const auto& v) {
+        return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(v[0]));
+    }, c.storage());
+}
+
+std::map<std::string, std::string> contents(const std::string& path) {
+    dhs::hdf5::ResultReader r(path);
+    std::map<std::string, std::string> out;
+    for (const std::string g : {"/injections", "/coverage", "/calibration"})
+        for (const auto& d : r.datasets(g)) out[g + "/" + d] = bytes(r.read_column(g + "/" + d));
+    return out;
+}
+
+Table injections(const std::string& path) { return dhs::hdf5::ResultReader(path).read_table("/injections"); }
+
+TEST(Inject, ChainOnTheMockSky) {
+    const dhs::test::TempDir dir("dhs-inject-chain-");
+    const std::string mock = dir.file("mock"), cfg = std::string(DHS_SOURCE_DIR) + "/configs/demo.yaml";
+    ASSERT_EQ(std::system((kDhs + " mock-sky --out " + mock + " --config " + DHS_SOURCE_DIR +
+                           "/configs/mock_sky_test.yaml > " + mock + ".log 2>&1").c_str()),
+              0);
+    const std::string sets = "--set survey.root=" + mock +
+                             " --set inject.source=sersic --set inject.per_cell=2 --set run.log_level=warn";
+    auto chain = [&](const std::string& out, int ranks) {
+        std::string cmd = ranks > 1 ? std::string(DHS_MPIEXEC) + " -n " + std::to_string(ranks) +
+                                          " --oversubscribe --bind-to none " + kDhs
+                                    : kDhs;
+        cmd += " run " + cfg + " --out " + out + " --stages sample,cutouts,inject " + sets + " > " + out + ".log 2>&1";
+        return std::system(cmd.c_str());
+    };
+    const std::string one = dir.file("chain1"), two = dir.file("chain2");
+    ASSERT_EQ(chain(one, 1), 0);
+    ASSERT_EQ(chain(two, 2), 0);
+    const auto a = contents(one + "/injections.h5"), b = contents(two + "/injections.h5");
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [k, v] : a) EXPECT_TRUE(b.at(k) == v) << k << " differs with 2 ranks";
+    const auto t = injections(one + "/injections.h5");
+    ASSERT_GT(t.num_rows(), 0u);
+    dhs::hdf5::ResultReader cut(one + "/cutouts.h5");
+    const auto st = cut.read_table("/stamps", {"galaxy_id", "target_set", "image"});
+    std::map<std::string, std::size_t> row;
+    for (std::size_t i = 0; i < st.num_rows(); ++i)
+        if (st.column("target_set").strings()[i] == "hosts") row.emplace(st.column("galaxy_id").strings()[i], i);
+    const auto simg = st.column("image").values<float>(), img = t.column("image").values<float>();
+    int controls = 0;
+    for (std::size_t i = 0; i < t.num_rows(); ++i) {
+        if (!t.column("is_control").as<int>()[i]) continue;
+        ++controls;
+        const std::size_t r = row.at(t.column("host_galaxy_id").strings()[i]);
+        EXPECT_EQ(std::memcmp(img.data() + i * 3 * kPix, simg.data() + r * 3 * kPix, 3 * kPix * sizeof(float)), 0) << i;
+    }
+    EXPECT_EQ(2 * controls, static_cast<int>(t.num_rows()));
+}
+
+}  // namespace
