@@ -2,6 +2,7 @@
 // shared by every unit that rank runs (see sample.hpp: load_inputs).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -34,15 +35,20 @@ std::string stamp(const std::string& path) {
     return fmt::format("{}:{}:{}", path, size, t);
 }
 
-// Cells of nside 128 that some point's disc of `radius_arcsec` touches (plus a hair of margin).
-std::vector<std::uint8_t> reach_cells(const std::vector<kernels::UnitVector>& pts, const std::vector<double>& ra,
-                                      const std::vector<double>& dec, double radius_arcsec) {
-    const kernels::HealpixNest hp(kSplitNside);
-    std::vector<std::uint8_t> cells(static_cast<std::size_t>(hp.num_cells()), 0);
+// The cells (nside 128 and 8192) that some point's disc of `radius_arcsec` touches (plus a hair).
+Reach reach_cells(const std::vector<double>& ra, const std::vector<double>& dec, double radius_arcsec) {
+    const kernels::HealpixNest coarse(kSplitNside), fine(kFineNside);
+    Reach r;
+    r.coarse.assign(static_cast<std::size_t>(coarse.num_cells()), 0);
     const double r_deg = radius_arcsec / 3600.0 * (1.0 + 1e-6) + 1e-9;
-    for (std::size_t i = 0; i < pts.size(); ++i)
-        for (auto c : hp.disc_cells(ra[i], dec[i], r_deg)) cells[static_cast<std::size_t>(c)] = 1;
-    return cells;
+    for (std::size_t i = 0; i < ra.size(); ++i)
+        for (auto c : fine.disc_cells(ra[i], dec[i], r_deg)) {
+            r.fine.push_back(c);
+            r.coarse[static_cast<std::size_t>(kernels::nest_parent(c, kFineLevels128))] = 1;
+        }
+    std::sort(r.fine.begin(), r.fine.end());
+    r.fine.erase(std::unique(r.fine.begin(), r.fine.end()), r.fine.end());
+    return r;
 }
 
 std::shared_ptr<const Inputs> build(const Params& p) {
@@ -57,7 +63,7 @@ std::shared_ptr<const Inputs> build(const Params& p) {
         ra.push_back(l.ra);
         dec.push_back(l.dec);
     }
-    in->lens_cells = reach_cells(v, ra, dec, std::max(p.exclusion_radius_arcsec, p.match_radius_arcsec));
+    in->lens_reach = reach_cells(ra, dec, std::max(p.exclusion_radius_arcsec, p.match_radius_arcsec));
     in->lens_index = kernels::SkyIndex(std::move(v));
     if (p.n2_by_catalog) {
         in->confusers = read_position_catalog(p.n2_catalog);
@@ -69,13 +75,18 @@ std::shared_ptr<const Inputs> build(const Params& p) {
             cra.push_back(c.ra);
             cdec.push_back(c.dec);
         }
-        in->confuser_cells = reach_cells(w, cra, cdec, p.n2_match_radius_arcsec);
+        in->confuser_reach = reach_cells(cra, cdec, p.n2_match_radius_arcsec);
         in->confuser_index = kernels::SkyIndex(std::move(w));
     }
     return in;
 }
 
 }  // namespace
+
+bool Reach::contains(std::int64_t cell128, std::int64_t cell8192) const {
+    return !coarse.empty() && coarse[static_cast<std::size_t>(cell128)] &&
+           std::binary_search(fine.begin(), fine.end(), cell8192);
+}
 
 std::shared_ptr<const Inputs> load_inputs(const Params& p) {
     static std::mutex m;

@@ -10,16 +10,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <queue>
 
+#include "core/engine/spool.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
 #include "kernels/sampling_strata.hpp"
 #include "mpi_stages/sample/sample.hpp"
+
+namespace fs = std::filesystem;
 
 namespace dhs::stages::sample {
 
@@ -74,6 +78,28 @@ struct Cand {
     std::uint64_t row;
     bool operator<(const Cand& o) const { return u < o.u || (u == o.u && row < o.row); }
 };
+
+// Rows `rows` (ascending) of dataset `object`, read as contiguous ranges of at most kChunk
+// rows holding them and taken in memory (a point selection of many rows is slow in HDF5).
+Column gather_rows(const hdf5::ResultReader& r, const std::string& object, const std::vector<std::uint64_t>& rows) {
+    Column out;
+    std::size_t i = 0;
+    std::vector<std::uint64_t> local;
+    while (i < rows.size()) {
+        const std::uint64_t first = rows[i];
+        std::size_t j = i;
+        while (j < rows.size() && rows[j] < first + kChunk) ++j;
+        const std::uint64_t last = rows[j - 1];
+        const Column block = r.read_column(object, first, last - first + 1);
+        local.clear();
+        for (std::size_t k = i; k < j; ++k) local.push_back(rows[k] - first);
+        Column part = block.take(local);
+        if (i == 0) out = std::move(part);
+        else out.append(part);
+        i = j;
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -312,7 +338,9 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
         if (!e.empty()) throw Error("sample reduce: " + e);
     const auto parts = comm.gather(mine, 0);
 
-    // ---- 3. Rank 0: the draw, the negatives, the summary; everything written.
+    // ---- 3. Rank 0 merges the candidates into the drawn rows; every rank reads the drawn rows
+    // of its slice of /pool (one pass, in parallel) and hands them to rank 0 through a spool file.
+    std::string drawn_msg;
     on_rank0(comm, [&] {
         std::vector<std::vector<Cand>> cands(2 * kS);
         for (const auto& part : parts)
@@ -325,7 +353,6 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
                 cands.at(key).push_back({u, row});
             }
         std::vector<std::uint64_t> drawn;
-        std::vector<std::int8_t> drawn_stratum;
         for (std::size_t key = 0; key < cands.size(); ++key) {
             auto& c = cands[key];
             std::sort(c.begin(), c.end());
@@ -337,18 +364,48 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
             for (std::size_t i = 0; i < want; ++i) drawn.push_back(c[i].row);
         }
         std::sort(drawn.begin(), drawn.end());
-        Table negatives;
-        {
-            hdf5::ResultReader r(path);  // closed before the appender opens the file
-            const Table schema = object_schema(false);
-            for (const auto& col : schema.columns()) {
-                Column c = drawn.empty() ? Column(col.name(), col.dtype(), 0, col.shape())
-                                         : r.read_rows("/pool/" + col.name(), drawn);
-                c.set_unit(col.unit());
-                c.set_description(col.description());
-                negatives.add(std::move(c));
-            }
+        drawn_msg.assign(reinterpret_cast<const char*>(drawn.data()), drawn.size() * sizeof(std::uint64_t));
+    });
+    comm.broadcast(drawn_msg);
+    std::vector<std::uint64_t> drawn(drawn_msg.size() / sizeof(std::uint64_t));
+    std::memcpy(drawn.data(), drawn_msg.data(), drawn_msg.size());
+    const std::string part_dir = path + ".negatives.d";
+    on_rank0(comm, [&] {
+        fs::remove_all(part_dir);
+        fs::create_directories(part_dir);
+    });
+    err.clear();
+    try {
+        hdf5::ResultReader r(path);
+        const std::uint64_t total = r.table_rows("/pool");
+        const auto n = static_cast<std::uint64_t>(comm.size()), k = static_cast<std::uint64_t>(comm.rank());
+        const std::uint64_t lo = total * k / n, hi = total * (k + 1) / n;
+        const std::vector<std::uint64_t> mine_rows(std::lower_bound(drawn.begin(), drawn.end(), lo),
+                                                   std::lower_bound(drawn.begin(), drawn.end(), hi));
+        Table part;
+        const Table schema = object_schema(false);
+        for (const auto& col : schema.columns()) {
+            Column c = mine_rows.empty() ? Column(col.name(), col.dtype(), 0, col.shape())
+                                         : gather_rows(r, "/pool/" + col.name(), mine_rows);
+            c.set_unit(col.unit());
+            c.set_description(col.description());
+            part.add(std::move(c));
         }
+        engine::write_spool(part_dir, comm.rank(), {{"negatives", std::move(part)}});
+    } catch (const std::exception& e) {
+        err = fmt::format("rank {}: {}", comm.rank(), e.what());
+    }
+    for (const auto& e : comm.allgather(err))
+        if (!e.empty()) throw Error("sample reduce: " + e);
+
+    // ---- 4. Rank 0: the negatives, the summary; everything written.
+    on_rank0(comm, [&] {
+        Table negatives;
+        for (int k = 0; k < comm.size(); ++k) {
+            auto part = engine::read_spool(engine::spool_path(part_dir, k));
+            negatives.append(part.at("negatives"));
+        }
+        fs::remove_all(part_dir);
         {
             const auto sid = negatives.column("stratum_id").as<int>();
             const auto& sp = negatives.column("split").strings();

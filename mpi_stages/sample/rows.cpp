@@ -10,6 +10,10 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <malloc.h>
+#include <sys/mman.h>
+
+#include <mutex>
 
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
@@ -132,6 +136,17 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+template <class T>
+void reserve_huge(std::vector<T>& v, std::size_t n) {
+    v.reserve(n);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
+    const auto begin = (reinterpret_cast<std::uintptr_t>(v.data()) + huge - 1) & ~(huge - 1);
+    const auto end = (reinterpret_cast<std::uintptr_t>(v.data()) + n * sizeof(T)) & ~(huge - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
+#endif
+}
+
 // Per-row quantities of the rows that are written (pool rows and lens-match rows).
 struct Extras {
     std::vector<float> mag[4];
@@ -166,11 +181,30 @@ struct ObjectColumns {
     std::vector<std::int32_t> lens_index;
     std::vector<double> sep_arcsec;
 
+    // Reserves room for `n` rows in every column, offering transparent huge pages (fresh
+    // memory's first-touch page faults otherwise cost more than the rows, on VMs especially).
+    // Only the pages rows are written to are ever touched.
+    void reserve(std::size_t n) {
+        auto r = [n](auto& v) { reserve_huge(v, n); };
+        for (auto* v : {&galaxy_id, &brickname, &type, &nobs_z_bin, &type_bin, &split, &sweep_file, &version, &commit,
+                        &pool, &category})
+            r(*v);
+        r(objid), r(maskbits), r(sweep_row), r(hp64), r(hp128), r(ra), r(dec), r(u), r(stratum), r(gr), r(rz), r(zw1);
+        r(ebv), r(shape_r), r(e1), r(e2), r(sersic);
+        for (auto& v : nobs) r(v);
+        for (auto& v : flux) r(v);
+        for (auto& v : mag) r(v);
+        for (auto& v : psfsize) r(v);
+        for (auto& v : psfdepth) r(v);
+        for (auto& v : galdepth) r(v);
+        for (auto& v : lrg) r(v);
+    }
+
     // Appends rows `idx` of the block, column by column.
     void append(const Block& b, const Derived& d, const Extras& x, const std::vector<std::uint32_t>& idx,
                 const std::string& file_name, const Params& p, std::int64_t first_row) {
         auto each = [&](auto& out, auto&& f) {
-            out.reserve(out.size() + idx.size());
+            if (out.capacity() < out.size() + idx.size()) out.reserve(std::max(2 * out.capacity(), out.size() + idx.size()));
             for (auto i : idx) out.push_back(f(static_cast<std::size_t>(i)));
         };
         each(galaxy_id, [&](std::size_t i) { return x.galaxy_id[i]; });
@@ -309,12 +343,13 @@ struct LensPair {
 Derived derive(const Block& b, const Params& p, const Inputs& in, std::vector<std::int8_t>& split_of_cell,
                const std::string& file, std::int64_t first_row, std::vector<LensPair>* pairs) {
     static thread_local util::Sha256 sha;
-    static thread_local const kernels::HealpixNest hp(kSplitNside);
+    static thread_local const kernels::HealpixNest hp(kFineNside);
     const auto rule = split_rule(p);
     const std::size_t n = b.n;
     Derived d;
     d.healpix_128.resize(n);
     d.healpix_64.resize(n);
+    d.fine_cell.resize(n);
     d.split.resize(n);
     d.nobs_bin.resize(n);
     d.type_bin.resize(n);
@@ -329,7 +364,9 @@ Derived derive(const Block& b, const Params& p, const Inputs& in, std::vector<st
         if (!std::isfinite(ra) || !std::isfinite(dec) || dec < -90.0 || dec > 90.0)
             throw DataError(file, fmt::format("row {}, columns RA/DEC", first_row + static_cast<std::int64_t>(i)),
                             fmt::format("invalid position ({}, {})", ra, dec));
-        const std::int64_t cell = hp.cell(ra, dec);
+        const std::int64_t fine = hp.cell(ra, dec);
+        const std::int64_t cell = kernels::nest_parent(fine, kFineLevels128);
+        d.fine_cell[i] = fine;
         d.healpix_128[i] = cell;
         d.healpix_64[i] = kernels::nest_parent(cell, 1);
         auto& s = split_of_cell[static_cast<std::size_t>(cell)];
@@ -343,7 +380,7 @@ Derived derive(const Block& b, const Params& p, const Inputs& in, std::vector<st
         d.type_bin[i] = static_cast<std::int8_t>(kernels::type_bin((*b.type)[i]));
         d.primary[i] = !p.require_brick_primary || !b.primary.present() || b.primary[i] != 0;
         bool near_lens = false;
-        if (in.lens_cells[static_cast<std::size_t>(cell)]) {
+        if (in.lens_reach.contains(cell, fine)) {
             in.lens_index.within(kernels::unit_vector(ra, dec), c2_reach, near);
             for (const auto& [k, c2] : near) {
                 if (c2 <= c2_excl) near_lens = true;
@@ -388,7 +425,7 @@ void extras_of(const Block& b, const Params& p, const Inputs& in, const Derived&
     if (!pool_row) return;
     // Pool: N2 (hard confusers) first, then N1 by type.
     std::string reason;
-    if (p.n2_by_catalog && in.confuser_cells[static_cast<std::size_t>(d.healpix_128[i])]) {
+    if (p.n2_by_catalog && in.confuser_reach.contains(d.healpix_128[i], d.fine_cell[i])) {
         const auto hit = in.confuser_index.nearest(kernels::unit_vector(b.ra[i], b.dec[i]),
                                                    kernels::chord2_of_arcsec(p.n2_match_radius_arcsec));
         if (hit) {
@@ -507,6 +544,16 @@ std::vector<engine::OutputGroup> output_groups() {
 }
 
 engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
+    // Keep freed memory in the heap instead of returning it to the kernel after each block
+    // and unit: re-faulting fresh pages (zeroed by the kernel) otherwise costs more than
+    // decoding and deriving the rows. Process-wide, once; glibc only.
+    static std::once_flag keep_heap;
+    std::call_once(keep_heap, [] {
+#ifdef M_MMAP_THRESHOLD
+        ::mallopt(M_MMAP_THRESHOLD, 256 << 20);
+        ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+    });
     const auto payload = nlohmann::json::parse(unit.payload);
     const std::string path = payload.at("path").get<std::string>();
     std::int64_t begin = payload.at("begin").get<std::int64_t>(), end = payload.at("end").get<std::int64_t>();
@@ -525,6 +572,7 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
 
     std::vector<std::int8_t> split_of_cell(static_cast<std::size_t>(12 * kSplitNside * kSplitNside), -1);
     ObjectColumns pool, hosts, matches;
+    pool.reserve(static_cast<std::size_t>(end - begin));  // an upper bound: untouched pages cost nothing
     std::map<std::uint32_t, std::int64_t> coverage;
     // counts[stratum][pool][split] = {rows, hosts}
     std::vector<std::array<std::int64_t, 2>> counts(static_cast<std::size_t>(kernels::kNumStrata) * 3 * 3, {0, 0});

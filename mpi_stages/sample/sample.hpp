@@ -27,6 +27,19 @@ namespace dhs::stages::sample {
 
 /// @brief The split and stratification resolution: healpix_128.
 inline constexpr std::int64_t kSplitNside = 128;
+/// @brief The resolution each row's cell is computed at (25.8" cells): healpix_128 and
+/// healpix_64 are its NESTED parents (exact), and it pre-filters the lens look-ups.
+inline constexpr std::int64_t kFineNside = 8192;
+inline constexpr int kFineLevels128 = 6;  ///< 8192 = 128 x 2^6
+
+/// @brief The cells within reach of a catalog (every point's disc of the reach radius): a
+/// byte per nside-128 cell, then the sorted nside-8192 cells. A row whose cells are not in
+/// it has no catalog point within the radius, so the k-d tree is asked only near points.
+struct Reach {
+    std::vector<std::uint8_t> coarse;   ///< 12 x 128^2 bytes
+    std::vector<std::int64_t> fine;     ///< sorted nside-8192 cells
+    bool contains(std::int64_t cell128, std::int64_t cell8192) const;
+};
 
 /// @brief Pool classes of an object: N1 (deployment-representative), N2 (hard confuser), none.
 enum PoolClass : std::int8_t { kN1 = 0, kN2 = 1, kNoPool = 2 };
@@ -74,10 +87,10 @@ struct Inputs {
     LensCatalog catalog;                      ///< rows as parsed (for counts)
     std::vector<Lens> lenses;
     kernels::SkyIndex lens_index;
-    std::vector<std::uint8_t> lens_cells;     ///< 1 where a cell is within reach of a lens
+    Reach lens_reach;                         ///< cells within reach of a lens
     std::vector<CatalogPoint> confusers;
     kernels::SkyIndex confuser_index;
-    std::vector<std::uint8_t> confuser_cells;
+    Reach confuser_reach;
     std::string lens_sha256, confuser_sha256; ///< of the files' bytes
 };
 /// @brief The inputs of `p`, read and indexed once per process (cached by file, size, time
@@ -87,6 +100,7 @@ std::shared_ptr<const Inputs> load_inputs(const Params& p);
 /// @brief The per-row quantities of a block of sweep rows, for every row of the block.
 struct Derived {
     std::vector<std::int64_t> healpix_128, healpix_64;
+    std::vector<std::int64_t> fine_cell;      ///< nside 8192
     std::vector<std::int8_t> split;           ///< index into split_names()
     std::vector<std::int8_t> nobs_bin, type_bin;
     std::vector<std::uint8_t> primary;        ///< BRICK_PRIMARY (1 when the column is absent)
@@ -102,8 +116,9 @@ kernels::SplitRule split_rule(const Params& p);
 /// @brief Columns a unit asks of a sweep file (required ones throw when missing).
 std::vector<fits::ColumnRequest> sweep_requests();
 
-/// @brief Derives every row of `sweep` (columns of sweep_requests()). `split_of_cell` caches
-/// splits per healpix_128 cell (-1 = not yet hashed; 12 * 128^2 entries), so SHA-256 runs once
+/// @brief Derives every row of `sweep` (columns of sweep_requests()): healpix_128 and
+/// healpix_64 as NESTED parents of the row's nside-8192 cell (one healpix_cxx ang2pix per row).
+/// `split_of_cell` caches splits per healpix_128 cell (-1 = not yet hashed; 12 * 128^2 entries), so SHA-256 runs once
 /// per distinct cell. @throws DataError naming `file` and the row for a non-finite position.
 Derived derive_block(const Table& sweep, const Params& p, const Inputs& in, std::vector<std::int8_t>& split_of_cell,
                      const std::string& file, std::int64_t first_row);

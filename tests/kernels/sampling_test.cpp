@@ -119,13 +119,24 @@ TEST(Healpix, MatchesHealpyReferenceVectors) {
 }
 
 TEST(Healpix, ParentIsTheCoarserCell) {
-    const k::HealpixNest h64(64), h128(128);
+    // The sampling stage computes one nside-8192 cell per row and takes healpix_128 and
+    // healpix_64 as its parents: equal to healpix_cxx at 128 and 64 everywhere, poles,
+    // the z = 2/3 ring boundary and cell edges included.
+    const k::HealpixNest h64(64), h128(128), h8192(8192);
     std::mt19937_64 rng(3);
-    std::uniform_real_distribution<double> ra(0, 360), z(-1, 1);
-    for (int i = 0; i < 200000; ++i) {
-        const double r = ra(rng), d = std::asin(z(rng)) * 180 / M_PI;
-        ASSERT_EQ(k::nest_parent(h128.cell(r, d), 1), h64.cell(r, d)) << r << " " << d;
+    std::uniform_real_distribution<double> ra(0, 360), z(-1, 1), u(0, 1);
+    for (int i = 0; i < 300000; ++i) {
+        double r = ra(rng), d = std::asin(z(rng)) * 180 / M_PI;
+        if (i % 5 == 1) d = (u(rng) < 0.5 ? 1 : -1) * (89.0 + u(rng));                     // polar caps
+        if (i % 5 == 2) d = (u(rng) < 0.5 ? 1 : -1) * std::asin(2.0 / 3.0) * 180 / M_PI + 1e-9 * (u(rng) - 0.5);
+        if (i % 5 == 3) r = std::round(r / 0.703125) * 0.703125 + 1e-12 * (u(rng) - 0.5);   // near 128-cell meridians
+        const std::int64_t fine = h8192.cell(r, d);
+        ASSERT_EQ(k::nest_parent(fine, 6), h128.cell(r, d)) << r << " " << d;
+        ASSERT_EQ(k::nest_parent(fine, 7), h64.cell(r, d)) << r << " " << d;
     }
+    for (const double d : {90.0, -90.0, 0.0})
+        for (const double r : {0.0, 45.0, 90.0, 359.999999999})
+            EXPECT_EQ(k::nest_parent(h8192.cell(r, d), 6), h128.cell(r, d)) << r << " " << d;
     EXPECT_EQ(h128.cell(360.0, 10.0), h128.cell(0.0, 10.0));
     EXPECT_THROW(h128.cell(std::nan(""), 0), std::invalid_argument);
     EXPECT_THROW(h128.cell(10, 90.5), std::invalid_argument);

@@ -1,11 +1,10 @@
-// Tests of the sampling stage (`sample`, mpi_stages/sample) end to end through `dhs run`:
-// a mock sky (configs/mock_sky_test.yaml with more LRGs) sampled with 1, 2 and 3 ranks gives
-// the same sample.h5 datasets; every true lens of the mock is matched; no pool object or
-// negative lies within 11" of a lens (brute force); strata hold 100 negatives per positive
-// where the pool allows (N1:N2 85:15, the smallest draw values) and report the shortfall where
-// it does not; healpix/split of every row equal healpy + hashlib (Python), on the mock and on
-// every row of the real DR8 sweeps; LRG hosts recomputed; bad inputs quarantined or refused
-// with the file, row and column named.
+// Tests of the sampling stage (`sample`, mpi_stages/sample) end to end through `dhs run` on a
+// mock sky (configs/mock_sky_test.yaml with more LRGs), sampled with 1, 2 and 3 ranks: the same
+// sample.h5 datasets; every true lens of the mock matched; no pool object or negative within
+// 11" of a lens (brute force); strata hold 100 negatives per positive where the pool allows
+// (N1:N2 85:15, the smallest draw values) and report the shortfall where it does not;
+// healpix/split of every row equal healpy + hashlib (Python); LRG hosts recomputed; the
+// contract's columns. Real sweeps: sample_real_test.cpp; bad inputs: sample_bad_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,7 +25,7 @@
 #include "mpi_stages/common/sections.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
 #include "mpi_stages/sample/sample.hpp"
-#include "tests/support/test_support.hpp"
+#include "tests/mpi_stages/sample_support.hpp"
 
 namespace fs = std::filesystem;
 using dhs::Column;
@@ -35,68 +34,7 @@ using dhs::hdf5::ResultReader;
 
 namespace {
 
-const std::string kDhs = std::string(DHS_BINARY_DIR) + "/apps/dhs/dhs";
-const std::string kMockConfig = std::string(DHS_SOURCE_DIR) + "/configs/mock_sky_test.yaml";
-const std::string kConfig = std::string(DHS_SOURCE_DIR) + "/tests/mpi_stages/sample_test.yaml";
-const std::string kReference = std::string(DHS_SOURCE_DIR) + "/tests/mpi_stages/sample_reference.py";
-const std::string kPython = "/usr/bin/python3";
-const std::string kRealDir = std::string(DHS_SHARED_DIR) + "/data/real/desitarget";
-const std::string kLenscat = std::string(DHS_SHARED_DIR) + "/data/real/lens_catalogs/lenscat/catalog.csv";
-
-struct Result {
-    int rc = -1;
-    std::string output;
-};
-
-// Runs a shell command, capturing stdout and stderr.
-Result sh(const std::string& cmd) {
-    Result r;
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) r.output += buf;
-    const int st = pclose(p);
-    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
-
-std::string mpirun(int n) {
-    return std::string(DHS_MPIEXEC) + " -n " + std::to_string(n) + " --oversubscribe --bind-to none ";
-}
-
-bool python_has(const std::string& modules) {
-    return fs::exists(kPython) && sh(kPython + " -c 'import " + modules + "'").rc == 0;
-}
-
-// Haversine separation in arcsec (independent of the stage's chord arithmetic).
-double haversine_arcsec(double ra1, double dec1, double ra2, double dec2) {
-    const double d = M_PI / 180;
-    const double s1 = std::sin((dec2 - dec1) * d / 2), s2 = std::sin((ra2 - ra1) * d / 2);
-    const double h = s1 * s1 + std::cos(dec1 * d) * std::cos(dec2 * d) * s2 * s2;
-    return 2 * std::asin(std::min(1.0, std::sqrt(h))) / d * 3600;
-}
-
-struct LensRow {
-    double ra, dec;
-};
-std::vector<LensRow> lenscat_positions(const std::string& path) {
-    std::vector<LensRow> out;
-    for (const auto& r : dhs::test::csv_rows(path)) out.push_back({std::stod(r[1]), std::stod(r[2])});
-    return out;
-}
-
-// Bitwise equality of two columns (NaN equals NaN of the same bits).
-bool same(const Column& a, const Column& b) {
-    if (a.dtype() != b.dtype() || a.num_rows() != b.num_rows() || a.shape() != b.shape()) return false;
-    return std::visit(
-        [&](const auto& va) {
-            using V = std::decay_t<decltype(va)>;
-            const auto& vb = std::get<V>(b.storage());
-            if constexpr (std::is_same_v<typename V::value_type, std::string>) return va == vb;
-            else return va.size() == vb.size() && std::memcmp(va.data(), vb.data(), va.size() * sizeof(va[0])) == 0;
-        },
-        a.storage());
-}
+using namespace dhs::test::sample;
 
 const std::vector<std::string> kGroups = {"/pool",   "/hosts",     "/lens_matches", "/lens_coverage", "/pool_counts",
                                           "/positives", "/negatives", "/lenses",      "/strata",        "/failures"};
@@ -325,151 +263,6 @@ TEST_F(Sample, PoolHoldsTheContractColumns) {
     const Table pos = r.read_table("/pool", {"confuser_category"});
     std::set<std::string> cats(pos.column("confuser_category").strings().begin(), pos.column("confuser_category").strings().end());
     EXPECT_TRUE(cats.count("ring") || cats.count("spiral") || cats.count("edge_on"));
-}
-
-// Every row of the real DR8 sweep and Tractor files: the stage's derivation equals healpy + hashlib.
-TEST(SampleReal, HealpixAndSplitOfEveryRealRowMatchPython) {
-    if (!python_has("healpy, fitsio, numpy")) GTEST_SKIP() << "Debian python3 with healpy and fitsio needed";
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(kRealDir)) {
-        const auto n = e.path().filename().string();
-        if (n.rfind("sweep-", 0) == 0 || n.rfind("tractor-", 0) == 0) files.push_back(e.path().string());
-    }
-    std::sort(files.begin(), files.end());
-    ASSERT_EQ(files.size(), 6u);
-    std::string cmd = kPython + " " + kReference + " fits 42";
-    for (const auto& f : files) cmd += " " + f;
-    const auto py = sh(cmd);
-    ASSERT_EQ(py.rc, 0) << py.output;
-    std::map<std::pair<std::string, std::int64_t>, std::tuple<std::int64_t, std::int64_t, std::string>> want;
-    {
-        std::istringstream in(py.output);
-        std::string f, split;
-        std::int64_t row, h64, h128;
-        while (in >> f >> row >> h64 >> h128 >> split) want[{f, row}] = {h64, h128, split};
-    }
-    ASSERT_EQ(want.size(), 36u);
-    auto c = dhs::config::Config::load_string("sample: {n2_catalog: ''}\n", "test", dhs::stages::pipeline_schema(),
-                                              {"sample.lens_catalog=" + kLenscat});
-    const auto p = dhs::stages::sample::read_params(c);
-    const auto in = dhs::stages::sample::load_inputs(p);
-    int checked = 0;
-    for (const auto& f : files) {
-        dhs::fits::SweepReader r(f);
-        const Table t = r.read(dhs::stages::sample::sweep_requests(), 0, r.num_rows());
-        std::vector<std::int8_t> cache(12 * 128 * 128, -1);
-        const auto d = dhs::stages::sample::derive_block(t, p, *in, cache, f, 0);
-        const std::string name = fs::path(f).filename().string();
-        for (std::size_t i = 0; i < t.num_rows(); ++i) {
-            const auto& [h64, h128, split] = want.at({name, static_cast<std::int64_t>(i)});
-            EXPECT_EQ(d.healpix_64[i], h64) << name << " row " << i;
-            EXPECT_EQ(d.healpix_128[i], h128) << name << " row " << i;
-            EXPECT_EQ(dhs::stages::sample::split_names()[static_cast<std::size_t>(d.split[i])], split) << name << " row " << i;
-            ++checked;
-        }
-    }
-    EXPECT_EQ(checked, 36);
-}
-
-// The stage on the real sweeps and the real lenscat file: completes, every pool row checks out.
-TEST(SampleReal, RunsOnTheRealSweepsWithTheRealLenscat) {
-    dhs::test::TempDir tmp("dhs-sample-real-");
-    const auto out = tmp.path() / "run";
-    const auto r = sh(mpirun(2) + kDhs + " run " + kConfig + " --out " + out.string() +
-                      " --stages sample --set \"sample.sweep_files=[" + kRealDir + "/sweep-*.fits, " + kRealDir +
-                      "/tractor-*.fits]\" --set sample.lens_catalog=" + kLenscat + " --set \"sample.n2_catalog=''\"");
-    ASSERT_EQ(r.rc, 0) << r.output;
-    ResultReader h((out / "sample.h5").string());
-    EXPECT_EQ(h.int_attribute("/positives", "catalog_rows").value_or(0), 32838);
-    EXPECT_EQ(h.int_attribute("/positives", "catalog_confident_rows").value_or(0), 2309);
-    EXPECT_GT(h.table_rows("/pool"), 0u);
-    EXPECT_EQ(h.table_rows("/lenses"), static_cast<std::uint64_t>(h.int_attribute("/positives", "lenses").value_or(-1)));
-    // DR8 files have no PSFSIZE: NaN; their shapes come from SHAPEDEV/SHAPEEXP.
-    for (auto v : h.read_column("/pool/psfsize_r").as<double>()) EXPECT_TRUE(std::isnan(v));
-    for (auto v : h.read_column("/pool/shape_r").as<double>()) EXPECT_TRUE(std::isfinite(v));
-    if (python_has("healpy, h5py, numpy")) {
-        const auto py = sh(kPython + " " + kReference + " h5 42 " + (out / "sample.h5").string() + " /pool");
-        ASSERT_EQ(py.rc, 0) << py.output;
-        EXPECT_NE(py.output.find(" 0\n"), std::string::npos) << py.output;
-    }
-}
-
-// Bad inputs: a sweep without a required column and a truncated one are quarantined with
-// their file and column/rows named; the good file completes. A malformed lens CSV stops
-// the stage before any work, naming the file, line and column.
-TEST(SampleBad, BadSweepsAreQuarantinedAndTheRestCompletes) {
-    dhs::test::TempDir tmp("dhs-sample-bad-");
-    const auto mock = tmp.path() / "mock";
-    ASSERT_EQ(sh(kDhs + " mock-sky --out " + mock.string() + " --config " + kMockConfig).rc, 0);
-    const auto dir = mock / "sweep" / "10.1";
-    fs::path good;
-    for (const auto& e : fs::directory_iterator(dir)) good = e.path();
-    // sweep-155p000-160p005.fits: the good file without FLUX_W1.
-    {
-        dhs::fits::SweepReader r(good.string());
-        std::vector<std::string> names;
-        std::vector<dhs::fits::FitsColumnSpec> spec;
-        for (const auto& c : dhs::stages::mock_sky::sweep_columns())
-            if (c.name != "FLUX_W1") {
-                names.push_back(c.name);
-                spec.push_back(c);
-            }
-        dhs::fits::write_fits_table((dir / "sweep-155p000-160p005.fits").string(), r.read_all(names), spec);
-    }
-    // sweep-160p000-165p005.fits: the good file cut in the middle of its rows.
-    {
-        std::ifstream in(good, std::ios::binary);
-        std::string bytes((std::istreambuf_iterator<char>(in)), {});
-        std::ofstream(dir / "sweep-160p000-165p005.fits", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-    }
-    const auto out = tmp.path() / "run";
-    const auto r = sh(kDhs + " run " + kConfig + " --out " + out.string() + " --stages sample --set survey.root=" +
-                      mock.string() + " --set sample.rows_per_unit=100000");
-    EXPECT_EQ(r.rc, 3) << r.output;  // finished with quarantined units
-    ResultReader h((out / "sample.h5").string());
-    const auto ids = h.read_column("/failures/unit_id").strings();
-    const auto msgs = h.read_column("/failures/message").strings();
-    ASSERT_EQ(ids.size(), 2u);
-    EXPECT_NE(ids[0].find("sweep-155p000-160p005.fits"), std::string::npos);
-    EXPECT_NE(msgs[0].find("sweep-155p000-160p005.fits"), std::string::npos) << msgs[0];
-    EXPECT_NE(msgs[0].find("FLUX_W1"), std::string::npos) << msgs[0];
-    EXPECT_NE(ids[1].find("sweep-160p000-165p005.fits"), std::string::npos);
-    EXPECT_NE(msgs[1].find("sweep-160p000-165p005.fits"), std::string::npos) << msgs[1];
-    EXPECT_NE(msgs[1].find("rows ["), std::string::npos) << msgs[1];
-    // The good file's rows are all there.
-    const auto files = h.read_column("/pool/sweep_file").strings();
-    EXPECT_GT(files.size(), 50u);
-    for (const auto& f : files) EXPECT_EQ(f, good.filename().string());
-    EXPECT_EQ(h.table_rows("/positives"), 4u);
-}
-
-TEST(SampleBad, MalformedLensCsvStopsTheStageNamingLineAndColumn) {
-    dhs::test::TempDir tmp("dhs-sample-badcsv-");
-    const auto mock = tmp.path() / "mock";
-    ASSERT_EQ(sh(kDhs + " mock-sky --out " + mock.string() + " --config " + kMockConfig).rc, 0);
-    const std::string bad = tmp.file("bad-lenscat.csv");
-    {
-        std::ofstream f(bad);
-        f << "name,RA [deg],DEC [deg],zlens,type,grading,ref\n"
-          << "J1,150.1,2.2,0.5,galaxy,confident,x\n"
-          << "J2,15O.2,2.2,0.5,galaxy,probable,x\n";  // letter O in the RA
-    }
-    auto r = sh(kDhs + " run " + kConfig + " --out " + tmp.file("run1") + " --stages sample --set survey.root=" +
-                mock.string() + " --set sample.lens_catalog=" + bad);
-    EXPECT_NE(r.rc, 0);
-    EXPECT_NE(r.output.find("bad-lenscat.csv"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("line 3, column 'RA [deg]'"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("'15O.2' is not a number"), std::string::npos) << r.output;
-    {
-        std::ofstream f(bad);
-        f << "name,RA [deg],DEC [deg],zlens,type,grading,ref\n"
-          << "J1,150.1,2.2,0.5,galaxy,confident,x,extra\n";
-    }
-    r = sh(kDhs + " run " + kConfig + " --out " + tmp.file("run2") + " --stages sample --set survey.root=" +
-           mock.string() + " --set sample.lens_catalog=" + bad);
-    EXPECT_NE(r.rc, 0);
-    EXPECT_NE(r.output.find("line 2"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find("8 fields where the header has 7"), std::string::npos) << r.output;
 }
 
 }  // namespace
