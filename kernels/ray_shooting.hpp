@@ -60,6 +60,11 @@ concept RowSurfaceBrightnessProfile = requires(const S& s, const double* x, cons
     s.surface_brightness_row(x, y, n, out);
 };
 
+// kernels/stamp_features.hpp has another dhs::kernels::StampGeometry (the feature regions of a
+// stamp): this one lives in an inline namespace so that the two types' symbols never meet at link
+// time (dhs::kernels::StampGeometry still names this one; no file includes both headers).
+inline namespace lensing {
+
 /// @brief Pixel grid of a stamp in the lens frame (see the file comment for the convention).
 struct StampGeometry {
     int width = 101;             ///< pixels along x (columns)
@@ -75,6 +80,8 @@ struct StampGeometry {
     /// @brief Number of pixels, width x height.
     std::size_t size() const { return static_cast<std::size_t>(width) * static_cast<std::size_t>(height); }
 };
+
+}  // namespace lensing
 
 /// @brief Fluxes of a lensed render and the magnification they give (SPEC: lensed / unlensed).
 struct LensedFlux {
