@@ -97,7 +97,7 @@ void declare_config(config::Schema& s) {
     add("inject.snr_max_attempts", ValueType::integer,
         "snr_rejection: geometry redraws when no magnitude of the prior reaches the bin", "8", 1, 1000, "");
     add("inject.resolved_ratio", ValueType::real, "resolved = theta_E / PSF FWHM (r) >= this", "0.5", 0.01, 10.0, "");
-    add("inject.batch_size", ValueType::integer, "tasks per work unit (units follow the hosts' brick order)", "128",
+    add("inject.batch_size", ValueType::integer, "tasks per work unit (units follow the hosts' brick order; ~13 MB of rows per 32)", "32",
         1, 1e6, "");
     add("inject.stamp_size", ValueType::integer, "side of the host stamps (must match cutouts.h5)", "101", 9, 2001,
         "pixels");

@@ -36,7 +36,7 @@ struct Params {
     kernels::injection::RenderSettings render;
     int stamp_size = 101;
     double pixel_scale = 0.262;           ///< survey.pixel_scale_arcsec
-    int batch_size = 128;
+    int batch_size = 32;
     bool snr_rejection = false;
     std::vector<double> snr_edges;        ///< lower edges of the arc_snr target bins (last open)
     std::vector<double> snr_fractions;    ///< target share per bin
