@@ -104,7 +104,7 @@ void convolve_stamp(const BandKernel& k, std::span<const float> in, int w, int h
 void convolve_image(const BandKernel& k, std::span<const float> in, int w, int h, std::span<float> out,
                     std::span<float> scratch) {
     if (k.separable) kernels::convolve_separable(in, w, h, k.k1d, k.k1d, out, scratch);
-    else kernels::convolve_fft_tiled(in, w, h, k.k2d, 2 * k.half + 1, out, 1024);
+    else kernels::convolve_fft_tiled(in, w, h, k.k2d, 2 * k.half + 1, out, 256);
 }
 
 int star_stamp_half(const BandKernel& k, double mag) {
