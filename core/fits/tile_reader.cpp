@@ -223,8 +223,17 @@ struct TileReader::Impl {
     /// tiles stored otherwise, e.g. GZIP_COMPRESSED_DATA, go through cfitsio).
     bool fast_tile(long t) const { return fast && clen[static_cast<std::size_t>(t)] > 0; }
 
-    /// Decodes tile t whole into the cache.
+    /// Decodes tile t whole into the cache; a tile that fails is not kept (it fails again).
     void decode_tile(long t) {
+        try {
+            decode_tile_into_cache(t);
+        } catch (...) {
+            drop(t);
+            throw;
+        }
+    }
+
+    void decode_tile_into_cache(long t) {
         const long tx = t % ntx, ty = t / ntx, w = tile_w(tx), h = tile_h(ty);
         const auto npix = static_cast<std::size_t>(w * h);
         ++stats.tiles_decoded;

@@ -291,6 +291,17 @@ TEST(TileReader, CorruptTileIsAnErrorNamingFileAndTile) {
         EXPECT_THAT(e.what(), HasSubstr(path));
         EXPECT_THAT(e.what(), HasSubstr("tile 5"));
     }
+    // It fails again (no half-decoded tile is kept), planned or not, whole or partly.
+    EXPECT_THROW(tr.read_box({130, 110, 50, 50}, out), FitsError);
+    const std::vector<PixelBox> two = {{150, 150, 20, 20}, {160, 160, 20, 20}, {120, 100, 10, 10}};
+    auto planned = TileReader::open(path);
+    planned.plan(two);
+    std::vector<float> small(400), tiny(100);
+    EXPECT_THROW(planned.read_box(two[0], small), FitsError);
+    EXPECT_THROW(planned.read_box(two[1], small), FitsError);
+    EXPECT_THROW(planned.read_box(two[2], tiny), FitsError);
+    auto whole = TileReader::open(path);
+    EXPECT_THROW(whole.plan(two, 0.0), FitsError);
     // Other tiles still read, equal to cfitsio.
     std::vector<float> theirs(out.size());
     tr.read_box({10, 10, 50, 50}, out);
