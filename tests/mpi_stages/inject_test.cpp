@@ -401,6 +401,25 @@ TEST(Inject, TemplateBankSources) {
     auto& f = fixture();
     const std::string bank = f.dir.file("bank.h5");
     ASSERT_EQ(std::system((kDhs + " make-template-bank --out " + bank + " --n 6 --size 65 > /dev/null").c_str()), 0);
+    {  // the same bank from 2 ranks; unit-flux templates with their pixel scale
+        const std::string bank2 = f.dir.file("bank2.h5");
+        ASSERT_EQ(std::system((std::string(DHS_MPIEXEC) + " -n 2 --oversubscribe --bind-to none " + kDhs +
+                               " make-template-bank --out " + bank2 + " --n 6 --size 65 > /dev/null")
+                                  .c_str()),
+                  0);
+        dhs::hdf5::ResultReader a(bank), b(bank2);
+        EXPECT_EQ(a.string_attribute("/", "format"), "dhs-template-bank");
+        for (const auto& d : a.datasets("/templates"))
+            EXPECT_TRUE(bytes(a.read_column("/templates/" + d)) == bytes(b.read_column("/templates/" + d))) << d;
+        const auto img = a.read_column("/templates/image");
+        ASSERT_EQ(img.shape(), (std::vector<std::size_t>{65, 65}));
+        for (std::size_t i = 0; i < 6; ++i) {
+            double sum = 0;
+            for (std::size_t k = 0; k < 65 * 65; ++k) sum += img.values<float>()[i * 65 * 65 + k];
+            EXPECT_NEAR(sum, 1.0, 1e-5);
+        }
+        EXPECT_DOUBLE_EQ(a.read_column("/templates/pixel_scale_arcsec").as<double>()[0], 0.03);
+    }
     const std::string out = f.dir.file("run-template");
     ASSERT_EQ(f.run(f.config("template", "  grid: prior\n  n_tasks: 12\n  control_fraction: 0\n  source: template\n"
                                          "  template_bank: " + bank + "\n"),
