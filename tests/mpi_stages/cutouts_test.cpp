@@ -9,6 +9,7 @@
 //     output opens with numpy with the seed's keys, shapes and the stamps' values.
 //  B: the same footprint at 1.6"/px, so neighbouring coadds overlap by ~19 px: the edge policy
 //     picks the more complete coadd (nearest_complete) or keeps the home brick (home).
+//  Also sample -> cutouts with configs/demo.yaml on sky A.
 //  C: B damaged: one brick's coadds deleted, one band's image deleted, one invvar tile
 //     corrupted: targets are flagged with the reasons (cut from the neighbour when it holds
 //     them), never zero, and the rest are cut as usual.
@@ -395,10 +396,14 @@ TEST_F(Cutouts, StampsAreTheCoaddPixelsForAnyRankCount) {
 TEST_F(Cutouts, ExportNpzOpensWithNumpy) {
     if (!fs::exists("/usr/bin/python3") || sh("/usr/bin/python3 -c 'import numpy, h5py' 2>/dev/null") != 0)
         GTEST_SKIP() << "/usr/bin/python3 with numpy and h5py is needed";
-    const fs::path run = base / "npz-run", out = base / "npz";
-    write_sample((base / "sampleN.h5").string(), truth_groups(skyA));
-    write_config(base / "n.yaml", skyA, base / "sampleN.h5");
-    ASSERT_EQ(sh(kDhs + " run " + (base / "n.yaml").string() + " --stages cutouts --out " + run.string()), 0);
+    fs::path run = base / "a1";  // the first test's run, when it ran
+    const fs::path out = base / "npz";
+    if (!fs::exists(run / "cutouts.h5")) {
+        run = base / "npz-run";
+        write_sample((base / "sampleN.h5").string(), truth_groups(skyA));
+        write_config(base / "n.yaml", skyA, base / "sampleN.h5");
+        ASSERT_EQ(sh(kDhs + " run " + (base / "n.yaml").string() + " --stages cutouts --out " + run.string()), 0);
+    }
     ASSERT_EQ(sh(kDhs + " export-npz --in " + (run / "cutouts.h5").string() + " --out " + out.string() +
                  " --select target_set=positives,hosts --with-invvar --with-maskbits"),
               0);
@@ -438,6 +443,27 @@ print('ok', len(man))
     EXPECT_EQ(sh("/usr/bin/python3 " + (base / "check_npz.py").string() + " " + (run / "cutouts.h5").string() + " " +
                  out.string()),
               0);
+}
+
+TEST_F(Cutouts, SampleThenCutoutsOnTheMockSky) {
+    const fs::path run = base / "chain";
+    const std::string demo = std::string(DHS_SOURCE_DIR) + "/configs/demo.yaml";
+    ASSERT_EQ(sh(kDhs + " run " + demo + " --set survey.root=" + skyA.string() + " --set run.log_level=warn" +
+                 " --stages sample,cutouts --out " + run.string()),
+              0);
+    dhs::hdf5::ResultReader sample((run / "sample.h5").string());
+    const Table t = read_group(run, "/stamps");
+    std::size_t want = 0;
+    for (const char* g : {"/positives", "/negatives", "/hosts"}) want += sample.table_rows(g);
+    EXPECT_GT(want, 0u);
+    ASSERT_EQ(t.num_rows(), want);
+    // Each stamp row is its sample row.
+    const auto& sets = t.column("target_set").strings();
+    const auto rows = t.column("sample_row").as<std::uint64_t>();
+    const auto& gid = t.column("galaxy_id").strings();
+    for (std::size_t i = 0; i < t.num_rows(); ++i)
+        EXPECT_EQ(gid[i], sample.read_rows("/" + sets[i] + "/galaxy_id", {rows[i]}).strings()[0]);
+    check_against_coadds(skyA, t);
 }
 
 // Sky position `px` pixels (of 1.6") east of the RA edge between 1501p022 and 1503p022 (negative: west).
