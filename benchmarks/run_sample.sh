@@ -2,14 +2,18 @@
 # The sampling stage (`dhs run --stages sample`) side by side with its baselines on the same
 # 1M-row synthetic sweep (shared/bench/pyref/make_data.py's make_sweep), in one invocation:
 #   1. shared/bench/pyref/stage_a_sweep.py: fitsio + healpy + SHA-256 (per row and per unique
-#      cell) + cuts; its END-TO-END rows/s figures (one process = one core);
+#      cell) + cuts, as published; then its END-TO-END body (its own functions imported) timed
+#      by wall clock and by CPU time;
 #   2. shared/bench/limits/sweepc2.c: the C row-block probe (fits_read_tblbytes, chealpix,
 #      SHA-256 per unique cell, cuts), built here with gcc -O3 -march=native;
-#   3. dhs: the whole stage (plan, read, derive, exclusion against 2,000 lenses, pool/hosts/
-#      matches, spool, HDF5 gather, reduce with the stratified draw) on 1 rank and on 2 ranks,
-#      wall time of `dhs run` and the stage's own process/gather split from its log.
+#   3. bench_sample: the stage's per-unit work alone (read; read + derive; the whole unit);
+#   4. dhs: the whole stage (plan, read, derive, exclusion against 2,000 lenses, pool/hosts/
+#      matches, spool, HDF5 gather, reduce with the positives and the stratified draw) on 1 rank
+#      and on 2 ranks.
 # Prints rows/s per core for each and the ratios dhs / python (per row and per unique hash)
-# and dhs / C probe, with the load average before each side.
+# and dhs / C probe. The machine these run on is often shared, so every side is measured twice:
+# wall-clock rows/s and rows per CPU-second (user + sys of the processes; python:
+# time.process_time); on an idle machine the two agree. The load average is printed throughout.
 #
 #   benchmarks/run_sample.sh [BUILD_DIR]      (BUILD_DIR defaults to $REPO/build)
 # Environment: DHS_SHARED_DIR (default $REPO/../shared), QUIET_WAIT (seconds to wait for a
@@ -79,25 +83,61 @@ ROWS=$("$PY" -c "import fitsio; print(fitsio.FITS('$SWEEP')[1].get_nrows())")
 
 echo "== machine: $(nproc) cores; sweep $SWEEP ($ROWS rows, $(du -m "$SWEEP" | cut -f1) MB)" | tee "$LOG"
 
-# 1. Python.
+# 1. Python: stage_a_sweep.py as published, then its END-TO-END body timed by wall and CPU.
 echo "== python [$(wait_quiet)]: $PY $PYREF/stage_a_sweep.py" | tee -a "$LOG"
-PY_START=$(date +%Y-%m-%dT%H:%M:%S)
 "$PY" "$PYREF/stage_a_sweep.py" "$SWEEP" 2>&1 | tee -a "$LOG"
+echo "== python END-TO-END, wall and CPU [$(wait_quiet)]" | tee -a "$LOG"
+cat > "$DATA/stage_a_cpu.py" <<'EOF'
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import fitsio, healpy as hp, numpy as np
+import stage_a_sweep as s
+from common import NSIDE
+path = sys.argv[2]
+def e2e(rowwise):  # stage_a_sweep.main()'s e2e(), verbatim
+    dd = fitsio.read(path, columns=s.NEEDED, ext=1)
+    p = hp.ang2pix(NSIDE, dd["RA"], dd["DEC"], nest=True, lonlat=True)
+    sp = s.hash_rows(p) if rowwise else s.hash_unique(p)
+    k, *_ = s.cuts(dd)
+    return int(k.sum()), np.bincount(sp[k], minlength=3)
+n = fitsio.FITS(path)[1].get_nrows()
+out = []
+for rowwise, reps in ((True, 1), (False, 3)):
+    wall = cpu = float("inf")
+    for _ in range(reps):
+        w0, c0 = time.perf_counter(), time.process_time()
+        e2e(rowwise)
+        wall, cpu = min(wall, time.perf_counter() - w0), min(cpu, time.process_time() - c0)
+    print(f"END-TO-END sha256/{'row' if rowwise else 'unique'}: {n / wall:.4g} rows/s wall, {n / cpu:.4g} rows per CPU-second")
+    out += [n / wall, n / cpu]
+print(" ".join(f"{x:.6g}" for x in out))
+EOF
+PY_CPU=$("$PY" "$DATA/stage_a_cpu.py" "$PYREF" "$SWEEP" 2>&1 | tee -a "$LOG" | tail -1)
 
-# 2. The C probe (warm page cache: one run to warm, best of 3).
+# 2. The C probe (warm page cache: one run to warm, best of 3; wall and user + sys).
 gcc -O3 -march=native "$SHARED/bench/limits/sweepc2.c" -o "$PROBE" -lcfitsio -lchealpix -lcrypto -lm \
   -Wno-deprecated-declarations
 echo "== C probe [$(wait_quiet)]: sweepc2" | tee -a "$LOG"
 "$PROBE" "$SWEEP" > /dev/null
 C_BEST=0
+C_CPU=1e9
 for _ in 1 2 3; do
-  line=$("$PROBE" "$SWEEP")
+  line=$( { /usr/bin/time -f "cpu %U %S" "$PROBE" "$SWEEP"; } 2>&1 )
   echo "$line" | tee -a "$LOG"
   r=$(echo "$line" | sed -n 's/.*= \([0-9.]*\) Mrows\/s.*/\1/p')
+  c=$(echo "$line" | sed -n 's/^cpu \([0-9.]*\) \([0-9.]*\)$/\1 + \2/p')
   C_BEST=$("$PY" -c "print(max($C_BEST, $r * 1e6))")
+  C_CPU=$("$PY" -c "print(min($C_CPU, $c))")
 done
 
-# 3. dhs: the whole stage, 1 and 2 ranks, best of REPS wall times.
+# 3. dhs's per-unit work alone (bench_sample; Google Benchmark rates are per CPU-second).
+if [ -x "$BUILD/benchmarks/bench_sample" ]; then
+  echo "== bench_sample [$(wait_quiet)]" | tee -a "$LOG"
+  "$BUILD/benchmarks/bench_sample" --sweep="$SWEEP" --lenses="$LENSES" --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true 2>&1 | grep -E "median|Benchmark" | tee -a "$LOG"
+fi
+
+# 4. dhs: the whole stage, 1 rank (no mpirun) and 2 ranks, best of REPS.
 CFG=$DATA/sample_bench.yaml
 cat > "$CFG" <<EOF
 run:
@@ -109,42 +149,49 @@ sample:
   rows_per_unit: 250000
 EOF
 DHS_BEST=()
+DHS_CPU=()
 for n in 1 2; do
-  echo "== dhs, $n rank(s) [$(wait_quiet)]: mpirun -n $n dhs run $CFG --stages sample" | tee -a "$LOG"
+  echo "== dhs, $n rank(s) [$(wait_quiet)]: dhs run $CFG --stages sample" | tee -a "$LOG"
   best=1e9
+  cbest=1e9
+  launch=()
+  [ "$n" -gt 1 ] && launch=(mpirun -n "$n" --oversubscribe --bind-to none)
   for rep in $(seq "$REPS"); do
     run=$OUT/sample-run-n$n
     rm -rf "$run"
     t0=$(date +%s.%N)
-    mpirun -n "$n" --oversubscribe --bind-to none "$DHS" run "$CFG" --out "$run" --stages sample > "$run.log" 2>&1
+    /usr/bin/time -o "$run.time" -f "%U %S" "${launch[@]}" "$DHS" run "$CFG" --out "$run" --stages sample > "$run.log" 2>&1
     t1=$(date +%s.%N)
     wall=$("$PY" -c "print($t1 - $t0)")
-    echo "  run $rep: wall ${wall}s; $(grep -o 'wrote .*' "$run.log" | sed 's/^wrote [^ ]* //')" | tee -a "$LOG"
+    cpu=$("$PY" -c "u, s = open('$run.time').read().split()[-2:]; print(float(u) + float(s))")
+    echo "  run $rep: wall ${wall}s, cpu ${cpu}s (user + sys, all ranks); $(grep -o 'wrote .*' "$run.log" | sed 's/^wrote [^ ]* //')" | tee -a "$LOG"
     best=$("$PY" -c "print(min($best, $wall))")
+    cbest=$("$PY" -c "print(min($cbest, $cpu))")
   done
-  grep -A30 "sample: strata" "$run.log" | sed -n '1,14p' >> "$LOG"
+  grep -A30 "sample: strata" "$run.log" | sed -n '1,20p' >> "$LOG"
   DHS_BEST+=("$best")
+  DHS_CPU+=("$cbest")
 done
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOG"
 
-"$PY" - "$RES/stage_a.jsonl" "$PY_START" "$ROWS" "$C_BEST" "${DHS_BEST[@]}" <<'EOF' 2>&1 | tee -a "$LOG"
-import json, sys
-jsonl, since, rows, c_best, d1, d2 = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
-py = {}
-for line in open(jsonl):
-    r = json.loads(line)
-    if r.get("time", "") >= since:
-        py[r["name"]] = r["value"]
-row = py.get("END-TO-END fitsio+healpy+sha256/row+cuts (warm)")
-uniq = py.get("END-TO-END fitsio+healpy+sha256/unique+cuts (warm)")
-dhs1 = rows / d1
-dhs2 = rows / d2 / 2
-print("\n== sampling, rows/s per core (1M-row synthetic sweep, warm page cache)")
-print(f"{'python stage_a END-TO-END, SHA-256 per row':<58s} {row:14.4g}")
-print(f"{'python stage_a END-TO-END, SHA-256 per unique cell':<58s} {uniq:14.4g}")
-print(f"{'C probe sweepc2 (15 columns, healpix, sha/unique, cuts)':<58s} {c_best:14.4g}")
-print(f"{'dhs sample, whole stage (dhs run wall), 1 rank':<58s} {dhs1:14.4g}")
-print(f"{'dhs sample, whole stage (dhs run wall), 2 ranks, per core':<58s} {dhs2:14.4g}")
-print(f"ratios (1 rank): dhs / python per-row {dhs1 / row:.1f}x, dhs / python per-unique {dhs1 / uniq:.1f}x, "
-      f"dhs / C probe {dhs1 / c_best:.2f}x (goal: >= 8x python per-unique)")
+# shellcheck disable=SC2086  # PY_CPU is four numbers
+"$PY" - "$ROWS" "$C_BEST" "$C_CPU" "${DHS_BEST[@]}" "${DHS_CPU[@]}" $PY_CPU <<'EOF' 2>&1 | tee -a "$LOG"
+import sys
+rows, c_wall, c_cpu, d1, d2, c1, c2, pr_w, pr_c, pu_w, pu_c = map(float, sys.argv[1:12])
+c_cpu = rows / c_cpu
+dhs = [(rows / d1, rows / c1), (rows / d2 / 2, rows / c2)]
+print("\n== sampling, rows/s per core on the 1M-row synthetic sweep (warm page cache)")
+print(f"{'':<62s} {'wall':>12s} {'per CPU-s':>12s}")
+for label, w, c in [("python stage_a END-TO-END, SHA-256 per row", pr_w, pr_c),
+                    ("python stage_a END-TO-END, SHA-256 per unique cell", pu_w, pu_c),
+                    ("C probe sweepc2 (15 columns, healpix, sha/unique, cuts)", c_wall, c_cpu),
+                    ("dhs sample, whole stage (dhs run), 1 rank", *dhs[0]),
+                    ("dhs sample, whole stage (mpirun -n 2 dhs run), per core", *dhs[1])]:
+    print(f"{label:<62s} {w:12.4g} {c:12.4g}")
+for basis, k in (("wall", 0), ("CPU", 1)):
+    d = dhs[0][k]
+    pr, pu, c = (pr_w, pu_w, c_wall) if k == 0 else (pr_c, pu_c, c_cpu)
+    print(f"ratios ({basis}, 1 rank): dhs / python per-row {d / pr:.2f}x, dhs / python per-unique {d / pu:.2f}x, "
+          f"dhs / C probe {d / c:.3f}x (goal: >= 8x python per-unique)")
 EOF
 echo "== log: $LOG"

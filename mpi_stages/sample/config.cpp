@@ -69,6 +69,10 @@ void declare_config(config::Schema& s) {
     strings("sample.exclude_types", "Tractor TYPEs never in the pool (not galaxies)", "[PSF, DUP]");
     strings("sample.n1_types", "Tractor TYPEs of pool N1 (EXP is excluded for Paper IV parity)", "[SER, DEV, REX]");
     integer("sample.min_nobs", "pool objects have at least this many exposures in each of g, r, z", "1", 0, 1000, "");
+    real("sample.pool_max_mag_z",
+         "pool objects are brighter than this observed z magnitude (99: no cut; e.g. 20 for a magnitude-limited "
+         "search sample)",
+         "99", 10, 99, "mag");
     s.add({.key = "sample.bad_maskbits", .type = ValueType::integer_list,
            .description = "MASKBITS bits (0-based) that keep an object out of the pool (default BRIGHT, ALLMASK_G/R/Z, "
                           "MEDIUM, GALAXY, CLUSTER)",
@@ -142,6 +146,7 @@ Params read_params(const config::Config& c) {
     p.exclude_types = c.get_strings("sample.exclude_types");
     p.n1_types = c.get_strings("sample.n1_types");
     p.min_nobs = c.get_int("sample.min_nobs");
+    p.pool_max_mag_z = c.get_real("sample.pool_max_mag_z");
     p.bad_mask = 0;
     for (auto b : c.get_ints("sample.bad_maskbits")) p.bad_mask |= static_cast<std::int32_t>(1u << b);
     p.require_brick_primary = c.get_bool("sample.require_brick_primary");

@@ -41,13 +41,13 @@ Reach reach_cells(const std::vector<double>& ra, const std::vector<double>& dec,
     Reach r;
     r.coarse.assign(static_cast<std::size_t>(coarse.num_cells()), 0);
     const double r_deg = radius_arcsec / 3600.0 * (1.0 + 1e-6) + 1e-9;
+    std::vector<std::int64_t> cells;
     for (std::size_t i = 0; i < ra.size(); ++i)
         for (auto c : fine.disc_cells(ra[i], dec[i], r_deg)) {
-            r.fine.push_back(c);
+            cells.push_back(c);
             r.coarse[static_cast<std::size_t>(kernels::nest_parent(c, kFineLevels128))] = 1;
         }
-    std::sort(r.fine.begin(), r.fine.end());
-    r.fine.erase(std::unique(r.fine.begin(), r.fine.end()), r.fine.end());
+    r.set_fine(cells);
     return r;
 }
 
@@ -83,9 +83,18 @@ std::shared_ptr<const Inputs> build(const Params& p) {
 
 }  // namespace
 
-bool Reach::contains(std::int64_t cell128, std::int64_t cell8192) const {
-    return !coarse.empty() && coarse[static_cast<std::size_t>(cell128)] &&
-           std::binary_search(fine.begin(), fine.end(), cell8192);
+void Reach::set_fine(const std::vector<std::int64_t>& cells) {
+    std::size_t size = 16;
+    while (size < 2 * cells.size()) size *= 2;
+    shift = 64;
+    for (std::size_t s = size; s > 1; s /= 2) --shift;
+    fine.assign(size, -1);
+    const std::size_t mask = size - 1;
+    for (auto c : cells) {
+        std::size_t i = slot(c);
+        while (fine[i] >= 0 && fine[i] != c) i = (i + 1) & mask;
+        fine[i] = c;
+    }
 }
 
 std::shared_ptr<const Inputs> load_inputs(const Params& p) {

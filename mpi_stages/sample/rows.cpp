@@ -359,6 +359,8 @@ Derived derive(const Block& b, const Params& p, const Inputs& in, std::vector<st
     const double c2_excl = kernels::chord2_of_arcsec(p.exclusion_radius_arcsec);
     const double c2_reach = kernels::chord2_of_arcsec(std::max(p.exclusion_radius_arcsec, p.match_radius_arcsec));
     std::vector<std::pair<std::uint32_t, double>> near;
+    const bool z_cut = p.pool_max_mag_z < 99;  // mag_z < limit <=> flux_z > 10^((22.5 - limit) / 2.5)
+    const double z_flux_min = std::pow(10.0, (22.5 - p.pool_max_mag_z) / 2.5);
     for (std::size_t i = 0; i < n; ++i) {
         const double ra = b.ra[i], dec = b.dec[i];
         if (!std::isfinite(ra) || !std::isfinite(dec) || dec < -90.0 || dec > 90.0)
@@ -390,7 +392,8 @@ Derived derive(const Block& b, const Params& p, const Inputs& in, std::vector<st
         d.near_lens[i] = near_lens;
         d.in_pool[i] = d.primary[i] && !near_lens && !contains(p.exclude_types, (*b.type)[i]) &&
                        b.nobs[0][i] >= p.min_nobs && b.nobs[1][i] >= p.min_nobs && b.nobs[2][i] >= p.min_nobs &&
-                       (b.maskbits[i] & p.bad_mask) == 0;
+                       (b.maskbits[i] & p.bad_mask) == 0 &&
+                       (!z_cut || b.flux[2][i] > z_flux_min);
     }
     return d;
 }

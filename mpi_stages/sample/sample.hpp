@@ -37,8 +37,23 @@ inline constexpr int kFineLevels128 = 6;  ///< 8192 = 128 x 2^6
 /// it has no catalog point within the radius, so the k-d tree is asked only near points.
 struct Reach {
     std::vector<std::uint8_t> coarse;   ///< 12 x 128^2 bytes
-    std::vector<std::int64_t> fine;     ///< sorted nside-8192 cells
-    bool contains(std::int64_t cell128, std::int64_t cell8192) const;
+    std::vector<std::int64_t> fine;     ///< nside-8192 cells: open addressing, -1 = empty slot
+    int shift = 64;                     ///< 64 - log2(fine.size())
+    /// @brief Builds the table from the cells (any order, repeats allowed).
+    void set_fine(const std::vector<std::int64_t>& cells);
+    bool contains(std::int64_t cell128, std::int64_t cell8192) const {
+        if (coarse.empty() || !coarse[static_cast<std::size_t>(cell128)]) return false;
+        const std::size_t mask = fine.size() - 1;
+        for (std::size_t i = slot(cell8192);; i = (i + 1) & mask) {
+            if (fine[i] == cell8192) return true;
+            if (fine[i] < 0) return false;
+        }
+    }
+
+private:
+    std::size_t slot(std::int64_t cell) const {
+        return static_cast<std::size_t>((static_cast<std::uint64_t>(cell) * 0x9E3779B97F4A7C15ull) >> shift);
+    }
 };
 
 /// @brief Pool classes of an object: N1 (deployment-representative), N2 (hard confuser), none.
@@ -61,6 +76,7 @@ struct Params {
     bool n2_shortfall_from_n1 = true;
     std::vector<std::string> exclude_types, n1_types;
     std::int64_t min_nobs = 1;
+    double pool_max_mag_z = 99;               ///< observed z magnitude limit of the pool (99: none)
     std::int32_t bad_mask = 0;                ///< OR of 1 << bit over sample.bad_maskbits
     bool require_brick_primary = true;
     bool n2_by_catalog = false, n2_edge_on = false, n2_large_blue = false;

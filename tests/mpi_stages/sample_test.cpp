@@ -193,6 +193,21 @@ TEST_F(Sample, ShortfallIsReportedWhereThePoolDoesNotAllow) {
     EXPECT_EQ(sum, shortfall);
 }
 
+TEST_F(Sample, MagnitudeLimitOfThePool) {
+    const auto out = base / "maglim";
+    const auto r = sh(kDhs + " run " + kConfig + " --out " + out.string() + " --stages sample --set survey.root=" +
+                      mock.string() + " --set sample.pool_max_mag_z=19.5");
+    ASSERT_EQ(r.rc, 0) << r.output;
+    ResultReader limited((out / "sample.h5").string()), full(h5());
+    const auto mz = limited.read_column("/pool/mag_z").as<double>();
+    for (auto m : mz) EXPECT_LT(m, 19.5);
+    std::size_t bright = 0;
+    for (auto m : full.read_column("/pool/mag_z").as<double>()) bright += m < 19.5;
+    EXPECT_EQ(mz.size(), bright);
+    EXPECT_GT(bright, 10u);
+    EXPECT_LT(bright, full.table_rows("/pool"));
+}
+
 TEST_F(Sample, HealpixAndSplitOfEveryRowMatchHealpyAndHashlib) {
     if (!python_has("healpy, h5py, numpy")) GTEST_SKIP() << "Debian python3 with healpy and h5py needed";
     const auto r = sh(kPython + " " + kReference + " h5 42 " + h5() + " /pool /hosts /negatives /positives");
