@@ -336,8 +336,12 @@ TEST_F(MockSky, MaskbitsFollowTheDr10LayoutAndTheSweeps) {
                     ASSERT_EQ(iv[i], 0.0f) << brick << " " << bands[b] << " @" << i;
                     ASSERT_EQ(img[i], 0.0f) << brick << " " << bands[b] << " @" << i;
                 }
-                if (bits[i] & (1 << (2 + b))) ASSERT_EQ(iv[i], 0.0f);
-                if (!(bits[i] & ((1 << (5 + b)) | (1 << (2 + b))))) ASSERT_GT(iv[i], 0.0f);
+                if (bits[i] & (1 << (2 + b))) {
+                    ASSERT_EQ(iv[i], 0.0f);
+                }
+                if (!(bits[i] & ((1 << (5 + b)) | (1 << (2 + b))))) {
+                    ASSERT_GT(iv[i], 0.0f);
+                }
             }
             EXPECT_GE(allmask, 50) << brick << " " << bands[b];  // bad columns at least
         }
