@@ -370,6 +370,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
     std::vector<std::uint64_t> drawn(drawn_msg.size() / sizeof(std::uint64_t));
     std::memcpy(drawn.data(), drawn_msg.data(), drawn_msg.size());
     const std::string part_dir = path + ".negatives.d";
+    Table own_part;
     on_rank0(comm, [&] {
         fs::remove_all(part_dir);
         fs::create_directories(part_dir);
@@ -391,7 +392,8 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
             c.set_description(col.description());
             part.add(std::move(c));
         }
-        engine::write_spool(part_dir, comm.rank(), {{"negatives", std::move(part)}});
+        if (comm.rank() == 0) own_part = std::move(part);  // rank 0's part stays in memory
+        else engine::write_spool(part_dir, comm.rank(), {{"negatives", std::move(part)}});
     } catch (const std::exception& e) {
         err = fmt::format("rank {}: {}", comm.rank(), e.what());
     }
@@ -402,6 +404,10 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
     on_rank0(comm, [&] {
         Table negatives;
         for (int k = 0; k < comm.size(); ++k) {
+            if (k == 0) {
+                negatives = std::move(own_part);
+                continue;
+            }
             auto part = engine::read_spool(engine::spool_path(part_dir, k));
             negatives.append(part.at("negatives"));
         }
