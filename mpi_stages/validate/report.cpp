@@ -247,14 +247,22 @@ std::vector<std::string> gate_table_lines(const std::vector<ComparisonResult>& r
         for (const auto& g : r.gates)
             out.push_back(fmt::format("  {:<24} {:>10} {:>4} {:>9.4f}  {:<6} {}", g.name, fmt_num(g.value), g.op,
                                       g.threshold, !g.evaluated ? "n/a" : g.passed ? "PASS" : "FAIL", g.note));
-        std::vector<std::string> flagged;
-        for (const auto& f : r.features)
-            if (f.level == "red" || f.level == "yellow")
-                flagged.push_back(fmt::format("{} {} (AUC {}, CI [{}, {}])", f.feature,
-                                              f.expected_physics ? "expected_physics/" + f.level : f.level,
-                                              fmt_num(f.auc.auc), fmt_num(f.auc.lower), fmt_num(f.auc.upper)));
-        out.push_back(flagged.empty() ? "  shortcut features: every feature green"
-                                      : fmt::format("  shortcut features flagged: {}", fmt::join(flagged, "; ")));
+        // Shortcuts (red/yellow, not expected physics) one per line; expected physics summarised.
+        std::vector<std::string> physics;
+        int shortcuts = 0;
+        for (const auto& f : r.features) {
+            if (f.level != "red" && f.level != "yellow") continue;
+            if (f.expected_physics) {
+                physics.push_back(fmt::format("{} {}", f.feature, f.level));
+                continue;
+            }
+            if (shortcuts++ == 0) out.push_back("  shortcut features flagged (AUC, bootstrap CI):");
+            out.push_back(fmt::format("    {:<24} {:<6} {} [{}, {}]", f.feature, f.level, fmt_num(f.auc.auc),
+                                      fmt_num(f.auc.lower), fmt_num(f.auc.upper)));
+        }
+        if (shortcuts == 0) out.push_back("  shortcut features: none flagged (every non-physics feature green)");
+        if (!physics.empty())
+            out.push_back(fmt::format("  expected physics that separates: {}", fmt::join(physics, ", ")));
         out.push_back(fmt::format("  {} comparison: {}", r.def.name, r.passed ? "PASSED" : "FAILED"));
     }
     return out;
