@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -30,22 +31,64 @@ namespace {
 constexpr char kMagic[8] = {'D', 'H', 'S', 'S', 'P', 'O', 'O', 'L'};
 constexpr std::uint32_t kVersion = 1;
 
+// Streams a spool file: small values gather in a buffer, large arrays (stamps) go straight from
+// the column to the file; the XXH64 checksum runs over exactly the bytes written.
 class Writer {
 public:
+    Writer(int fd, std::string path) : fd_(fd), path_(std::move(path)), state_(XXH64_createState(), &XXH64_freeState) {
+        if (!state_ || XXH64_reset(state_.get(), 0) != XXH_OK) throw std::bad_alloc();
+        buf_.reserve(kFlushBytes);
+    }
     template <class T>
     void put(T v) {
-        const char* p = reinterpret_cast<const char*>(&v);
-        buf_.append(p, sizeof v);
+        put_bytes(&v, sizeof v);
     }
     void put_str(const std::string& s) {
         put(static_cast<std::uint32_t>(s.size()));
-        buf_ += s;
+        put_bytes(s.data(), s.size());
     }
-    void put_bytes(const void* p, std::size_t n) { buf_.append(static_cast<const char*>(p), n); }
-    std::string& buffer() { return buf_; }
+    void put_bytes(const void* p, std::size_t n) {
+        if (n >= kDirectBytes) {
+            flush();
+            emit(p, n);
+        } else {
+            buf_.append(static_cast<const char*>(p), n);
+            if (buf_.size() >= kFlushBytes) flush();
+        }
+    }
+    /// @brief Flushes and writes the checksum of everything before it.
+    void finish() {
+        flush();
+        const std::uint64_t sum = XXH64_digest(state_.get());
+        write_raw(&sum, sizeof sum);
+    }
 
 private:
+    static constexpr std::size_t kFlushBytes = 1 << 20, kDirectBytes = 64 << 10;
+    void flush() {
+        if (!buf_.empty()) emit(buf_.data(), buf_.size());
+        buf_.clear();
+    }
+    void emit(const void* p, std::size_t n) {
+        XXH64_update(state_.get(), p, n);
+        write_raw(p, n);
+    }
+    void write_raw(const void* p, std::size_t n) {
+        const char* c = static_cast<const char*>(p);
+        std::size_t off = 0;
+        while (off < n) {
+            ssize_t k = ::write(fd_, c + off, n - off);
+            if (k < 0) {
+                if (errno == EINTR) continue;
+                throw Error(fmt::format("cannot write spool file '{}': {}", path_, std::strerror(errno)));
+            }
+            off += static_cast<std::size_t>(k);
+        }
+    }
+    int fd_;
+    std::string path_;
     std::string buf_;
+    std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> state_;
 };
 
 std::uint64_t max_string_bytes(const Column& c) {
@@ -64,18 +107,6 @@ std::optional<std::uint64_t> mul(std::uint64_t a, std::uint64_t b) {
 constexpr std::size_t kBufferBytes = 64 << 10;   // header and strings go through this
 constexpr std::size_t kDirectPiece = 4 << 20;    // large values: read() into place, hash, repeat
 
-void write_all(int fd, const std::string& data, const std::string& path) {
-    std::size_t off = 0;
-    while (off < data.size()) {
-        ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error(fmt::format("cannot write spool file '{}': {}", path, std::strerror(errno)));
-        }
-        off += static_cast<std::size_t>(n);
-    }
-}
-
 }  // namespace
 
 std::string spool_path(const std::string& dir, std::int64_t index) {
@@ -91,48 +122,45 @@ void fsync_directory(const std::string& dir) {
 }
 
 void write_spool(const std::string& dir, std::int64_t index, const UnitOutput& out) {
-    Writer w;
-    w.put_bytes(kMagic, 8);
-    w.put(kVersion);
-    w.put(index);
-    w.put(static_cast<std::uint32_t>(out.size()));
-    for (const auto& [name, t] : out) {
-        w.put_str(name);
-        w.put(static_cast<std::uint64_t>(t.num_rows()));
-        w.put(static_cast<std::uint32_t>(t.num_columns()));
-        for (const auto& c : t.columns()) {
-            w.put_str(c.name());
-            w.put(static_cast<std::uint8_t>(c.dtype()));
-            w.put(static_cast<std::uint32_t>(c.shape().size()));
-            for (auto d : c.shape()) w.put(static_cast<std::uint64_t>(d));
-            w.put_str(c.unit());
-            w.put_str(c.description());
-            w.put(max_string_bytes(c));
-        }
-    }
-    for (const auto& [name, t] : out) {
-        for (const auto& c : t.columns()) {
-            std::visit(
-                [&](const auto& v) {
-                    using E = typename std::decay_t<decltype(v)>::value_type;
-                    if constexpr (std::is_same_v<E, std::string>) {
-                        for (const auto& s : v) w.put_str(s);
-                    } else {
-                        w.put_bytes(v.data(), v.size() * sizeof(E));
-                    }
-                },
-                c.storage());
-        }
-    }
-    std::uint64_t sum = XXH64(w.buffer().data(), w.buffer().size(), 0);
-    w.put(sum);
-
     const std::string final_path = spool_path(dir, index);
     const std::string tmp = final_path + fmt::format(".tmp{}", ::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw Error(fmt::format("cannot create spool file '{}': {}", tmp, std::strerror(errno)));
     try {
-        write_all(fd, w.buffer(), tmp);
+        Writer w(fd, tmp);
+        w.put_bytes(kMagic, 8);
+        w.put(kVersion);
+        w.put(index);
+        w.put(static_cast<std::uint32_t>(out.size()));
+        for (const auto& [name, t] : out) {
+            w.put_str(name);
+            w.put(static_cast<std::uint64_t>(t.num_rows()));
+            w.put(static_cast<std::uint32_t>(t.num_columns()));
+            for (const auto& c : t.columns()) {
+                w.put_str(c.name());
+                w.put(static_cast<std::uint8_t>(c.dtype()));
+                w.put(static_cast<std::uint32_t>(c.shape().size()));
+                for (auto d : c.shape()) w.put(static_cast<std::uint64_t>(d));
+                w.put_str(c.unit());
+                w.put_str(c.description());
+                w.put(max_string_bytes(c));
+            }
+        }
+        for (const auto& [name, t] : out) {
+            for (const auto& c : t.columns()) {
+                std::visit(
+                    [&](const auto& v) {
+                        using E = typename std::decay_t<decltype(v)>::value_type;
+                        if constexpr (std::is_same_v<E, std::string>) {
+                            for (const auto& s : v) w.put_str(s);
+                        } else {
+                            w.put_bytes(v.data(), v.size() * sizeof(E));
+                        }
+                    },
+                    c.storage());
+            }
+        }
+        w.finish();
         if (::fsync(fd) != 0) throw Error(fmt::format("cannot fsync spool file '{}': {}", tmp, std::strerror(errno)));
     } catch (...) {
         ::close(fd);
