@@ -195,6 +195,12 @@ void BrickImage::read_header() {
         compression_ = cmp;
     }
 
+}
+
+void BrickImage::load_header_text() const {
+    if (header_loaded_) return;
+    fitsfile* f = fptr(file_);
+    int status = 0;
     char* text = nullptr;
     int n = 0;
     if (compressed_)
@@ -209,6 +215,17 @@ void BrickImage::read_header() {
     header_.assign(text, static_cast<std::size_t>(n) * 80);
     ncards_ = n;
     fits_free_memory(text, &status);
+    header_loaded_ = true;
+}
+
+const std::string& BrickImage::header_text() const {
+    load_header_text();
+    return header_;
+}
+
+int BrickImage::header_card_count() const {
+    load_header_text();
+    return ncards_;
 }
 
 long BrickImage::tiles_touched(long x0, long y0, long nx, long ny) const {
@@ -221,6 +238,7 @@ long BrickImage::tiles_touched(long x0, long y0, long nx, long ny) const {
 }
 
 std::optional<std::string> BrickImage::keyword(const std::string& name) const {
+    load_header_text();
     const std::string want = upper(name);
     const std::string_view all(header_);
     for (int i = 0; i < ncards_; ++i) {
@@ -266,7 +284,7 @@ std::optional<long long> BrickImage::keyword_int(const std::string& name) const 
 }
 
 const BrickWcs& BrickImage::wcs() const {
-    if (!wcs_) wcs_ = std::make_unique<BrickWcs>(BrickWcs::from_header(header_, ncards_, path(), hdu_));
+    if (!wcs_) wcs_ = std::make_unique<BrickWcs>(BrickWcs::from_header(header_text(), header_card_count(), path(), hdu_));
     return *wcs_;
 }
 

@@ -63,10 +63,11 @@ public:
 
     /// @brief The image header as 80-character cards ending with END. For a compressed HDU
     /// this is the header of the image it holds (as fits_convert_hdr2str gives it: ZNAXISn become NAXISn,
-    /// compression keywords dropped), otherwise fits_hdr2str's copy.
-    const std::string& header_text() const noexcept { return header_; }
+    /// compression keywords dropped), otherwise fits_hdr2str's copy. Made on first use (box
+    /// reads do not need it). @throws FitsError when cfitsio cannot copy the header.
+    const std::string& header_text() const;
     /// @brief Number of cards in header_text(), END included.
-    int header_card_count() const noexcept { return ncards_; }
+    int header_card_count() const;
     /// @brief The value of keyword `name` in header_text() (first occurrence; names are
     /// matched case-insensitively; HIERARCH names without the prefix). Strings come unquoted
     /// without trailing blanks ('' -> '), CONTINUE'd long strings joined; numbers as written;
@@ -121,8 +122,10 @@ private:
     bool compressed_ = false;
     std::optional<std::array<long, 2>> tile_;
     std::string compression_;
-    std::string header_;
-    int ncards_ = 0;
+    void load_header_text() const;
+    mutable bool header_loaded_ = false;
+    mutable std::string header_;
+    mutable int ncards_ = 0;
     mutable std::unique_ptr<BrickWcs> wcs_;
     mutable std::vector<unsigned char> scratch_;
 };

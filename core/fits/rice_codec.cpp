@@ -75,7 +75,15 @@ struct BitReader {
 
 }  // namespace
 
-bool rice_decode_int32(std::span<const std::uint8_t> in, std::span<std::int32_t> out, int block_size) {
+// Built twice, picked at load time (an ifunc): for x86-64-v3 CPUs (LZCNT makes the unary count a
+// 1-cycle instruction; ~1.6x faster here) and for any x86-64.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DHS_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define DHS_CPU_CLONES
+#endif
+
+DHS_CPU_CLONES bool rice_decode_int32(std::span<const std::uint8_t> in, std::span<std::int32_t> out, int block_size) {
     const std::size_t n = out.size();
     if (n == 0) return true;
     if (in.size() < 4 || block_size <= 0) return false;
@@ -179,8 +187,9 @@ struct DitherState {
     }
 };
 
-/// One run of consecutive tile pixels with the dither continuing from `st`.
-void unquantize_run(const std::int32_t* q, std::size_t n, float* out, const TileQuantization& t, DitherState& st,
+/// One run of consecutive tile pixels with the dither continuing from `st`. No FMA contraction
+/// (cfitsio's x86-64 build multiplies and adds separately; the results must be its own).
+__attribute__((optimize("fp-contract=off"))) inline void unquantize_run(const std::int32_t* q, std::size_t n, float* out, const TileQuantization& t, DitherState& st,
                     const float* r) {
     const double scale = t.scale, zero = t.zero;
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -224,8 +233,9 @@ void unquantize_float(std::span<const std::int32_t> q, std::size_t first, std::s
     unquantize_float_box(q, first, out.size(), 1, out.size(), out.data(), out.size(), t);
 }
 
-void unquantize_float_box(std::span<const std::int32_t> q, std::size_t first, std::size_t width, std::size_t rows,
-                          std::size_t stride, float* out, std::size_t out_stride, const TileQuantization& t) {
+DHS_CPU_CLONES __attribute__((optimize("fp-contract=off"))) void unquantize_float_box(
+    std::span<const std::int32_t> q, std::size_t first, std::size_t width, std::size_t rows, std::size_t stride,
+    float* out, std::size_t out_stride, const TileQuantization& t) {
     if (width == 0 || rows == 0) return;
     const float* r = dither_sequence().data();
     DitherState st;

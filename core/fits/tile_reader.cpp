@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <type_traits>
 
@@ -25,33 +26,124 @@ std::string upper_trim(std::string s) {
     return s;
 }
 
-/// Reads an optional keyword of the current HDU's own header; false when absent.
+/// The cards of the current HDU's own header (for a compressed image: the binary table's, with
+/// ZTILEn, ZQUANTIZ, TFORMn...) as keyword -> value text (strings unquoted); one cfitsio call
+/// instead of a header scan per keyword.
+class RawHeader {
+public:
+    explicit RawHeader(const FitsFile& f) {
+        char* text = nullptr;
+        int n = 0, status = 0;
+        fits_hdr2str(fptr(f), 0, nullptr, 0, &text, &n, &status);
+        if (status != 0) {
+            if (text != nullptr) fits_free_memory(text, &status);
+            f.check(status == 0 ? 1 : status, "cannot copy the compressed table's header");
+        }
+        for (int i = 0; i < n; ++i) {
+            const std::string card(text + static_cast<std::size_t>(i) * 80, 80);
+            if (card.compare(8, 2, "= ") != 0) continue;
+            std::string name = upper_trim(card.substr(0, 8));
+            std::string v = card.substr(10);
+            const auto b = v.find_first_not_of(' ');
+            if (b == std::string::npos) continue;
+            v = v.substr(b);
+            if (v[0] == '\'') {
+                std::string out;
+                for (std::size_t k = 1; k < v.size(); ++k) {
+                    if (v[k] == '\'') {
+                        if (k + 1 < v.size() && v[k + 1] == '\'') {
+                            out += '\'';
+                            ++k;
+                            continue;
+                        }
+                        break;
+                    }
+                    out += v[k];
+                }
+                v = upper_trim(out);
+            } else {
+                v = v.substr(0, v.find('/'));
+                while (!v.empty() && v.back() == ' ') v.pop_back();
+            }
+            cards_.emplace(std::move(name), std::move(v));  // first occurrence wins
+        }
+        int s2 = 0;
+        fits_free_memory(text, &s2);
+    }
+    const std::string* find(const std::string& key) const {
+        const auto it = cards_.find(key);
+        return it == cards_.end() ? nullptr : &it->second;
+    }
+    bool get(const std::string& key, std::string* v) const {
+        const auto* x = find(key);
+        if (x != nullptr) *v = *x;
+        return x != nullptr;
+    }
+    template <class T>
+    bool get(const std::string& key, T* v) const {
+        const auto* x = find(key);
+        if (x == nullptr || x->empty()) return false;
+        std::string t = *x;
+        for (char& c : t)
+            if (c == 'D' || c == 'd') c = 'E';
+        try {
+            std::size_t used = 0;
+            const double d = std::stod(t, &used);
+            if (used != t.size()) return false;
+            *v = static_cast<T>(d);
+        } catch (const std::exception&) {
+            return false;
+        }
+        return true;
+    }
+
+private:
+    std::map<std::string, std::string> cards_;
+};
+
+/// Buffers kept between TileReaders of one thread: allocating a tile or an image afresh costs
+/// page faults (a whole coadd: ~13,000 pages, tens of ms on a virtual machine) each time.
+/// At most one image-sized buffer and kMaxSpare tile buffers per element type and thread.
 template <class T>
-bool optional_key(const FitsFile& f, int datatype, const char* name, T* value) {
-    int status = 0;
-    fits_write_errmark();
-    fits_read_key(fptr(f), datatype, name, value, nullptr, &status);
-    fits_clear_errmark();
-    if (status == KEY_NO_EXIST) return false;
-    f.check(status, fmt::format("cannot read keyword {}", name));
-    return true;
-}
+struct BufferPool {
+    static constexpr std::size_t kMaxSpare = 1024;
+    std::vector<std::vector<T>> spare;
+    std::vector<T> big;
+    std::vector<T> take(std::size_t n) {
+        std::vector<T> v;
+        if (!spare.empty()) {
+            v = std::move(spare.back());
+            spare.pop_back();
+        }
+        if (v.size() < n) v.resize(n);
+        return v;
+    }
+    void give(std::vector<T>& v) {
+        if (!v.empty() && spare.size() < kMaxSpare) spare.push_back(std::move(v));
+        std::vector<T>().swap(v);
+    }
+    std::vector<T> take_big(std::size_t n) {
+        std::vector<T> v = std::move(big);
+        std::vector<T>().swap(big);
+        if (v.size() < n) v.resize(n);
+        return v;
+    }
+    void give_big(std::vector<T>& v) {
+        if (v.size() > big.size()) big = std::move(v);
+        std::vector<T>().swap(v);
+    }
+};
+thread_local BufferPool<float> float_pool;
+thread_local BufferPool<std::int32_t> int_pool;
 
-bool optional_string_key(const FitsFile& f, const char* name, std::string* value) {
-    char buf[FLEN_VALUE] = {0};
-    if (!optional_key(f, TSTRING, name, buf)) return false;
-    *value = upper_trim(buf);
-    return true;
-}
-
-/// Column number of `name` (case-insensitive) or 0 when the table has none.
-int column_number(const FitsFile& f, const char* name) {
-    int status = 0, col = 0;
-    fits_write_errmark();
-    fits_get_colnum(fptr(f), CASEINSEN, const_cast<char*>(name), &col, &status);
-    fits_clear_errmark();
-    return status == 0 ? col : 0;
-}
+/// Per-thread scratch (kept between readers for the same reason): a tile's compressed bytes,
+/// its RICE integers, the raw tile table.
+struct Scratch {
+    std::vector<std::uint8_t> bytes;
+    std::vector<std::int32_t> ints;
+    std::vector<unsigned char> table;
+};
+thread_local Scratch scratch;
 
 }  // namespace
 
@@ -75,12 +167,11 @@ struct TileReader::Impl {
     // The cache.
     std::vector<std::vector<float>> ftile;
     std::vector<std::vector<std::int32_t>> itile;
+    std::vector<char> have;  // tile decoded and kept
     std::vector<float> ffull;
     std::vector<std::int32_t> ifull;
     bool full = false;
     std::vector<int> uses;  // planned reads left per tile; empty: no plan (keep every tile)
-    std::vector<std::uint8_t> cbuf;
-    std::vector<std::int32_t> qbuf;
     TileStats stats;
 
     explicit Impl(BrickImage i) : img(std::move(i)) {
@@ -104,35 +195,121 @@ struct TileReader::Impl {
             ftile.resize(n);
         else
             itile.resize(n);
+        have.assign(n, 0);
     }
+
+    ~Impl() {
+        for (long t = 0; t < static_cast<long>(have.size()); ++t) drop(t);
+        float_pool.give_big(ffull);
+        int_pool.give_big(ifull);
+    }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     long tile_w(long tx) const { return std::min(tw, W - tx * tw); }
     long tile_h(long ty) const { return std::min(th, H - ty * th); }
+
+    /// Reads the whole tile table in one go and decodes its big-endian fields (descriptor of
+    /// COMPRESSED_DATA as 1P or 1Q, ZSCALE / ZZERO as 1D, ZBLANK as 1J). False when a column
+    /// has another form (the caller then reads column by column through cfitsio).
+    bool read_index_bytes(const RawHeader& h, LONGLONG naxis1, LONGLONG n, int cc, int cs, int cz, int cb) {
+        const FitsFile& f = img.file();
+        int tfields = 0;
+        if (!h.get("TFIELDS", &tfields) || tfields <= 0) return false;
+        std::vector<long> offset(static_cast<std::size_t>(tfields) + 2, 0);
+        std::vector<std::string> form(static_cast<std::size_t>(tfields) + 1);
+        long at = 0;
+        for (int c = 1; c <= tfields; ++c) {
+            std::string tf;
+            if (!h.get(fmt::format("TFORM{}", c), &tf)) return false;
+            std::size_t k = 0;
+            long repeat = 0;
+            while (k < tf.size() && std::isdigit(static_cast<unsigned char>(tf[k]))) repeat = repeat * 10 + (tf[k++] - '0');
+            if (k == 0) repeat = 1;
+            if (k >= tf.size()) return false;
+            const char code = tf[k];
+            long width = 0;
+            switch (code) {
+                case 'L': case 'B': case 'A': width = 1; break;
+                case 'I': width = 2; break;
+                case 'J': case 'E': width = 4; break;
+                case 'K': case 'D': case 'C': case 'P': width = 8; break;
+                case 'M': case 'Q': width = 16; break;
+                case 'X': width = 0; repeat = (repeat + 7) / 8; width = 1; break;
+                default: return false;
+            }
+            offset[static_cast<std::size_t>(c)] = at;
+            form[static_cast<std::size_t>(c)] = std::string(1, code) + (repeat == 1 ? "" : "*");
+            at += repeat * width;
+        }
+        if (at != naxis1) return false;
+        auto is = [&](int c, const char* want) { return form[static_cast<std::size_t>(c)] == want; };
+        if (!(is(cc, "P") || is(cc, "Q"))) return false;
+        if ((cs && !is(cs, "D")) || (cz && !is(cz, "D")) || (cb && !is(cb, "J"))) return false;
+        std::vector<unsigned char>& raw = scratch.table;
+        if (raw.size() < static_cast<std::size_t>(naxis1 * n)) raw.resize(static_cast<std::size_t>(naxis1 * n));
+        int status = 0;
+        fits_read_tblbytes(fptr(f), 1, 1, naxis1 * n, raw.data(), &status);
+        f.check(status, "cannot read the compressed table");
+        auto be = [&](const unsigned char* p, int bytes) {
+            std::uint64_t v = 0;
+            for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+            return v;
+        };
+        auto as_double = [&](const unsigned char* p) {
+            const std::uint64_t v = be(p, 8);
+            double d;
+            std::memcpy(&d, &v, 8);
+            return d;
+        };
+        const bool q = is(cc, "Q");
+        for (LONGLONG r = 0; r < n; ++r) {
+            const unsigned char* row = raw.data() + r * naxis1;
+            const auto i = static_cast<std::size_t>(r);
+            const unsigned char* d = row + offset[static_cast<std::size_t>(cc)];
+            clen[i] = static_cast<LONGLONG>(q ? be(d, 8) : be(d, 4));
+            coff[i] = static_cast<LONGLONG>(q ? be(d + 8, 8) : be(d + 4, 4));
+            if (cs) zscale[i] = as_double(row + offset[static_cast<std::size_t>(cs)]);
+            if (cz) zzero[i] = as_double(row + offset[static_cast<std::size_t>(cz)]);
+            if (cb) zblank[i] = static_cast<int>(static_cast<std::int32_t>(be(row + offset[static_cast<std::size_t>(cb)], 4)));
+        }
+        return true;
+    }
 
     void setup_fast_path() {
         const FitsFile& f = img.file();
         const std::string cmp = upper_trim(img.compression_type());
         if ((cmp != "RICE_1" && cmp != "RICE_ONE") || img.bitpix() != -32) return;
+        const RawHeader h(f);
+        // Column numbers from TTYPEn.
+        int tfields = 0;
+        h.get("TFIELDS", &tfields);
+        auto column = [&](const char* name) {
+            for (int c = 1; c <= tfields; ++c) {
+                std::string t;
+                if (h.get(fmt::format("TTYPE{}", c), &t) && t == name) return c;
+            }
+            return 0;
+        };
         // RICE parameters: ZNAMEn / ZVALn pairs (BLOCKSIZE, BYTEPIX); defaults 32 and 4.
         int bytepix = 4;
         for (int i = 1; i <= 4; ++i) {
             std::string zname;
-            if (!optional_string_key(f, fmt::format("ZNAME{}", i).c_str(), &zname)) continue;
             int v = 0;
-            if (!optional_key(f, TINT, fmt::format("ZVAL{}", i).c_str(), &v)) continue;
+            if (!h.get(fmt::format("ZNAME{}", i), &zname) || !h.get(fmt::format("ZVAL{}", i), &v)) continue;
             if (zname == "BLOCKSIZE") block_size = v;
             if (zname == "BYTEPIX") bytepix = v;
             if (zname == "NOISEBIT") return;  // pre-2009 layout: leave it to cfitsio
         }
         if (bytepix != 4 || block_size <= 0) return;
         // Quantisation: ZSCALE and ZZERO per tile (columns) or constant (keywords).
-        const int cs = column_number(f, "ZSCALE"), cz = column_number(f, "ZZERO");
+        const int cs = column("ZSCALE"), cz = column("ZZERO");
         double kscale = 1, kzero = 0;
-        const bool ks = cs == 0 && optional_key(f, TDOUBLE, "ZSCALE", &kscale);
-        const bool kz = cz == 0 && optional_key(f, TDOUBLE, "ZZERO", &kzero);
+        const bool ks = cs == 0 && h.get("ZSCALE", &kscale);
+        const bool kz = cz == 0 && h.get("ZZERO", &kzero);
         if ((cs == 0 && !ks) || (cz == 0 && !kz)) return;  // not quantised: cfitsio's business
         std::string q;
-        if (optional_string_key(f, "ZQUANTIZ", &q)) {
+        if (h.get("ZQUANTIZ", &q)) {
             if (q == "SUBTRACTIVE_DITHER_1")
                 dither = Dither::subtractive_1;
             else if (q == "SUBTRACTIVE_DITHER_2")
@@ -140,46 +317,48 @@ struct TileReader::Impl {
             else if (q != "NO_DITHER")
                 return;  // NONE or unknown
         }
-        int d0 = 1;
-        if (optional_key(f, TINT, "ZDITHER0", &d0)) dither0 = d0;
+        long d0 = 1;
+        if (h.get("ZDITHER0", &d0)) dither0 = d0;
         // BSCALE / BZERO of the image on top of ZSCALE / ZZERO: rare; cfitsio combines them.
-        for (const char* k : {"BSCALE", "BZERO"}) {
-            const auto v = img.keyword_double(k);
-            if (v && *v != (std::string(k) == "BSCALE" ? 1.0 : 0.0)) return;
-        }
+        // (cfitsio reads them from the table's own header, as here.)
+        double bscale = 1, bzero = 0;
+        h.get("BSCALE", &bscale);
+        h.get("BZERO", &bzero);
+        if (bscale != 1.0 || bzero != 0.0) return;
         // Nulls: a ZBLANK column, else the ZBLANK or BLANK keyword.
-        const int cb = column_number(f, "ZBLANK");
+        const int cb = column("ZBLANK");
         if (cb == 0) {
-            has_null = optional_key(f, TINT, "ZBLANK", &null_value) || optional_key(f, TINT, "BLANK", &null_value);
+            has_null = h.get("ZBLANK", &null_value) || h.get("BLANK", &null_value);
         } else {
             has_null = true;
         }
-        const int cc = column_number(f, "COMPRESSED_DATA");
+        const int cc = column("COMPRESSED_DATA");
         if (cc == 0) return;
         const LONGLONG n = static_cast<LONGLONG>(ntx) * nty;
         LONGLONG rows = 0, naxis1 = 0, theap = 0;
         int status = 0;
-        fits_read_key(fptr(f), TLONGLONG, "NAXIS2", &rows, nullptr, &status);
-        fits_read_key(fptr(f), TLONGLONG, "NAXIS1", &naxis1, nullptr, &status);
-        f.check(status, "cannot read the compressed table's NAXIS1 / NAXIS2");
+        if (!h.get("NAXIS2", &rows) || !h.get("NAXIS1", &naxis1))
+            throw FitsError(img.path(), img.hdu(), "", 0, "the compressed table has no NAXIS1 / NAXIS2", "");
         if (rows != n) throw FitsError(img.path(), img.hdu(), "", 0, fmt::format("{} tiles in the table, {} expected", rows, n), "");
-        heap_start = optional_key(f, TLONGLONG, "THEAP", &theap) ? theap : naxis1 * rows;
+        heap_start = h.get("THEAP", &theap) ? theap : naxis1 * rows;
         clen.resize(static_cast<std::size_t>(n));
         coff.resize(static_cast<std::size_t>(n));
-        fits_read_descriptsll(fptr(f), cc, 1, n, clen.data(), coff.data(), &status);
-        f.check(status, "cannot read the tile descriptors", "COMPRESSED_DATA");
         zscale.assign(static_cast<std::size_t>(n), kscale);
         zzero.assign(static_cast<std::size_t>(n), kzero);
-        double dnull = 0;
-        if (cs != 0) fits_read_col(fptr(f), TDOUBLE, cs, 1, 1, n, &dnull, zscale.data(), nullptr, &status);
-        f.check(status, "cannot read the tile scales", "ZSCALE");
-        if (cz != 0) fits_read_col(fptr(f), TDOUBLE, cz, 1, 1, n, &dnull, zzero.data(), nullptr, &status);
-        f.check(status, "cannot read the tile zero points", "ZZERO");
-        if (cb != 0) {
-            zblank.resize(static_cast<std::size_t>(n));
-            int inull = 0;
-            fits_read_col(fptr(f), TINT, cb, 1, 1, n, &inull, zblank.data(), nullptr, &status);
-            f.check(status, "cannot read the tile blanks", "ZBLANK");
+        if (cb != 0) zblank.resize(static_cast<std::size_t>(n));
+        if (!read_index_bytes(h, naxis1, n, cc, cs, cz, cb)) {  // an unusual layout: column by column
+            fits_read_descriptsll(fptr(f), cc, 1, n, clen.data(), coff.data(), &status);
+            f.check(status, "cannot read the tile descriptors", "COMPRESSED_DATA");
+            double dnull = 0;
+            if (cs != 0) fits_read_col(fptr(f), TDOUBLE, cs, 1, 1, n, &dnull, zscale.data(), nullptr, &status);
+            f.check(status, "cannot read the tile scales", "ZSCALE");
+            if (cz != 0) fits_read_col(fptr(f), TDOUBLE, cz, 1, 1, n, &dnull, zzero.data(), nullptr, &status);
+            f.check(status, "cannot read the tile zero points", "ZZERO");
+            if (cb != 0) {
+                int inull = 0;
+                fits_read_col(fptr(f), TINT, cb, 1, 1, n, &inull, zblank.data(), nullptr, &status);
+                f.check(status, "cannot read the tile blanks", "ZBLANK");
+            }
         }
         fast = true;
     }
@@ -204,17 +383,19 @@ struct TileReader::Impl {
                         "");
     }
 
-    /// Reads tile t's compressed bytes and RICE-decodes its first `pixels` integers into qbuf.
+    /// Reads tile t's compressed bytes and RICE-decodes its first `pixels` integers into scratch.ints.
     void rice_tile(long t, std::size_t pixels) {
         const auto i = static_cast<std::size_t>(t);
         const auto n = static_cast<std::size_t>(clen[i]);
-        cbuf.resize(n);
+        auto& bytes = scratch.bytes;
+        if (bytes.size() < n) bytes.resize(n);
         int status = 0;
-        fits_read_ext(fptr(img.file()), heap_start + coff[i], clen[i], cbuf.data(), &status);
+        fits_read_ext(fptr(img.file()), heap_start + coff[i], clen[i], bytes.data(), &status);
         if (status != 0) img.file().check(status, fmt::format("cannot read the compressed bytes of tile {}", t + 1), "COMPRESSED_DATA");
         stats.bytes_read += static_cast<std::int64_t>(n);
-        qbuf.resize(pixels);
-        if (!rice_decode_int32(cbuf, std::span<std::int32_t>(qbuf.data(), pixels), block_size))
+        if (scratch.ints.size() < pixels) scratch.ints.resize(pixels);
+        if (!rice_decode_int32(std::span<const std::uint8_t>(bytes.data(), n), std::span<std::int32_t>(scratch.ints.data(), pixels),
+                               block_size))
             corrupt(t, "the RICE stream ends early or is malformed");
         stats.pixels_decoded += static_cast<std::int64_t>(pixels);
     }
@@ -236,52 +417,59 @@ struct TileReader::Impl {
     void decode_tile_into_cache(long t) {
         const long tx = t % ntx, ty = t / ntx, w = tile_w(tx), h = tile_h(ty);
         const auto npix = static_cast<std::size_t>(w * h);
+        const auto i = static_cast<std::size_t>(t);
         ++stats.tiles_decoded;
         if (is_float) {
-            auto& buf = ftile[static_cast<std::size_t>(t)];
-            buf.resize(npix);
+            auto& buf = ftile[i];
+            buf = float_pool.take(npix);
+            have[i] = 1;
             if (fast_tile(t)) {
                 rice_tile(t, npix);
-                unquantize_float(qbuf, 0, buf, quantization(t));
+                unquantize_float(scratch.ints, 0, std::span<float>(buf.data(), npix), quantization(t));
             } else {
-                img.read_box(tx * tw, ty * th, w, h, std::span<float>(buf));
+                img.read_box(tx * tw, ty * th, w, h, std::span<float>(buf.data(), npix));
                 ++stats.tiles_cfitsio;
                 stats.pixels_decoded += static_cast<std::int64_t>(npix);
             }
         } else {
-            auto& buf = itile[static_cast<std::size_t>(t)];
-            buf.resize(npix);
-            img.read_box_int(tx * tw, ty * th, w, h, std::span<std::int32_t>(buf));
+            auto& buf = itile[i];
+            buf = int_pool.take(npix);
+            have[i] = 1;
+            img.read_box_int(tx * tw, ty * th, w, h, std::span<std::int32_t>(buf.data(), npix));
             ++stats.tiles_cfitsio;
             stats.pixels_decoded += static_cast<std::int64_t>(npix);
         }
     }
 
-    bool cached(long t) const {
-        const auto i = static_cast<std::size_t>(t);
-        return is_float ? !ftile[i].empty() : !itile[i].empty();
-    }
+    bool cached(long t) const { return have[static_cast<std::size_t>(t)] != 0; }
 
     void drop(long t) {
         const auto i = static_cast<std::size_t>(t);
+        have[i] = 0;
         if (is_float)
-            std::vector<float>().swap(ftile[i]);
+            float_pool.give(ftile[i]);
         else
-            std::vector<std::int32_t>().swap(itile[i]);
+            int_pool.give(itile[i]);
     }
 
     void decode_all() {
         if (full) return;
         const auto npix = static_cast<std::size_t>(W) * static_cast<std::size_t>(H);
         ++stats.full_decodes;
+        auto read_whole = [&] {  // through cfitsio, into a pooled buffer
+            if (is_float) {
+                ffull = float_pool.take_big(npix);
+                img.read_box(0, 0, W, H, std::span<float>(ffull.data(), npix));
+            } else {
+                ifull = int_pool.take_big(npix);
+                img.read_box_int(0, 0, W, H, std::span<std::int32_t>(ifull.data(), npix));
+            }
+        };
         if (!tiled) {
-            if (is_float)
-                ffull = img.read_full();
-            else
-                ifull = img.read_full_int();
+            read_whole();
             stats.pixels_decoded += static_cast<std::int64_t>(npix);
         } else if (fast && is_float) {
-            ffull.resize(npix);
+            ffull = float_pool.take_big(npix);
             for (long t = 0; t < ntx * nty; ++t) {
                 const long tx = t % ntx, ty = t / ntx, w = tile_w(tx), h = tile_h(ty);
                 float* dst = ffull.data() + static_cast<std::size_t>(ty * th) * static_cast<std::size_t>(W) +
@@ -295,7 +483,7 @@ struct TileReader::Impl {
                 ++stats.tiles_decoded;
                 if (fast_tile(t)) {
                     rice_tile(t, static_cast<std::size_t>(w * h));
-                    unquantize_float_box(qbuf, 0, static_cast<std::size_t>(w), static_cast<std::size_t>(h),
+                    unquantize_float_box(scratch.ints, 0, static_cast<std::size_t>(w), static_cast<std::size_t>(h),
                                          static_cast<std::size_t>(w), dst, static_cast<std::size_t>(W), quantization(t));
                 } else {
                     std::vector<float> tmp(static_cast<std::size_t>(w * h));
@@ -307,10 +495,7 @@ struct TileReader::Impl {
                 }
             }
         } else {
-            if (is_float)
-                ffull = img.read_full();
-            else
-                ifull = img.read_full_int();
+            read_whole();
             stats.tiles_decoded += ntx * nty;
             stats.tiles_cfitsio += ntx * nty;
             stats.pixels_decoded += static_cast<std::int64_t>(npix);
@@ -377,7 +562,7 @@ struct TileReader::Impl {
                         ++stats.tiles_decoded;
                         if (rows_needed < tile_h(ty)) ++stats.tiles_partial;
                         const auto first = static_cast<std::size_t>((oy0 - ty * th) * w + (ox0 - tx * tw));
-                        unquantize_float_box(qbuf, first, static_cast<std::size_t>(ox1 - ox0),
+                        unquantize_float_box(scratch.ints, first, static_cast<std::size_t>(ox1 - ox0),
                                              static_cast<std::size_t>(oy1 - oy0), static_cast<std::size_t>(w),
                                              at(ox0, oy0), static_cast<std::size_t>(b.nx), quantization(t));
                         *left = 0;
@@ -479,8 +664,8 @@ void TileReader::decode_all() { impl_->decode_all(); }
 void TileReader::release() {
     auto& m = *impl_;
     for (long t = 0; t < m.ntx * m.nty; ++t) m.drop(t);
-    std::vector<float>().swap(m.ffull);
-    std::vector<std::int32_t>().swap(m.ifull);
+    float_pool.give_big(m.ffull);
+    int_pool.give_big(m.ifull);
     m.full = false;
     m.uses.clear();
 }

@@ -37,7 +37,7 @@ void declare_config(config::Schema& s) {
     s.add({.key = "cutouts.full_decode_fraction", .type = ValueType::real,
            .description = "a coadd is decoded whole, in one pass, when at least this fraction of its tiles is "
                           "needed (above 1: never); below it each needed tile is decoded once",
-           .default_yaml = "0.5", .min = 0.0, .max = 2.0});
+           .default_yaml = "0.9", .min = 0.0, .max = 2.0});
     s.add({.key = "cutouts.unit_targets", .type = ValueType::integer,
            .description = "targets per work unit: consecutive bricks are grouped up to it; a brick with more "
                           "targets is one unit of its own (never split, so no tile is decoded twice)",

@@ -48,7 +48,7 @@ struct Params {
     EdgePolicy edge = EdgePolicy::nearest_complete;
     bool with_invvar = true, with_maskbits = true;
     bool nan_where_invvar_zero = true;      ///< image pixels with invvar == 0 (no data) become NaN
-    double full_decode_fraction = 0.5;      ///< decode a coadd whole when this fraction of its tiles is needed
+    double full_decode_fraction = 0.9;      ///< decode a coadd whole when this fraction of its tiles is needed
     std::int64_t unit_targets = 1000;       ///< targets per work unit (bricks are grouped up to it)
     std::int32_t maskbits_fill = -1;        ///< maskbits of pixels without data
 };
