@@ -7,10 +7,13 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "core/fits/cfitsio_handle.hpp"
@@ -31,6 +34,8 @@ std::string upper_trim(std::string s) {
 /// instead of a header scan per keyword.
 class RawHeader {
 public:
+    RawHeader() = default;
+    /// From the open HDU of `f` (fits_hdr2str).
     explicit RawHeader(const FitsFile& f) {
         char* text = nullptr;
         int n = 0, status = 0;
@@ -39,6 +44,12 @@ public:
             if (text != nullptr) fits_free_memory(text, &status);
             f.check(status == 0 ? 1 : status, "cannot copy the compressed table's header");
         }
+        add(text, n);
+        int s2 = 0;
+        fits_free_memory(text, &s2);
+    }
+    /// Adds `n` 80-character cards.
+    void add(const char* text, int n) {
         for (int i = 0; i < n; ++i) {
             const std::string card(text + static_cast<std::size_t>(i) * 80, 80);
             if (card.compare(8, 2, "= ") != 0) continue;
@@ -67,8 +78,6 @@ public:
             }
             cards_.emplace(std::move(name), std::move(v));  // first occurrence wins
         }
-        int s2 = 0;
-        fits_free_memory(text, &s2);
     }
     const std::string* find(const std::string& key) const {
         const auto it = cards_.find(key);
@@ -100,6 +109,62 @@ public:
 private:
     std::map<std::string, std::string> cards_;
 };
+
+/// A `.fits.fz` laid out as DR10 writes it, found without cfitsio: an empty primary HDU, then
+/// a tile-compressed image (a binary table with ZIMAGE = T, ZNAXIS = 2). Its header cards and
+/// where its data start; the file stays open for pread.
+struct DirectFile {
+    int fd = -1;
+    RawHeader header;
+    long long data_start = 0;  // byte offset of the table's data in the file
+};
+
+/// Reads one header (2880-byte blocks up to the END card) at `offset`; false when the bytes are
+/// not FITS cards. `next` receives the offset after the header.
+bool read_header_at(int fd, long long offset, RawHeader& h, std::string* first_card, long long& next) {
+    char block[2880];
+    for (int b = 0; b < 1000; ++b) {
+        if (::pread(fd, block, sizeof block, offset + 2880LL * b) != static_cast<ssize_t>(sizeof block)) return false;
+        if (b == 0 && first_card != nullptr) first_card->assign(block, 80);
+        for (int c = 0; c < 36; ++c) {
+            const char* card = block + 80 * c;
+            for (int k = 0; k < 80; ++k)
+                if (static_cast<unsigned char>(card[k]) < 32 || static_cast<unsigned char>(card[k]) > 126) return false;
+            if (std::memcmp(card, "END     ", 8) == 0) {
+                h.add(block, c);
+                next = offset + 2880LL * (b + 1);
+                return true;
+            }
+        }
+        h.add(block, 36);
+    }
+    return false;
+}
+
+std::optional<DirectFile> scan_direct(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    DirectFile d;
+    d.fd = fd;
+    auto fail = [&] {
+        ::close(fd);
+        return std::nullopt;
+    };
+    RawHeader primary;
+    std::string first;
+    long long next = 0;
+    if (!read_header_at(fd, 0, primary, &first, next) || first.compare(0, 30, "SIMPLE  =                    T") != 0)
+        return fail();
+    long naxis = -1;
+    if (!primary.get("NAXIS", &naxis) || naxis != 0) return fail();  // data in the primary: not this layout
+    if (!read_header_at(fd, next, d.header, &first, d.data_start) || first.compare(0, 20, "XTENSION= 'BINTABLE'") != 0)
+        return fail();
+    std::string zimage;
+    long znaxis = 0;
+    if (!d.header.get("ZIMAGE", &zimage) || zimage != "T" || !d.header.get("ZNAXIS", &znaxis) || znaxis != 2)
+        return fail();
+    return d;
+}
 
 /// Buffers kept between TileReaders of one thread: allocating a tile or an image afresh costs
 /// page faults (a whole coadd: ~13,000 pages, tens of ms on a virtual machine) each time.
@@ -148,7 +213,11 @@ thread_local Scratch scratch;
 }  // namespace
 
 struct TileReader::Impl {
-    BrickImage img;
+    std::string path;
+    int hdu = 0;
+    mutable std::optional<BrickImage> image_;  // opened on first need in direct mode
+    int fd = -1;                 // direct mode: the file, read with pread (no cfitsio)
+    long long data_start = 0;    // direct mode: the table's data in the file
     long W = 0, H = 0;
     bool tiled = false, fast = false, is_float = true;
     long tw = 0, th = 0, ntx = 1, nty = 1;
@@ -174,22 +243,48 @@ struct TileReader::Impl {
     std::vector<int> uses;  // planned reads left per tile; empty: no plan (keep every tile)
     TileStats stats;
 
-    explicit Impl(BrickImage i) : img(std::move(i)) {
-        W = img.width();
-        H = img.height();
-        is_float = img.bitpix() < 0;
-        tiled = img.is_compressed() && img.tile_shape().has_value();
+    explicit Impl(BrickImage i) : path(i.path()), hdu(i.hdu()), image_(std::move(i)) {
+        const BrickImage& m = *image_;
+        init_geometry(m.width(), m.height(), m.bitpix(), m.is_compressed() && m.tile_shape().has_value(),
+                      m.tile_shape() ? (*m.tile_shape())[0] : 0, m.tile_shape() ? (*m.tile_shape())[1] : 0);
+        if (tiled) setup_fast_path(RawHeader(m.file()), m.compression_type(), m.bitpix());
+        init_cache();
+    }
+
+    /// Direct mode: a DR10-layout `.fits.fz` read with pread. `fast` tells whether it applies
+    /// (a RICE float image); the caller falls back to cfitsio otherwise.
+    Impl(const std::string& p, DirectFile&& d) : path(p), hdu(2), fd(d.fd), data_start(d.data_start) {
+        const RawHeader& h = d.header;
+        long w = 0, hh = 0, tw1 = 0, th1 = 1;
+        int zbitpix = 0;
+        std::string cmp;
+        if (!h.get("ZNAXIS1", &w) || !h.get("ZNAXIS2", &hh) || !h.get("ZBITPIX", &zbitpix) || !h.get("ZCMPTYPE", &cmp))
+            return;
+        if (!h.get("ZTILE1", &tw1)) tw1 = w;
+        h.get("ZTILE2", &th1);
+        init_geometry(w, hh, zbitpix, true, tw1, th1);
+        setup_fast_path(h, cmp, zbitpix);
+        init_cache();
+    }
+
+    void init_geometry(long w, long h, int bitpix, bool is_tiled, long tile_w1, long tile_h1) {
+        W = w;
+        H = h;
+        is_float = bitpix < 0;
+        tiled = is_tiled;
         if (tiled) {
-            tw = (*img.tile_shape())[0];
-            th = (*img.tile_shape())[1];
-            if (tw <= 0 || th <= 0) throw FitsError(img.path(), img.hdu(), "", 0, "bad ZTILE values", "");
+            tw = tile_w1;
+            th = tile_h1;
+            if (tw <= 0 || th <= 0) throw FitsError(path, hdu, "", 0, "bad ZTILE values", "");
             ntx = (W + tw - 1) / tw;
             nty = (H + th - 1) / th;
         } else {
             tw = W;
             th = H;
         }
-        if (tiled) setup_fast_path();
+    }
+
+    void init_cache() {
         const auto n = static_cast<std::size_t>(ntx * nty);
         if (is_float)
             ftile.resize(n);
@@ -198,7 +293,33 @@ struct TileReader::Impl {
         have.assign(n, 0);
     }
 
+    /// The cfitsio view of the file (opened on first use in direct mode).
+    BrickImage& img() const {
+        if (!image_) image_ = BrickImage::open(path);
+        return *image_;
+    }
+
+    /// `n` bytes at `offset` from the start of the table's data.
+    void read_bytes(long long offset, long long n, void* out, const char* what) const {
+        if (fd >= 0) {
+            auto* p = static_cast<char*>(out);
+            long long done = 0;
+            while (done < n) {
+                const ssize_t r = ::pread(fd, p + done, static_cast<std::size_t>(n - done), data_start + offset + done);
+                if (r <= 0)
+                    throw FitsError(path, hdu, "", READ_ERROR,
+                                    fmt::format("{}: cannot read {} bytes at {} (file truncated?)", what, n, data_start + offset), "");
+                done += r;
+            }
+            return;
+        }
+        int status = 0;
+        fits_read_ext(fptr(img().file()), offset, n, out, &status);
+        if (status != 0) img().file().check(status, what, "COMPRESSED_DATA");
+    }
+
     ~Impl() {
+        if (fd >= 0) ::close(fd);
         for (long t = 0; t < static_cast<long>(have.size()); ++t) drop(t);
         float_pool.give_big(ffull);
         int_pool.give_big(ifull);
@@ -213,7 +334,6 @@ struct TileReader::Impl {
     /// COMPRESSED_DATA as 1P or 1Q, ZSCALE / ZZERO as 1D, ZBLANK as 1J). False when a column
     /// has another form (the caller then reads column by column through cfitsio).
     bool read_index_bytes(const RawHeader& h, LONGLONG naxis1, LONGLONG n, int cc, int cs, int cz, int cb) {
-        const FitsFile& f = img.file();
         int tfields = 0;
         if (!h.get("TFIELDS", &tfields) || tfields <= 0) return false;
         std::vector<long> offset(static_cast<std::size_t>(tfields) + 2, 0);
@@ -248,9 +368,7 @@ struct TileReader::Impl {
         if ((cs && !is(cs, "D")) || (cz && !is(cz, "D")) || (cb && !is(cb, "J"))) return false;
         std::vector<unsigned char>& raw = scratch.table;
         if (raw.size() < static_cast<std::size_t>(naxis1 * n)) raw.resize(static_cast<std::size_t>(naxis1 * n));
-        int status = 0;
-        fits_read_tblbytes(fptr(f), 1, 1, naxis1 * n, raw.data(), &status);
-        f.check(status, "cannot read the compressed table");
+        read_bytes(0, naxis1 * n, raw.data(), "the compressed table");
         auto be = [&](const unsigned char* p, int bytes) {
             std::uint64_t v = 0;
             for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
@@ -276,11 +394,9 @@ struct TileReader::Impl {
         return true;
     }
 
-    void setup_fast_path() {
-        const FitsFile& f = img.file();
-        const std::string cmp = upper_trim(img.compression_type());
-        if ((cmp != "RICE_1" && cmp != "RICE_ONE") || img.bitpix() != -32) return;
-        const RawHeader h(f);
+    void setup_fast_path(const RawHeader& h, const std::string& compression, int bitpix) {
+        const std::string cmp = upper_trim(compression);
+        if ((cmp != "RICE_1" && cmp != "RICE_ONE") || bitpix != -32) return;
         // Column numbers from TTYPEn.
         int tfields = 0;
         h.get("TFIELDS", &tfields);
@@ -336,10 +452,9 @@ struct TileReader::Impl {
         if (cc == 0) return;
         const LONGLONG n = static_cast<LONGLONG>(ntx) * nty;
         LONGLONG rows = 0, naxis1 = 0, theap = 0;
-        int status = 0;
         if (!h.get("NAXIS2", &rows) || !h.get("NAXIS1", &naxis1))
-            throw FitsError(img.path(), img.hdu(), "", 0, "the compressed table has no NAXIS1 / NAXIS2", "");
-        if (rows != n) throw FitsError(img.path(), img.hdu(), "", 0, fmt::format("{} tiles in the table, {} expected", rows, n), "");
+            throw FitsError(path, hdu, "", 0, "the compressed table has no NAXIS1 / NAXIS2", "");
+        if (rows != n) throw FitsError(path, hdu, "", 0, fmt::format("{} tiles in the table, {} expected", rows, n), "");
         heap_start = h.get("THEAP", &theap) ? theap : naxis1 * rows;
         clen.resize(static_cast<std::size_t>(n));
         coff.resize(static_cast<std::size_t>(n));
@@ -347,6 +462,9 @@ struct TileReader::Impl {
         zzero.assign(static_cast<std::size_t>(n), kzero);
         if (cb != 0) zblank.resize(static_cast<std::size_t>(n));
         if (!read_index_bytes(h, naxis1, n, cc, cs, cz, cb)) {  // an unusual layout: column by column
+            if (fd >= 0) return;  // direct mode: leave such files to cfitsio
+            const FitsFile& f = img().file();
+            int status = 0;
             fits_read_descriptsll(fptr(f), cc, 1, n, clen.data(), coff.data(), &status);
             f.check(status, "cannot read the tile descriptors", "COMPRESSED_DATA");
             double dnull = 0;
@@ -377,7 +495,7 @@ struct TileReader::Impl {
 
     [[noreturn]] void corrupt(long t, const std::string& why) const {
         const long tx = t % ntx, ty = t / ntx;
-        throw FitsError(img.path(), img.hdu(), "", DATA_DECOMPRESSION_ERR,
+        throw FitsError(path, hdu, "", DATA_DECOMPRESSION_ERR,
                         fmt::format("tile {} (x [{}, {}) y [{}, {}) zero-based) cannot be decoded: {}", t + 1, tx * tw,
                                     tx * tw + tile_w(tx), ty * th, ty * th + tile_h(ty), why),
                         "");
@@ -389,9 +507,7 @@ struct TileReader::Impl {
         const auto n = static_cast<std::size_t>(clen[i]);
         auto& bytes = scratch.bytes;
         if (bytes.size() < n) bytes.resize(n);
-        int status = 0;
-        fits_read_ext(fptr(img.file()), heap_start + coff[i], clen[i], bytes.data(), &status);
-        if (status != 0) img.file().check(status, fmt::format("cannot read the compressed bytes of tile {}", t + 1), "COMPRESSED_DATA");
+        read_bytes(heap_start + coff[i], clen[i], bytes.data(), "the compressed bytes of a tile");
         stats.bytes_read += static_cast<std::int64_t>(n);
         if (scratch.ints.size() < pixels) scratch.ints.resize(pixels);
         if (!rice_decode_int32(std::span<const std::uint8_t>(bytes.data(), n), std::span<std::int32_t>(scratch.ints.data(), pixels),
@@ -427,7 +543,7 @@ struct TileReader::Impl {
                 rice_tile(t, npix);
                 unquantize_float(scratch.ints, 0, std::span<float>(buf.data(), npix), quantization(t));
             } else {
-                img.read_box(tx * tw, ty * th, w, h, std::span<float>(buf.data(), npix));
+                img().read_box(tx * tw, ty * th, w, h, std::span<float>(buf.data(), npix));
                 ++stats.tiles_cfitsio;
                 stats.pixels_decoded += static_cast<std::int64_t>(npix);
             }
@@ -435,7 +551,7 @@ struct TileReader::Impl {
             auto& buf = itile[i];
             buf = int_pool.take(npix);
             have[i] = 1;
-            img.read_box_int(tx * tw, ty * th, w, h, std::span<std::int32_t>(buf.data(), npix));
+            img().read_box_int(tx * tw, ty * th, w, h, std::span<std::int32_t>(buf.data(), npix));
             ++stats.tiles_cfitsio;
             stats.pixels_decoded += static_cast<std::int64_t>(npix);
         }
@@ -459,10 +575,10 @@ struct TileReader::Impl {
         auto read_whole = [&] {  // through cfitsio, into a pooled buffer
             if (is_float) {
                 ffull = float_pool.take_big(npix);
-                img.read_box(0, 0, W, H, std::span<float>(ffull.data(), npix));
+                img().read_box(0, 0, W, H, std::span<float>(ffull.data(), npix));
             } else {
                 ifull = int_pool.take_big(npix);
-                img.read_box_int(0, 0, W, H, std::span<std::int32_t>(ifull.data(), npix));
+                img().read_box_int(0, 0, W, H, std::span<std::int32_t>(ifull.data(), npix));
             }
         };
         if (!tiled) {
@@ -487,7 +603,7 @@ struct TileReader::Impl {
                                          static_cast<std::size_t>(w), dst, static_cast<std::size_t>(W), quantization(t));
                 } else {
                     std::vector<float> tmp(static_cast<std::size_t>(w * h));
-                    img.read_box(tx * tw, ty * th, w, h, std::span<float>(tmp));
+                    img().read_box(tx * tw, ty * th, w, h, std::span<float>(tmp));
                     for (long r = 0; r < h; ++r)
                         std::memcpy(dst + r * W, tmp.data() + r * w, static_cast<std::size_t>(w) * sizeof(float));
                     ++stats.tiles_cfitsio;
@@ -521,19 +637,19 @@ struct TileReader::Impl {
         if (want_float != is_float) {
             if constexpr (want_float) {
                 // An integer image read as float: through cfitsio.
-                img.read_box(b.x0, b.y0, b.nx, b.ny, out);
+                img().read_box(b.x0, b.y0, b.nx, b.ny, out);
                 return outside;
             } else {
-                throw FitsError(img.path(), img.hdu(), "", 0,
-                                fmt::format("integer read of a floating-point image (BITPIX {})", img.bitpix()), "");
+                throw FitsError(path, hdu, "", 0,
+                                fmt::format("integer read of a floating-point image (BITPIX {})", img().bitpix()), "");
             }
         }
         auto at = [&](long x, long y) { return out.data() + (y - b.y0) * b.nx + (x - b.x0); };
         if (!tiled && !full) {  // a plain image: cfitsio reads just the rows of the box
             if constexpr (want_float)
-                img.read_box(b.x0, b.y0, b.nx, b.ny, out);
+                img().read_box(b.x0, b.y0, b.nx, b.ny, out);
             else
-                img.read_box_int(b.x0, b.y0, b.nx, b.ny, out, fill);
+                img().read_box_int(b.x0, b.y0, b.nx, b.ny, out, fill);
             return outside;
         }
         if (full) {
@@ -585,18 +701,26 @@ struct TileReader::Impl {
     }
 };
 
-TileReader TileReader::open(const std::string& path) { return TileReader(BrickImage::open(path)); }
+TileReader TileReader::open(const std::string& path) {
+    if (auto d = scan_direct(path)) {
+        auto impl = std::make_unique<Impl>(path, std::move(*d));
+        if (impl->fast) return TileReader(std::move(impl));
+    }
+    return TileReader(BrickImage::open(path));
+}
 
 TileReader::TileReader(BrickImage image) : impl_(std::make_unique<Impl>(std::move(image))) {}
+TileReader::TileReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TileReader::TileReader(TileReader&&) noexcept = default;
 TileReader& TileReader::operator=(TileReader&&) noexcept = default;
 TileReader::~TileReader() = default;
 
-const BrickImage& TileReader::image() const noexcept { return impl_->img; }
+const BrickImage& TileReader::image() const { return impl_->img(); }
 long TileReader::width() const noexcept { return impl_->W; }
 long TileReader::height() const noexcept { return impl_->H; }
 bool TileReader::is_tiled() const noexcept { return impl_->tiled; }
 bool TileReader::fast_path() const noexcept { return impl_->fast; }
+bool TileReader::direct() const noexcept { return impl_->fd >= 0; }
 long TileReader::tiles_x() const noexcept { return impl_->ntx; }
 long TileReader::tiles_y() const noexcept { return impl_->nty; }
 long TileReader::tile_width() const noexcept { return impl_->tw; }

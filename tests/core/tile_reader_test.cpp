@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <random>
@@ -145,7 +146,8 @@ std::vector<PixelBox> random_boxes(long w, long h, int n, unsigned seed) {
 // Every box of `boxes` read through a fresh reader (planned as `mode` says) equals cfitsio's.
 void expect_boxes_match(const std::string& path, const std::vector<PixelBox>& boxes, const std::string& mode) {
     auto ref = BrickImage::open(path);
-    auto tr = TileReader::open(path);
+    // "cfitsio": the same fast decoding with the tile table read through cfitsio.
+    auto tr = mode == "cfitsio" ? TileReader(BrickImage::open(path)) : TileReader::open(path);
     if (mode == "plan") tr.plan(boxes);
     if (mode == "full") tr.plan(boxes, 0.0);
     for (const auto& b : boxes) {
@@ -181,9 +183,13 @@ TEST(TileReader, RiceFloatBoxesEqualCfitsio) {
         comp.method = c.m;
         const std::string path = tmp.file(c.name);
         write_coadd_image(path, px, c.w, c.h, header(c.w, c.h), comp);
-        ASSERT_TRUE(TileReader::open(path).fast_path()) << c.name;
+        const auto tr = TileReader::open(path);
+        ASSERT_TRUE(tr.fast_path()) << c.name;
+        EXPECT_TRUE(tr.direct()) << c.name;  // a DR10-layout file: no cfitsio needed
+        EXPECT_EQ(tr.image().wcs().crpix()[0], (c.w + 1) / 2.0);  // cfitsio opened on demand
+        EXPECT_TRUE(TileReader(BrickImage::open(path)).fast_path());
         const auto boxes = random_boxes(c.w, c.h, 60, 5);
-        for (const char* mode : {"none", "plan", "full"}) expect_boxes_match(path, boxes, mode);
+        for (const char* mode : {"none", "plan", "full", "cfitsio"}) expect_boxes_match(path, boxes, mode);
     }
 }
 
@@ -197,6 +203,7 @@ TEST(TileReader, OtherCodecsAndPlainImagesEqualCfitsio) {
     none.codec = CoaddCodec::none;
     write_coadd_image(plain, px, w, h, header(w, h), none);
     EXPECT_FALSE(TileReader::open(gz).fast_path());
+    EXPECT_FALSE(TileReader::open(gz).direct());
     EXPECT_FALSE(TileReader::open(plain).is_tiled());
     const auto boxes = random_boxes(w, h, 30, 9);
     for (const auto& path : {gz, plain})
@@ -302,6 +309,18 @@ TEST(TileReader, CorruptTileIsAnErrorNamingFileAndTile) {
     EXPECT_THROW(planned.read_box(two[2], tiny), FitsError);
     auto whole = TileReader::open(path);
     EXPECT_THROW(whole.plan(two, 0.0), FitsError);
+    EXPECT_THROW(TileReader(BrickImage::open(path)).read_box({120, 120, 50, 50}, out), FitsError);
+    // A truncated file: the tiles past the end are read errors naming the file.
+    const std::string cut = tmp.file("cut.fits.fz");
+    std::filesystem::copy_file(path, cut);
+    std::filesystem::resize_file(cut, static_cast<std::uintmax_t>(heap + off));
+    auto trunc = TileReader::open(cut);
+    try {
+        trunc.read_box({250, 150, 40, 40}, std::span<float>(out.data(), 1600));
+        ADD_FAILURE() << "no error for a truncated file";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(cut));
+    }
     // Other tiles still read, equal to cfitsio.
     std::vector<float> theirs(out.size());
     tr.read_box({10, 10, 50, 50}, out);
