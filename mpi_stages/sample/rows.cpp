@@ -11,7 +11,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <malloc.h>
-#include <sys/mman.h>
 
 #include <mutex>
 
@@ -136,17 +135,6 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-template <class T>
-void reserve_huge(std::vector<T>& v, std::size_t n) {
-    v.reserve(n);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    constexpr std::uintptr_t huge = std::uintptr_t{2} << 20;
-    const auto begin = (reinterpret_cast<std::uintptr_t>(v.data()) + huge - 1) & ~(huge - 1);
-    const auto end = (reinterpret_cast<std::uintptr_t>(v.data()) + n * sizeof(T)) & ~(huge - 1);
-    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // advice only
-#endif
-}
-
 // Per-row quantities of the rows that are written (pool rows and lens-match rows).
 struct Extras {
     std::vector<float> mag[4];
@@ -180,25 +168,6 @@ struct ObjectColumns {
     std::vector<std::uint8_t> lrg[5];
     std::vector<std::int32_t> lens_index;
     std::vector<double> sep_arcsec;
-
-    // Reserves room for `n` rows in every column, offering transparent huge pages (fresh
-    // memory's first-touch page faults otherwise cost more than the rows, on VMs especially).
-    // Only the pages rows are written to are ever touched.
-    void reserve(std::size_t n) {
-        auto r = [n](auto& v) { reserve_huge(v, n); };
-        for (auto* v : {&galaxy_id, &brickname, &type, &nobs_z_bin, &type_bin, &split, &sweep_file, &version, &commit,
-                        &pool, &category})
-            r(*v);
-        r(objid), r(maskbits), r(sweep_row), r(hp64), r(hp128), r(ra), r(dec), r(u), r(stratum), r(gr), r(rz), r(zw1);
-        r(ebv), r(shape_r), r(e1), r(e2), r(sersic);
-        for (auto& v : nobs) r(v);
-        for (auto& v : flux) r(v);
-        for (auto& v : mag) r(v);
-        for (auto& v : psfsize) r(v);
-        for (auto& v : psfdepth) r(v);
-        for (auto& v : galdepth) r(v);
-        for (auto& v : lrg) r(v);
-    }
 
     // Appends rows `idx` of the block, column by column.
     void append(const Block& b, const Derived& d, const Extras& x, const std::vector<std::uint32_t>& idx,
@@ -575,7 +544,6 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
 
     std::vector<std::int8_t> split_of_cell(static_cast<std::size_t>(12 * kSplitNside * kSplitNside), -1);
     ObjectColumns pool, hosts, matches;
-    pool.reserve(static_cast<std::size_t>(end - begin));  // an upper bound: untouched pages cost nothing
     std::map<std::uint32_t, std::int64_t> coverage;
     // counts[stratum][pool][split] = {rows, hosts}
     std::vector<std::array<std::int64_t, 2>> counts(static_cast<std::size_t>(kernels::kNumStrata) * 3 * 3, {0, 0});
