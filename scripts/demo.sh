@@ -57,6 +57,18 @@ if has run; then
       [ -e "$h5" ] && summary+=("run: $(basename "$h5"): $(h5ls -r "$h5" | grep -c Dataset) datasets")
     done
     [ $rc = 3 ] && summary+=("run: finished with quarantined work units (see $out/run/logs)")
+    # The cutouts: stamps by status and target set.
+    if [ -f "$out/run/cutouts.h5" ]; then
+      summary+=("cutouts: $(/usr/bin/python3 - "$out/run/cutouts.h5" <<'PY'
+import collections, sys
+import h5py
+s = h5py.File(sys.argv[1], "r")["stamps"]
+sets = collections.Counter(x.decode() for x in s["target_set"][:])
+print(f"{s['image'].shape[0]} stamps {s['image'].shape[1:]} ({', '.join(f'{k} {v}' for k, v in sorted(sets.items()))}): "
+      f"{s.attrs['n_ok']} ok, {s.attrs['n_partial']} partial, {s.attrs['n_failed']} failed ({sys.argv[1]})")
+PY
+)")
+    fi
     # The validation verdict (the gate table itself is in the run's log, printed by rank 0).
     if [ -f "$out/run/validation_summary.json" ]; then
       summary+=("validate: $(/usr/bin/python3 - "$out/run/validation_summary.json" <<'PY'
