@@ -2,6 +2,7 @@
 // (HEALPix, split hashed once per distinct cell, bins, exclusion through the lens k-d tree),
 // then gather the selected rows column by column into the pool, hosts and lens-match groups.
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,10 +10,8 @@
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <malloc.h>
-
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
