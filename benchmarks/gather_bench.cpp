@@ -22,7 +22,7 @@
 using namespace dhs;
 
 int main(int argc, char** argv) {
-    mpi::Runtime rt(argc, argv);
+    mpi::Runtime rt(argc, argv, /*always_mpi=*/true);
     auto world = mpi::Comm::world();
     spdlog::set_level(std::getenv("DHS_BENCH_DEBUG") ? spdlog::level::debug : spdlog::level::warn);
     if (argc < 2) {

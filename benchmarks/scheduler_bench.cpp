@@ -9,7 +9,7 @@
 #include "core/mpi/comm.hpp"
 
 int main(int argc, char** argv) {
-    dhs::mpi::Runtime rt(argc, argv);
+    dhs::mpi::Runtime rt(argc, argv, /*always_mpi=*/true);
     auto world = dhs::mpi::Comm::world();
     const long n = argc > 1 ? std::atol(argv[1]) : 200000;
     const int in_flight = argc > 2 ? std::atoi(argv[2]) : 2;

@@ -24,7 +24,7 @@ private:
 }  // namespace
 
 int main(int argc, char** argv) {
-    dhs::mpi::Runtime mpi(argc, argv);
+    dhs::mpi::Runtime mpi(argc, argv, /*always_mpi=*/true);
     testing::InitGoogleTest(&argc, argv);
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,15 @@ std::string help_text() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    dhs::mpi::Runtime runtime(argc, argv);
-    dhs::mpi::Comm world = dhs::mpi::Comm::world();
+    // MPI only when a launcher started us (or DHS_MPI=1): a plain `dhs ...` is one rank.
+    std::optional<dhs::mpi::Runtime> runtime;
+    try {
+        runtime.emplace(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "dhs: error: %s\n", e.what());
+        return dhs::app::exit_usage;
+    }
+    dhs::mpi::Comm world = runtime->world();
     const bool rank0 = world.rank() == 0;
     auto say = [&](const std::string& s) {
         if (rank0) std::fputs(s.c_str(), stdout);

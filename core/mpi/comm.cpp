@@ -4,6 +4,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -299,15 +300,56 @@ void Comm::abort(int code) const {
 }
 void* Comm::as_mpi() const { return impl().raw(); }
 
-Runtime::Runtime(int& argc, char**& argv) {
+namespace {
+
+long env_long(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return -1;
+    char* end = nullptr;
+    const long x = std::strtol(v, &end, 10);
+    return end != nullptr && *end == '\0' ? x : -1;
+}
+
+bool env_set(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0';
+}
+
+}  // namespace
+
+bool launched_by_mpi_launcher() noexcept {
+    return env_set("OMPI_COMM_WORLD_SIZE") || env_set("PMIX_RANK") || env_set("PMI_RANK") ||
+           env_set("PMI_SIZE") || env_set("MPI_LOCALNRANKS") || env_long("SLURM_STEP_NUM_TASKS") > 1;
+}
+
+Runtime::Runtime(int& argc, char**& argv, bool always_mpi) {
     int init = 0;
     MPI_Initialized(&init);
-    if (init) return;
+    if (init) {
+        mpi_ = true;
+        return;
+    }
+    const char* mode = std::getenv("DHS_MPI");
+    const std::string m = mode == nullptr ? "auto" : mode;
+    if (m != "auto" && m != "" && m != "0" && m != "1")
+        throw Error("DHS_MPI='" + m + "': expected auto (default), 1 (always initialise MPI) or 0 (never)");
+    const bool launched = launched_by_mpi_launcher();
+    if (m == "0" && !always_mpi) {
+        const long n = std::max({env_long("OMPI_COMM_WORLD_SIZE"), env_long("PMI_SIZE"), env_long("SLURM_STEP_NUM_TASKS")});
+        if (n > 1)
+            throw Error("DHS_MPI=0 but an MPI launcher started " + std::to_string(n) +
+                        " ranks: every one would act as rank 0 (unset DHS_MPI)");
+        return;
+    }
+    if (m != "1" && !launched && !always_mpi) return;  // plain `dhs ...`: the one-rank stand-in
     int provided = 0;
     check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     owns_ = true;
+    mpi_ = true;
 }
+
+Comm Runtime::world() const { return mpi_ ? Comm::world() : Comm::self_standin(); }
 
 Runtime::~Runtime() {
     if (!owns_) return;

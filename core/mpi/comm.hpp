@@ -84,17 +84,33 @@ private:
     std::unique_ptr<CommImpl> impl_;
 };
 
-/// @brief Initialises MPI (MPI_THREAD_FUNNELED) for the life of the object, finalises after.
-/// Not copyable. Safe to construct when MPI is already initialised (then it does not finalise).
+/// @brief True when an MPI launcher started this process: mpirun/mpiexec (Open MPI, MPICH,
+/// Intel MPI), or a Slurm step of more than one task (srun). Read from the environment
+/// (OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK, PMI_SIZE, MPI_LOCALNRANKS, SLURM_STEP_NUM_TASKS > 1).
+bool launched_by_mpi_launcher() noexcept;
+
+/// @brief MPI for the life of the object. It initialises MPI (MPI_THREAD_FUNNELED) when an MPI
+/// launcher started the process or DHS_MPI=1 is set; a plain `dhs ...` (DHS_MPI unset or
+/// "auto") runs on the one-rank stand-in instead, without MPI_Init: Open MPI's singleton start
+/// forks a runtime daemon and costs about half a second. DHS_MPI=0 never initialises MPI and
+/// refuses a launcher's world of more than one rank. `always_mpi` initialises MPI whatever the
+/// environment (test drivers, benchmarks that call MPI themselves). Not copyable. Safe to construct when MPI is
+/// already initialised (then it does not finalise).
 class Runtime {
 public:
-    Runtime(int& argc, char**& argv);
+    Runtime(int& argc, char**& argv, bool always_mpi = false);
     ~Runtime();
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
 
+    /// @brief True when MPI is initialised (by this object or before it).
+    bool mpi() const noexcept { return mpi_; }
+    /// @brief The world: Comm::world() under MPI, else the one-rank stand-in.
+    Comm world() const;
+
 private:
     bool owns_ = false;
+    bool mpi_ = false;
 };
 
 /// @brief Rank in MPI_COMM_WORLD if MPI is initialised, else 0. Rank-local, never throws.

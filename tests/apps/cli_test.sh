@@ -22,6 +22,13 @@ run() {  # run OUTFILE CMD... ; echo exit code
 rc=$(run "$tmp/v" "$dhs" --version)
 check "version exit 0" [ "$rc" = 0 ]
 check "version text" grep -qE '^dhs [0-9]+\.[0-9]+\.[0-9]+ \(git ([0-9a-f]{40}(-dirty)?|unknown)' "$tmp/v"
+
+# Without a launcher dhs runs as one rank without MPI_Init; a bad DHS_MPI is refused.
+rc=$(DHS_MPI=sometimes run "$tmp/mpi" "$dhs" --version)
+check "bad DHS_MPI exit 2" [ "$rc" = 2 ]
+check "bad DHS_MPI named" grep -q "DHS_MPI='sometimes'" "$tmp/mpi"
+rc=$(DHS_MPI=1 run "$tmp/mpi1" "$dhs" --version)
+check "DHS_MPI=1 still runs" [ "$rc" = 0 ]
 rc=$(run "$tmp/h" "$dhs" --help)
 check "help lists config" grep -q '^  config ' "$tmp/h"
 check "help lists inspect" grep -q '^  inspect ' "$tmp/h"

@@ -1,6 +1,12 @@
 // The communicator wrapper: the one-rank stand-in and real MPI at 1, 2 and 3 ranks.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "core/error.hpp"
 #include "core/mpi/comm.hpp"
 
@@ -30,6 +36,32 @@ TEST(CommStandin, BehavesAsOneRank) {
     EXPECT_FALSE(static_cast<bool>(c.split(-1, 0)));
     Comm moved = std::move(c);
     EXPECT_EQ(moved.size(), 1);
+}
+
+// Whether a launcher started the process decides between MPI and the stand-in: the variables
+// of Open MPI's mpirun, PMIx/PMI (srun, MPICH, Intel MPI) and multi-task Slurm steps.
+TEST(CommLaunch, DetectsLaunchersFromTheEnvironment) {
+    const char* vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS",
+                          "SLURM_STEP_NUM_TASKS"};
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+    for (const char* v : vars) {
+        const char* x = std::getenv(v);
+        saved.emplace_back(v, x ? std::optional<std::string>(x) : std::nullopt);
+        unsetenv(v);
+    }
+    EXPECT_FALSE(dhs::mpi::launched_by_mpi_launcher());
+    setenv("SLURM_STEP_NUM_TASKS", "1", 1);  // a batch script's own step, or srun -n 1
+    EXPECT_FALSE(dhs::mpi::launched_by_mpi_launcher());
+    setenv("SLURM_STEP_NUM_TASKS", "4", 1);
+    EXPECT_TRUE(dhs::mpi::launched_by_mpi_launcher());
+    unsetenv("SLURM_STEP_NUM_TASKS");
+    for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"}) {
+        setenv(v, "0", 1);
+        EXPECT_TRUE(dhs::mpi::launched_by_mpi_launcher()) << v;
+        unsetenv(v);
+    }
+    for (const auto& [k, v] : saved)
+        if (v) setenv(k.c_str(), v->c_str(), 1);
 }
 
 TEST(CommStandin, NullCommThrows) {
