@@ -150,10 +150,15 @@ sample:
 EOF
 DHS_BEST=()
 DHS_CPU=()
+DHS_STAGE=()
+stage_s() {  # the stage's own time from its log line "wrote ... in 0.934s (process ..."
+  grep -o ') in [0-9.]*s (process' "$1" | grep -oE '[0-9]+\.[0-9]+' | head -1
+}
 for n in 1 2; do
   echo "== dhs, $n rank(s) [$(wait_quiet)]: dhs run $CFG --stages sample" | tee -a "$LOG"
   best=1e9
   cbest=1e9
+  sbest=1e9
   launch=()
   [ "$n" -gt 1 ] && launch=(mpirun -n "$n" --oversubscribe --bind-to none)
   for rep in $(seq "$REPS"); do
@@ -167,15 +172,18 @@ for n in 1 2; do
     echo "  run $rep: wall ${wall}s, cpu ${cpu}s (user + sys, all ranks); $(grep -o 'wrote .*' "$run.log" | sed 's/^wrote [^ ]* //')" | tee -a "$LOG"
     best=$("$PY" -c "print(min($best, $wall))")
     cbest=$("$PY" -c "print(min($cbest, $cpu))")
+    sbest=$("$PY" -c "print(min($sbest, $(stage_s "$run.log")))")
   done
   grep -A30 "sample: strata" "$run.log" | sed -n '1,20p' >> "$LOG"
   DHS_BEST+=("$best")
   DHS_CPU+=("$cbest")
+  DHS_STAGE+=("$sbest")
 done
 # 4b. The same on 1 rank with a magnitude-limited pool (z < 20: 5.7% of these rows, not 31%).
 echo "== dhs, 1 rank, sample.pool_max_mag_z=20 [$(wait_quiet)]" | tee -a "$LOG"
 ZBEST=1e9
 ZCPU=1e9
+ZSTAGE=1e9
 for rep in $(seq "$REPS"); do
   run=$OUT/sample-run-z20
   rm -rf "$run"
@@ -187,27 +195,31 @@ for rep in $(seq "$REPS"); do
   echo "  run $rep: wall ${wall}s, cpu ${cpu}s; $(grep -o 'wrote .*' "$run.log" | sed 's/^wrote [^ ]* //')" | tee -a "$LOG"
   ZBEST=$("$PY" -c "print(min($ZBEST, $wall))")
   ZCPU=$("$PY" -c "print(min($ZCPU, $cpu))")
+  ZSTAGE=$("$PY" -c "print(min($ZSTAGE, $(stage_s "$run.log")))")
 done
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOG"
 
 # shellcheck disable=SC2086  # PY_CPU is four numbers
-"$PY" - "$ROWS" "$C_BEST" "$C_CPU" "${DHS_BEST[@]}" "${DHS_CPU[@]}" $PY_CPU "$ZBEST" "$ZCPU" <<'EOF' 2>&1 | tee -a "$LOG"
+"$PY" - "$ROWS" "$C_BEST" "$C_CPU" "${DHS_BEST[@]}" "${DHS_CPU[@]}" $PY_CPU "$ZBEST" "$ZCPU" \
+  "${DHS_STAGE[@]}" "$ZSTAGE" <<'EOF' 2>&1 | tee -a "$LOG"
 import sys
-rows, c_wall, c_cpu, d1, d2, c1, c2, pr_w, pr_c, pu_w, pu_c, z_w, z_c = map(float, sys.argv[1:14])
+rows, c_wall, c_cpu, d1, d2, c1, c2, pr_w, pr_c, pu_w, pu_c, z_w, z_c, s1, s2, zs = map(float, sys.argv[1:17])
 c_cpu = rows / c_cpu
-dhs = [(rows / d1, rows / c1), (rows / d2 / 2, rows / c2)]
+# wall: the whole command (process start, MPI start under mpirun, plan, stage, exit);
+# stage: the stage's own time as it logs it (units, spool, gather, reduce); both per core.
+dhs = [(rows / d1, rows / c1, rows / s1), (rows / d2 / 2, rows / c2, rows / s2 / 2)]
 print("\n== sampling, rows/s per core on the 1M-row synthetic sweep (warm page cache)")
-print(f"{'':<62s} {'wall':>12s} {'per CPU-s':>12s}")
-for label, w, c in [("python stage_a END-TO-END, SHA-256 per row", pr_w, pr_c),
-                    ("python stage_a END-TO-END, SHA-256 per unique cell", pu_w, pu_c),
-                    ("C probe sweepc2 (15 columns, healpix, sha/unique, cuts)", c_wall, c_cpu),
-                    ("dhs sample, whole stage (dhs run), 1 rank", *dhs[0]),
-                    ("dhs sample, whole stage (mpirun -n 2 dhs run), per core", *dhs[1]),
-                    ("dhs sample, whole stage, 1 rank, pool_max_mag_z=20", rows / z_w, rows / z_c)]:
-    print(f"{label:<62s} {w:12.4g} {c:12.4g}")
-for basis, k in (("wall", 0), ("CPU", 1)):
+print(f"{'':<62s} {'wall':>12s} {'per CPU-s':>12s} {'stage time':>12s}")
+for label, w, c, st in [("python stage_a END-TO-END, SHA-256 per row", pr_w, pr_c, None),
+                        ("python stage_a END-TO-END, SHA-256 per unique cell", pu_w, pu_c, None),
+                        ("C probe sweepc2 (15 columns, healpix, sha/unique, cuts)", c_wall, c_cpu, None),
+                        ("dhs sample, whole stage (dhs run), 1 rank", *dhs[0]),
+                        ("dhs sample, whole stage (mpirun -n 2 dhs run), per core", *dhs[1]),
+                        ("dhs sample, whole stage, 1 rank, pool_max_mag_z=20", rows / z_w, rows / z_c, rows / zs)]:
+    print(f"{label:<62s} {w:12.4g} {c:12.4g} {'' if st is None else f'{st:12.4g}':>12s}")
+for basis, k in (("wall", 0), ("CPU", 1), ("stage time", 2)):
     d = dhs[0][k]
-    pr, pu, c = (pr_w, pu_w, c_wall) if k == 0 else (pr_c, pu_c, c_cpu)
+    pr, pu, c = (pr_w, pu_w, c_wall) if k != 1 else (pr_c, pu_c, c_cpu)
     print(f"ratios ({basis}, 1 rank): dhs / python per-row {d / pr:.2f}x, dhs / python per-unique {d / pu:.2f}x, "
           f"dhs / C probe {d / c:.3f}x (goal: >= 8x python per-unique)")
 EOF

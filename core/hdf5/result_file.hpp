@@ -45,7 +45,8 @@ public:
     /// @brief `columns` of table group `group` (all datasets when empty), rows [first, first+count).
     Table read_table(const std::string& group, const std::vector<std::string>& columns = {}, std::uint64_t first = 0,
                      std::optional<std::uint64_t> count = std::nullopt) const;
-    /// @brief Rows at ascending or arbitrary `indices` of `object` (a point selection; one read).
+    /// @brief Rows at ascending or arbitrary `indices` of `object` (duplicates allowed), in that
+    /// order: nearby rows are read as one span and the wanted ones picked before strings are made.
     Column read_rows(const std::string& object, const std::vector<std::uint64_t>& indices) const;
 
     /// @brief Attribute values of `object` (nullopt when absent). Numeric attributes read as

@@ -79,28 +79,6 @@ struct Cand {
     bool operator<(const Cand& o) const { return u < o.u || (u == o.u && row < o.row); }
 };
 
-// Rows `rows` (ascending) of dataset `object`, read as contiguous ranges of at most kChunk
-// rows holding them and taken in memory (a point selection of many rows is slow in HDF5).
-Column gather_rows(const hdf5::ResultReader& r, const std::string& object, const std::vector<std::uint64_t>& rows) {
-    Column out;
-    std::size_t i = 0;
-    std::vector<std::uint64_t> local;
-    while (i < rows.size()) {
-        const std::uint64_t first = rows[i];
-        std::size_t j = i;
-        while (j < rows.size() && rows[j] < first + kChunk) ++j;
-        const std::uint64_t last = rows[j - 1];
-        const Column block = r.read_column(object, first, last - first + 1);
-        local.clear();
-        for (std::size_t k = i; k < j; ++k) local.push_back(rows[k] - first);
-        Column part = block.take(local);
-        if (i == 0) out = std::move(part);
-        else out.append(part);
-        i = j;
-    }
-    return out;
-}
-
 }  // namespace
 
 void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
@@ -387,7 +365,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
         const Table schema = object_schema(false);
         for (const auto& col : schema.columns()) {
             Column c = mine_rows.empty() ? Column(col.name(), col.dtype(), 0, col.shape())
-                                         : gather_rows(r, "/pool/" + col.name(), mine_rows);
+                                         : r.read_rows("/pool/" + col.name(), mine_rows);
             c.set_unit(col.unit());
             c.set_description(col.description());
             part.add(std::move(c));
