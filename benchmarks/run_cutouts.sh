@@ -44,19 +44,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yi
 [ -f "$PYREF/stage_b_cutouts.py" ] || { echo "no $PYREF/stage_b_cutouts.py: set DHS_SHARED_DIR" >&2; exit 2; }
 mkdir -p "$DATA" "$RES"
 
-idle_frac() {  # idle percentage of the whole machine over 3 s, from /proc/stat
-  local u n s i w x y z a b c d
-  read -r _ u n s i w x y z _ < /proc/stat; a=$((u + n + s + i + w + x + y + z)); b=$i
-  sleep 3
-  read -r _ u n s i w x y z _ < /proc/stat; c=$((u + n + s + i + w + x + y + z)); d=$i
-  echo $(( (100 * (d - b)) / (c - a > 0 ? c - a : 1) ))
-}
-wait_quiet() {
-  local f deadline=$((SECONDS + ${QUIET_WAIT:-60}))
-  f=$(idle_frac)
-  while [ "$f" -lt 80 ] && [ $SECONDS -lt $deadline ]; do f=$(idle_frac); done
-  echo "idle ${f}%, load $(cut -d' ' -f1-3 /proc/loadavg)"
-}
+# shellcheck source=benchmarks/quiet.sh
+source "$REPO/benchmarks/quiet.sh"  # idle_frac, wait_quiet
 
 # The data: make_data.py's brick (the 1000-row sweep only: the bricks do not depend on it) and
 # invvar bricks for it.

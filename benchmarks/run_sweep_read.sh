@@ -31,19 +31,8 @@ BENCH_ARGS=${BENCH_ARGS:---benchmark_repetitions=5 --benchmark_filter=_columns/r
 mkdir -p "$PERF_DATA" "$PERF_RESULTS"
 cd "$OUT"
 
-idle_frac() {  # idle fraction of the whole machine over 3 s, from /proc/stat
-  local u n s i w x y z a b c d
-  read -r _ u n s i w x y z _ < /proc/stat; a=$((u + n + s + i + w + x + y + z)); b=$i
-  sleep 3
-  read -r _ u n s i w x y z _ < /proc/stat; c=$((u + n + s + i + w + x + y + z)); d=$i
-  echo $(( (100 * (d - b)) / (c - a > 0 ? c - a : 1) ))
-}
-wait_quiet() {  # prints the idle percentage it settled for
-  local f deadline=$((SECONDS + ${QUIET_WAIT:-120}))
-  f=$(idle_frac)
-  while [ "$f" -lt 80 ] && [ $SECONDS -lt $deadline ]; do f=$(idle_frac); done
-  echo "$f"
-}
+# shellcheck source=benchmarks/quiet.sh
+source "$REPO/benchmarks/quiet.sh"  # idle_frac, wait_idle
 
 if [ ! -f "$SWEEP" ]; then
   echo "== making the synthetic data in $PERF_DATA (once)"
@@ -51,11 +40,11 @@ if [ ! -f "$SWEEP" ]; then
 fi
 
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$LOG"
-echo "== python baseline [idle $(wait_quiet)%]: $PY $PYREF/stage_a_sweep.py $SWEEP" | tee -a "$LOG"
+echo "== python baseline [idle $(wait_idle 120)%]: $PY $PYREF/stage_a_sweep.py $SWEEP" | tee -a "$LOG"
 PY_START=$(date +%Y-%m-%dT%H:%M:%S)
 "$PY" "$PYREF/stage_a_sweep.py" "$SWEEP" 2>&1 | tee -a "$LOG"
 
-echo "== dhs [idle $(wait_quiet)%]: $BENCH --sweep=$SWEEP $BENCH_ARGS" | tee -a "$LOG"
+echo "== dhs [idle $(wait_idle 120)%]: $BENCH --sweep=$SWEEP $BENCH_ARGS" | tee -a "$LOG"
 read -r -a BENCH_ARGV <<< "$BENCH_ARGS"  # split on blanks, no globbing
 "$BENCH" --sweep="$SWEEP" --benchmark_out="$CPP_JSON" --benchmark_out_format=json "${BENCH_ARGV[@]}" 2>&1 | tee -a "$LOG"
 

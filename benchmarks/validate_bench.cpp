@@ -39,7 +39,7 @@ std::vector<float> pyref_stamps(std::size_t n, unsigned seed = 7) {
 void BM_StampFeatures(benchmark::State& state) {
     const std::size_t n = 256;
     const auto stamps = pyref_stamps(n);
-    const dhs::kernels::StampGeometry geometry(kSize, kSize, dhs::kernels::StampFeatureSpec{});
+    const dhs::kernels::FeatureRegions geometry(kSize, kSize, dhs::kernels::StampFeatureSpec{});
     dhs::kernels::StampFeatureScratch scratch;
     std::vector<float> profile(kBands * geometry.profile_size()), box(kBands * geometry.box_size());
     std::size_t i = 0;

@@ -133,7 +133,7 @@ double median_of_keys(K* keys, std::size_t n, VisitAll&& visit_all) {
 
 }  // namespace
 
-StampGeometry::StampGeometry(int height, int width, const StampFeatureSpec& spec)
+FeatureRegions::FeatureRegions(int height, int width, const StampFeatureSpec& spec)
     : height_(height), width_(width), spec_(spec) {
     detail::require(height > 0 && width > 0, kWhere, "stamp height and width must be positive");
     detail::require(spec.core_radius > 0 && spec.annulus_inner >= 0 && spec.annulus_inner < spec.annulus_outer &&
@@ -176,7 +176,7 @@ StampGeometry::StampGeometry(int height, int width, const StampFeatureSpec& spec
     }
 }
 
-std::span<const std::uint32_t> StampGeometry::profile_bin(int k) const noexcept {
+std::span<const std::uint32_t> FeatureRegions::profile_bin(int k) const noexcept {
     if (k < 0 || k >= spec_.profile_bins) return {};
     const auto a = profile_start_[static_cast<std::size_t>(k)], b = profile_start_[static_cast<std::size_t>(k) + 1];
     return {profile_.data() + a, b - a};
@@ -189,7 +189,7 @@ double median_of_finite(std::span<float> values) {
     return median_inplace(values.data(), n);
 }
 
-StampFeatures compute_stamp_features(const StampGeometry& g, std::size_t bands, std::span<const float> image,
+StampFeatures compute_stamp_features(const FeatureRegions& g, std::size_t bands, std::span<const float> image,
                                      std::span<const std::uint32_t> maskbits, std::uint32_t reject_maskbits,
                                      std::span<float> radial_profile, std::span<float> core_pixels,
                                      StampFeatureScratch& scratch) {

@@ -63,11 +63,11 @@ struct StampFeatures {
 
 /// @brief Pixel index lists of the feature regions for one stamp size, built once and shared
 /// by every stamp of that size. Immutable after construction; safe to share between threads.
-class StampGeometry {
+class FeatureRegions {
 public:
     /// @throws std::invalid_argument for non-positive sizes, unordered radii, sectors outside [2, 64],
     /// profile_bins < 1, or a core box that is empty or larger than the stamp.
-    StampGeometry(int height, int width, const StampFeatureSpec& spec);
+    FeatureRegions(int height, int width, const StampFeatureSpec& spec);
 
     int height() const noexcept { return height_; }
     int width() const noexcept { return width_; }
@@ -118,7 +118,7 @@ struct StampFeatureScratch {
 ///        or empty to skip.
 /// @throws std::invalid_argument when a span's size does not match the geometry or bands is
 /// 0 or more than kMaxStampBands.
-StampFeatures compute_stamp_features(const StampGeometry& geometry, std::size_t bands, std::span<const float> image,
+StampFeatures compute_stamp_features(const FeatureRegions& geometry, std::size_t bands, std::span<const float> image,
                                      std::span<const std::uint32_t> maskbits, std::uint32_t reject_maskbits,
                                      std::span<float> radial_profile, std::span<float> core_pixels,
                                      StampFeatureScratch& scratch);

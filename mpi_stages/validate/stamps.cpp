@@ -167,7 +167,7 @@ engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
     if (spec.core_box != p.spec.core_box)
         throw DataError(path, image_ds,
                         fmt::format("stamps of {} x {} px are smaller than the core box ({} px)", h, w, p.spec.core_box));
-    const kernels::StampGeometry geometry(h, w, spec);
+    const kernels::FeatureRegions geometry(h, w, spec);
     const std::size_t npix = geometry.pixels();
     const std::string mask_ds = group + "/maskbits";
     const bool has_mask = r.exists(mask_ds);

@@ -24,7 +24,7 @@ using dhs::kernels::BandFeatures;
 using dhs::kernels::StampFeatureScratch;
 using dhs::kernels::StampFeatureSpec;
 using dhs::kernels::StampFeatures;
-using dhs::kernels::StampGeometry;
+using dhs::kernels::FeatureRegions;
 
 constexpr int kSize = 101, kBands = 3, kC = 50;
 constexpr std::size_t kPix = kSize * kSize;
@@ -43,7 +43,7 @@ struct Output {
 };
 
 Output run(const std::vector<float>& image, const std::vector<std::uint32_t>& mask = {}, std::uint32_t reject = 0) {
-    static const StampGeometry geom(kSize, kSize, StampFeatureSpec{});
+    static const FeatureRegions geom(kSize, kSize, StampFeatureSpec{});
     StampFeatureScratch scratch;
     Output o;
     o.profile.resize(kBands * 20);
@@ -272,11 +272,11 @@ TEST(StampFeatures, MedianFollowsNumpyForEvenCountsAndSkipsNaN) {
 TEST(StampFeatures, BadSizesAndSpecsThrow) {
     StampFeatureSpec bad;
     bad.annulus_inner = 20;
-    EXPECT_THROW(StampGeometry(kSize, kSize, bad), std::invalid_argument);
+    EXPECT_THROW(FeatureRegions(kSize, kSize, bad), std::invalid_argument);
     StampFeatureSpec big;
     big.core_box = 200;
-    EXPECT_THROW(StampGeometry(kSize, kSize, big), std::invalid_argument);
-    const StampGeometry g(kSize, kSize, StampFeatureSpec{});
+    EXPECT_THROW(FeatureRegions(kSize, kSize, big), std::invalid_argument);
+    const FeatureRegions g(kSize, kSize, StampFeatureSpec{});
     StampFeatureScratch s;
     std::vector<float> im(2 * kPix);
     EXPECT_THROW(dhs::kernels::compute_stamp_features(g, 3, im, {}, 0, {}, {}, s), std::invalid_argument);
@@ -284,7 +284,7 @@ TEST(StampFeatures, BadSizesAndSpecsThrow) {
     std::vector<float> im3(3 * kPix);
     EXPECT_THROW(dhs::kernels::compute_stamp_features(g, 3, im3, {}, 0, prof, {}, s), std::invalid_argument);
     // A smaller stamp is fine: regions are clipped to it.
-    const StampGeometry small(41, 41, StampFeatureSpec{});
+    const FeatureRegions small(41, 41, StampFeatureSpec{});
     std::vector<float> ims(3 * 41 * 41, 1.f);
     const auto f = dhs::kernels::compute_stamp_features(small, 3, ims, {}, 0, {}, {}, s);
     EXPECT_DOUBLE_EQ(f.band[0].outer_brightness, 1.0);

@@ -158,7 +158,7 @@ TEST_F(Validate, SameOutputsForOneTwoAndThreeRanks) {
 
 TEST_F(Validate, MetricsRowsEqualTheKernelOnTheSameStamps) {
     ResultReader in((clean1 / "cutouts.h5").string()), out((clean1 / "validation.h5").string());
-    const dhs::kernels::StampGeometry geometry(101, 101, dhs::kernels::StampFeatureSpec{});
+    const dhs::kernels::FeatureRegions geometry(101, 101, dhs::kernels::StampFeatureSpec{});
     dhs::kernels::StampFeatureScratch scratch;
     const std::size_t n = 24;
     const Column image = in.read_column("/stamps/image", 0, n);
