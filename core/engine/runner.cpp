@@ -100,20 +100,6 @@ std::string hostnames(const mpi::Comm& comm) {
     return out;
 }
 
-// Rank 0 decides; every rank learns. A failure on rank 0 becomes an Error everywhere.
-void rank0_step(const mpi::Comm& comm, const std::function<void()>& step) {
-    std::string err;
-    if (comm.rank() == 0) {
-        try {
-            step();
-        } catch (const std::exception& e) {
-            err = e.what();
-            if (err.empty()) err = "unknown error";
-        }
-    }
-    comm.broadcast(err);
-    if (!err.empty()) throw Error(err);
-}
 
 struct StageOutcome {
     bool ran = false;       // processed or gathered in this invocation
@@ -146,7 +132,7 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
     // The journal: the plan's fingerprint, then one spool file per finished unit.
     std::string todo_msg;
     std::int64_t reused = 0;
-    rank0_step(comm, [&] {
+    mpi::on_rank0(comm, [&] {
         fs::create_directories(spool_dir);
         const std::string plan_file = journal + "/plan.sha256";
         if (resuming && fs::exists(plan_file)) {
@@ -252,7 +238,7 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
     stage.reduce(ctx, comm, output);
     double reduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
 
-    rank0_step(comm, [&] {
+    mpi::on_rank0(comm, [&] {
         if (failures.empty()) write_text_atomically(complete_marker, iso_now() + "\n");
         if (!cfg.get_bool("run.keep_spool") && failures.empty()) fs::remove_all(spool_dir);
     });
@@ -294,7 +280,7 @@ int run_pipeline(const mpi::Comm& comm, const StageRegistry& registry, const con
 
     // The run directory: config.yaml is the config exactly as used; a second run into the
     // same directory must say --resume, and then must use the same config.
-    rank0_step(comm, [&] {
+    mpi::on_rank0(comm, [&] {
         fs::create_directories(fs::path(run_dir) / "logs");
         fs::create_directories(fs::path(run_dir) / "journal");
         const std::string cfg_path = (fs::path(run_dir) / "config.yaml").string();

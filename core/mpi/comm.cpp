@@ -358,6 +358,20 @@ Runtime::~Runtime() {
     if (!finalized) MPI_Finalize();
 }
 
+void on_rank0(const Comm& comm, const std::function<void()>& step, const std::string& context) {
+    std::string err;
+    if (comm.rank() == 0) {
+        try {
+            step();
+        } catch (const std::exception& e) {
+            err = e.what();
+            if (err.empty()) err = "unknown error";
+        }
+    }
+    comm.broadcast(err);
+    if (!err.empty()) throw Error(context.empty() ? err : context + ": " + err);
+}
+
 int world_rank_or_zero() noexcept {
     int init = 0, fin = 0;
     MPI_Initialized(&init);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -112,6 +113,11 @@ private:
     bool owns_ = false;
     bool mpi_ = false;
 };
+
+/// @brief Runs `step` on rank 0 of `comm` only; every rank then learns whether it failed, and a
+/// failure (its message prefixed by `context` and ": " when given) is thrown as Error on every
+/// rank, so that none is left waiting in a later collective. Collective.
+void on_rank0(const Comm& comm, const std::function<void()>& step, const std::string& context = "");
 
 /// @brief Rank in MPI_COMM_WORLD if MPI is initialised, else 0. Rank-local, never throws.
 int world_rank_or_zero() noexcept;

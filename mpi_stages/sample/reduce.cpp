@@ -29,23 +29,14 @@ namespace dhs::stages::sample {
 
 namespace {
 
+// Runs `step` on rank 0; its failure is an Error on every rank.
+void reduce_on_rank0(const mpi::Comm& comm, const std::function<void()>& step) {
+    mpi::on_rank0(comm, step, "sample reduce");
+}
+
 constexpr int kS = kernels::kNumStrata;
 constexpr std::uint64_t kChunk = 1u << 20;
 
-// Runs `step` on rank 0; its error (if any) is thrown on every rank.
-void on_rank0(const mpi::Comm& comm, const std::function<void()>& step) {
-    std::string err;
-    if (comm.rank() == 0) {
-        try {
-            step();
-        } catch (const std::exception& e) {
-            err = e.what();
-            if (err.empty()) err = "unknown error";
-        }
-    }
-    comm.broadcast(err);
-    if (!err.empty()) throw Error("sample reduce: " + err);
-}
 
 template <class T>
 Column described(std::string name, std::vector<T> v, const char* unit, std::string desc, DType dt = dtype_of<T>()) {
@@ -88,7 +79,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
     std::map<std::string, std::int64_t> pos_attrs;
     std::map<std::string, double> pos_real_attrs;
     std::string quota_msg;
-    on_rank0(comm, [&] {
+    reduce_on_rank0(comm, [&] {
         const auto inputs = load_inputs(p);
         const auto& L = inputs->lenses;
         hdf5::ResultReader r(path);
@@ -319,7 +310,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
     // ---- 3. Rank 0 merges the candidates into the drawn rows; every rank reads the drawn rows
     // of its slice of /pool (one pass, in parallel) and hands them to rank 0 through a spool file.
     std::string drawn_msg;
-    on_rank0(comm, [&] {
+    reduce_on_rank0(comm, [&] {
         std::vector<std::vector<Cand>> cands(2 * kS);
         for (const auto& part : parts)
             for (std::size_t o = 0; o + 24 <= part.size(); o += 24) {
@@ -349,7 +340,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
     std::memcpy(drawn.data(), drawn_msg.data(), drawn_msg.size());
     const std::string part_dir = path + ".negatives.d";
     Table own_part;
-    on_rank0(comm, [&] {
+    reduce_on_rank0(comm, [&] {
         fs::remove_all(part_dir);
         fs::create_directories(part_dir);
     });
@@ -379,7 +370,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
         if (!e.empty()) throw Error("sample reduce: " + e);
 
     // ---- 4. Rank 0: the negatives, the summary; everything written.
-    on_rank0(comm, [&] {
+    reduce_on_rank0(comm, [&] {
         Table negatives;
         for (int k = 0; k < comm.size(); ++k) {
             if (k == 0) {

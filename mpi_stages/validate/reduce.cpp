@@ -28,6 +28,11 @@ namespace dhs::stages::validate {
 
 namespace {
 
+// Runs `step` on rank 0; its failure is an Error on every rank.
+void reduce_on_rank0(const mpi::Comm& comm, const std::function<void()>& step) {
+    mpi::on_rank0(comm, step, "validate reduce");
+}
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // What the reduce needs of /metrics (the classifier inputs are streamed separately).
@@ -241,20 +246,6 @@ nlohmann::json run_classifier_task(const Params& p, const Metrics& m, const Comp
     return out;
 }
 
-// Runs `step` on rank 0; its failure becomes an Error on every rank.
-void on_rank0(const mpi::Comm& comm, const std::function<void()>& step) {
-    std::string err;
-    if (comm.rank() == 0) {
-        try {
-            step();
-        } catch (const std::exception& e) {
-            err = e.what();
-            if (err.empty()) err = "unknown error";
-        }
-    }
-    comm.broadcast(err);
-    if (!err.empty()) throw Error("validate reduce: " + err);
-}
 
 std::string iso_timestamp() {
     const std::time_t t = std::time(nullptr);
@@ -340,7 +331,7 @@ void reduce(const Params& p, const engine::StageContext& ctx, const mpi::Comm& c
     }
     const auto gathered = comm.gather(err.empty() ? mine.dump() : "E" + err);
 
-    on_rank0(comm, [&] {
+    reduce_on_rank0(comm, [&] {
         std::vector<nlohmann::json> by_task(tasks.size());
         for (const auto& g : gathered) {
             if (!g.empty() && g[0] == 'E') throw Error(g.substr(1));
