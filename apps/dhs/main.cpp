@@ -59,7 +59,16 @@ void tune_heap_and_reexec(char** argv) {
     tunables += std::string(tunables.empty() ? "" : ":") + "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1";
     ::setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
     ::setenv("DHS_HEAP_TUNED", "1", 1);
-    ::execv("/proc/self/exe", argv);  // returns only on failure: go on untuned
+    // The executable's own path (what valgrind and friends report for the client), else the
+    // kernel's link to it (e.g. when the file was replaced by a rebuild since we started).
+    std::string self = "/proc/self/exe";
+    char buf[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        if (::access(buf, X_OK) == 0) self = buf;
+    }
+    ::execv(self.c_str(), argv);  // returns only on failure: go on untuned
     if (old != nullptr) ::setenv("GLIBC_TUNABLES", old, 1);
     else ::unsetenv("GLIBC_TUNABLES");
 }
@@ -127,6 +136,8 @@ int main(int argc, char** argv) {
     try {
         dhs::log::init({.rank = world.rank(), .size = world.size(),
                         .level = ctx.log_level.empty() ? "info" : ctx.log_level, .log_dir = "", .console = true});
+        if (const char* tuned = std::getenv("DHS_HEAP_TUNED"); tuned != nullptr && rank0)
+            spdlog::debug("heap tuning: re-executed with GLIBC_TUNABLES={}", std::getenv("GLIBC_TUNABLES") ? std::getenv("GLIBC_TUNABLES") : "");
         int rc = cmd->run(rest, ctx);
         dhs::log::flush();
         return rc;

@@ -29,6 +29,14 @@ check "bad DHS_MPI exit 2" [ "$rc" = 2 ]
 check "bad DHS_MPI named" grep -q "DHS_MPI='sometimes'" "$tmp/mpi"
 rc=$(DHS_MPI=1 run "$tmp/mpi1" "$dhs" --version)
 check "DHS_MPI=1 still runs" [ "$rc" = 0 ]
+
+# The heap tuning re-executes dhs once with glibc's tunables; DHS_HEAP_TUNING=0 does not.
+rc=$(run "$tmp/heap" "$dhs" --log-level debug config "$src/configs/demo.yaml")
+check "heap tuning: config runs" [ "$rc" = 0 ]
+check "heap tuning: re-executed" grep -q "heap tuning: re-executed with GLIBC_TUNABLES=.*glibc.malloc.arena_max=1" "$tmp/heap"
+rc=$(DHS_HEAP_TUNING=0 run "$tmp/heap0" "$dhs" --log-level debug config "$src/configs/demo.yaml")
+check "heap tuning off: config runs" [ "$rc" = 0 ]
+check "heap tuning off: not re-executed" bash -c "! grep -q 'heap tuning' '$tmp/heap0'"
 rc=$(run "$tmp/h" "$dhs" --help)
 check "help lists config" grep -q '^  config ' "$tmp/h"
 check "help lists inspect" grep -q '^  inspect ' "$tmp/h"
