@@ -52,6 +52,12 @@ for n in 1 2 3; do
 done
 check "1 vs 2 ranks identical" same "$tmp/n1/skeleton.h5" "$tmp/n2/skeleton.h5"
 check "1 vs 3 ranks identical" same "$tmp/n1/skeleton.h5" "$tmp/n3/skeleton.h5"
+# Without a launcher dhs is one rank on the stand-in (no MPI_Init, HDF5's POSIX driver): the
+# same datasets as under mpirun -n 1.
+"$dhs" run "$tmp/skel.yaml" --out "$tmp/standin" > "$tmp/standin.log" 2>&1
+check "stand-in run (no launcher) exits 0" [ $? = 0 ]
+check "stand-in vs mpirun -n 1 identical" same "$tmp/n1/skeleton.h5" "$tmp/standin/skeleton.h5"
+check "stand-in run is one rank" grep -q '\[rank 0/1\]' "$tmp/standin/logs/rank-0000.log"
 "$dhs" run "$tmp/skel.yaml" --out "$tmp/seed7" --set run.seed=7 > /dev/null 2>&1
 check "another seed gives other values (the comparison can fail)" bash -c "! h5diff -q --exclude-path /provenance/run '$tmp/n1/skeleton.h5' '$tmp/seed7/skeleton.h5' /rows/value /rows/value"
 check "provenance differs only where expected" bash -c "! h5diff '$tmp/n1/skeleton.h5' '$tmp/n2/skeleton.h5' >/dev/null 2>&1"
@@ -120,6 +126,18 @@ for k in 3 20 45; do  # after k units are durable
   check "resume after kill at $k used the journal" grep -qE 'already done \(journal\)' "$dir.log"
   check "kill at $k + resume identical" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
 done
+
+# The stand-in (no launcher): killed after 20 units, resumed without a launcher too.
+dir="$tmp/standin-kill"
+setsid bash -c "exec \"$dhs\" run \"$tmp/slow.yaml\" --out \"$dir\"" >> "$dir.log" 2>&1 &
+pg=$!
+wait_for 60 spooled "$dir" 20
+kill_job "$pg" "$dir"
+check "stand-in: killed run left unfinished" [ ! -f "$dir/journal/skeleton/COMPLETE" ]
+"$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
+check "stand-in: kill + resume exits 0" [ $? = 0 ]
+check "stand-in: resume used the journal" grep -qE 'already done \(journal\)' "$dir.log"
+check "stand-in: kill + resume identical to the 2-rank reference" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
 
 # Killed twice: once while processing, again while the resumed run processes; then resumed.
 dir="$tmp/twice"
