@@ -77,7 +77,8 @@ public:
     void remove(const std::string& object);
     /// @brief Writes every column of `table` as a dataset `group/<column name>` (replacing
     /// existing ones), with `units` / `description` attributes as the gather writes them.
-    /// Zero-row tables still create their datasets.
+    /// Zero-row tables still create their datasets. String columns at least 32 bytes wide and
+    /// 1 MiB in all are stored chunked and deflated (level 1); reading them is transparent.
     void write_table(const std::string& group, const Table& table);
     void set_attribute(const std::string& object, const std::string& name, const std::string& value);
     void set_attribute(const std::string& object, const std::string& name, std::int64_t value);

@@ -106,6 +106,74 @@ TEST(ResultFile, RowRangesAndPointSelections) {
     EXPECT_EQ(r.read_column("/stamps/ra", 3).num_rows(), 0u);
 }
 
+// read_rows reads nearby rows as spans and picks them: selections dense and sparse (gaps far
+// beyond a span), unsorted, with repeats, at the ends, in numbers, strings and stamps.
+TEST(ResultFile, ReadRowsOverSpansAndGaps) {
+    dhs::test::TempDir dir("result_file_");
+    const std::string path = empty_file(dir);
+    constexpr std::size_t n = 300000;
+    std::vector<std::int64_t> id(n);
+    std::vector<std::string> name(n);
+    std::vector<float> stamp(n * 4);
+    for (std::size_t i = 0; i < n; ++i) {
+        id[i] = static_cast<std::int64_t>(i * 7 + 3);
+        name[i] = "g" + std::to_string(i);
+        for (std::size_t k = 0; k < 4; ++k) stamp[i * 4 + k] = static_cast<float>(i) + 0.25f * static_cast<float>(k);
+    }
+    Table t;
+    t.add(Column("id", id));
+    t.add(Column("name", name));
+    t.add(Column("stamp", stamp, {2, 2}));
+    {
+        dhs::hdf5::ResultAppender app(path);
+        app.write_table("/t", t);
+    }
+    std::vector<std::uint64_t> pick{n - 1, 0, 5, 5, 6, 7, 299990, 150000, 1, 149999, 40000, 0};
+    for (std::uint64_t r = 60000; r < 62000; r += 3) pick.push_back(r);  // a dense stretch
+    dhs::hdf5::ResultReader rd(path);
+    for (const char* c : {"id", "name", "stamp"})
+        EXPECT_TRUE(same(rd.read_rows(std::string("/t/") + c, pick), t.column(c).take(pick))) << c;
+    std::vector<std::uint64_t> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = i;
+    EXPECT_TRUE(same(rd.read_rows("/t/id", all), t.column("id")));
+    EXPECT_THROW(rd.read_rows("/t/id", {n}), dhs::DataError);
+}
+
+// Wide string columns are written chunked and deflated, and read back unchanged.
+TEST(ResultFile, WideStringColumnsAreDeflated) {
+    dhs::test::TempDir dir("result_file_");
+    const std::string path = empty_file(dir);
+    std::vector<std::string> ref(40000), narrow(40000);
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        ref[i] = i % 1000 == 0 ? std::string(600, 'x') : "Jacobs+2019 | Huang+2020 #" + std::to_string(i);
+        narrow[i] = std::to_string(i);
+    }
+    Table t;
+    t.add(Column("lens_ref", ref));
+    t.add(Column("id", narrow));
+    {
+        dhs::hdf5::ResultAppender app(path);
+        app.write_table("/lenses", t);
+    }
+    EXPECT_LT(std::filesystem::file_size(path), 40000u * 600u / 10u);  // 24 MB undeflated
+    auto filters = [&](const char* object) {
+        const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        const hid_t d = H5Dopen2(f, object, H5P_DEFAULT);
+        const hid_t p = H5Dget_create_plist(d);
+        const int k = H5Pget_nfilters(p);
+        H5Pclose(p);
+        H5Dclose(d);
+        H5Fclose(f);
+        return k;
+    };
+    EXPECT_EQ(filters("/lenses/lens_ref"), 1);
+    EXPECT_EQ(filters("/lenses/id"), 0);  // narrow: stored as is
+    dhs::hdf5::ResultReader r(path);
+    EXPECT_TRUE(same(r.read_column("/lenses/lens_ref"), t.column("lens_ref")));
+    const std::vector<std::uint64_t> pick{39999, 0, 1000, 20000};
+    EXPECT_TRUE(same(r.read_rows("/lenses/lens_ref", pick), t.column("lens_ref").take(pick)));
+}
+
 TEST(ResultFile, EmptyTablesAndRewrites) {
     dhs::test::TempDir dir("result_file_");
     const std::string path = empty_file(dir);
