@@ -27,8 +27,6 @@ check "version text" grep -qE '^dhs [0-9]+\.[0-9]+\.[0-9]+ \(git ([0-9a-f]{40}(-
 rc=$(DHS_MPI=sometimes run "$tmp/mpi" "$dhs" --version)
 check "bad DHS_MPI exit 2" [ "$rc" = 2 ]
 check "bad DHS_MPI named" grep -q "DHS_MPI='sometimes'" "$tmp/mpi"
-rc=$(DHS_MPI=1 run "$tmp/mpi1" "$dhs" --version)
-check "DHS_MPI=1 still runs" [ "$rc" = 0 ]
 
 # The heap tuning re-executes dhs once with glibc's tunables; DHS_HEAP_TUNING=0 does not.
 rc=$(run "$tmp/heap" "$dhs" --log-level debug config "$src/configs/demo.yaml")
