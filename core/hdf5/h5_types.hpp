@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "core/hdf5/h5_handle.hpp"
 #include "core/table/table.hpp"
@@ -48,6 +49,18 @@ inline Handle string_type(std::size_t bytes) {
     H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
     H5Tset_cset(t.get(), H5T_CSET_UTF8);
     return t;
+}
+
+/// @brief Writes (replacing) the scalar attribute `name` of object `obj` in `file`, of `type`.
+/// @throws HdfError naming the file and obj@name.
+inline void write_attr(hid_t file, const std::string& fpath, const std::string& obj, const std::string& name,
+                       hid_t type, const void* value) {
+    Handle o(check(H5Oopen(file, obj.c_str(), H5P_DEFAULT), fpath, obj, "cannot open object for attribute"));
+    if (H5Aexists(o.get(), name.c_str()) > 0) H5Adelete(o.get(), name.c_str());
+    Handle space(H5Screate(H5S_SCALAR));
+    Handle a(check(H5Acreate2(o.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), fpath,
+                   obj + "@" + name, "cannot create attribute"));
+    check(H5Awrite(a.get(), type, value), fpath, obj + "@" + name, "cannot write attribute");
 }
 
 }  // namespace dhs::hdf5

@@ -163,15 +163,6 @@ std::optional<std::string> read_string_attr(hid_t file, const std::string& fpath
     return std::nullopt;
 }
 
-void write_attr(hid_t file, const std::string& fpath, const std::string& obj, const std::string& name, hid_t type,
-                const void* value) {
-    Handle o(check(H5Oopen(file, obj.c_str(), H5P_DEFAULT), fpath, obj, "cannot open object for attribute"));
-    if (H5Aexists(o.get(), name.c_str()) > 0) H5Adelete(o.get(), name.c_str());
-    Handle space(H5Screate(H5S_SCALAR));
-    Handle a(check(H5Acreate2(o.get(), name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), fpath,
-                   obj + "@" + name, "cannot create attribute"));
-    check(H5Awrite(a.get(), type, value), fpath, obj + "@" + name, "cannot write attribute");
-}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/hdf5/result_file.hpp"
+#include "tests/mpi_stages/inject_support.hpp"
 #include "tests/support/test_support.hpp"
 
 using dhs::Column;
@@ -21,26 +22,9 @@ namespace {
 const std::string kDhs = std::string(DHS_BINARY_DIR) + "/apps/dhs/dhs";
 constexpr std::size_t kPix = 101 * 101;
 
-std::string bytes(const Column& c) {
-    if (c.dtype() == DType::string) {
-        std::string s;
-        for (const auto& v : c.strings()) s += v + '\0';
-        return s;
-    }
-    return std::visit([](const auto& v) {
-        return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(v[0]));
-    }, c.storage());
-}
-
-std::map<std::string, std::string> contents(const std::string& path) {
-    dhs::hdf5::ResultReader r(path);
-    std::map<std::string, std::string> out;
-    for (const std::string g : {"/injections", "/coverage", "/calibration"})
-        for (const auto& d : r.datasets(g)) out[g + "/" + d] = bytes(r.read_column(g + "/" + d));
-    return out;
-}
-
-Table injections(const std::string& path) { return dhs::hdf5::ResultReader(path).read_table("/injections"); }
+using dhs::test::inject::bytes;
+using dhs::test::inject::contents;
+using dhs::test::inject::injections;
 
 TEST(Inject, ChainOnTheMockSky) {
     const dhs::test::TempDir dir("dhs-inject-chain-");

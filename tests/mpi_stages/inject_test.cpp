@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "core/hdf5/result_file.hpp"
+#include "tests/mpi_stages/inject_support.hpp"
 #include "kernels/profile_render.hpp"
 #include "kernels/sersic.hpp"
 #include "tests/support/test_support.hpp"
@@ -198,27 +199,9 @@ Fixture& fixture() {
     return f;
 }
 
-std::string bytes(const Column& c) {
-    if (c.dtype() == DType::string) {
-        std::string s;
-        for (const auto& v : c.strings()) s += v + '\0';
-        return s;
-    }
-    return std::visit([](const auto& v) {
-        return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(v[0]));
-    }, c.storage());
-}
-
-// Every dataset of the result groups, as bytes.
-std::map<std::string, std::string> contents(const std::string& path) {
-    dhs::hdf5::ResultReader r(path);
-    std::map<std::string, std::string> out;
-    for (const std::string g : {"/injections", "/coverage", "/calibration"})
-        for (const auto& d : r.datasets(g)) out[g + "/" + d] = bytes(r.read_column(g + "/" + d));
-    return out;
-}
-
-Table injections(const std::string& path) { return dhs::hdf5::ResultReader(path).read_table("/injections"); }
+using dhs::test::inject::bytes;
+using dhs::test::inject::contents;
+using dhs::test::inject::injections;
 
 // Host stamp planes by galaxy id, read back from the fixture.
 std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> host_stamps() {
