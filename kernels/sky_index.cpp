@@ -85,52 +85,12 @@ double SkyIndex::box_distance2(const Node& n, const UnitVector& q) {
     return dx * dx + dy * dy + dz * dz;
 }
 
-void SkyIndex::within(const UnitVector& q, double max_chord2, std::vector<std::pair<std::uint32_t, double>>& out) const {
-    out.clear();
-    if (nodes_.empty()) return;
-    std::int32_t stack[128];
-    int top = 0;
-    stack[top++] = 0;
-    while (top > 0) {
-        const Node& n = nodes_[static_cast<std::size_t>(stack[--top])];
-        if (box_distance2(n, q) > max_chord2) continue;
-        if (n.axis < 0) {
-            for (std::uint32_t i = n.begin; i < n.end; ++i) {
-                const std::uint32_t k = order_[i];
-                const double c2 = chord2(points_[k], q);
-                if (c2 <= max_chord2) out.emplace_back(k, c2);
-            }
-        } else {
-            stack[top++] = n.left;
-            stack[top++] = n.right;
-        }
-    }
-    std::sort(out.begin(), out.end());
-}
-
-bool SkyIndex::any_within(const UnitVector& q, double max_chord2) const {
+// Depth-first over the leaves whose boxes lie within `bound` of q (re-read at every node, so
+// a visitor may tighten it), nearer child first; leaf(k, c2) for each point with chord^2 <=
+// bound, returning true to stop the walk. Returns whether a visitor stopped it.
+template <class Leaf>
+bool SkyIndex::walk(const UnitVector& q, const double& bound, Leaf&& leaf) const {
     if (nodes_.empty()) return false;
-    std::int32_t stack[128];
-    int top = 0;
-    stack[top++] = 0;
-    while (top > 0) {
-        const Node& n = nodes_[static_cast<std::size_t>(stack[--top])];
-        if (box_distance2(n, q) > max_chord2) continue;
-        if (n.axis < 0) {
-            for (std::uint32_t i = n.begin; i < n.end; ++i)
-                if (chord2(points_[order_[i]], q) <= max_chord2) return true;
-        } else {
-            stack[top++] = n.left;
-            stack[top++] = n.right;
-        }
-    }
-    return false;
-}
-
-std::optional<std::pair<std::uint32_t, double>> SkyIndex::nearest(const UnitVector& q, double max_chord2) const {
-    std::optional<std::pair<std::uint32_t, double>> best;
-    if (nodes_.empty()) return best;
-    double bound = max_chord2;
     std::int32_t stack[128];
     int top = 0;
     stack[top++] = 0;
@@ -141,19 +101,41 @@ std::optional<std::pair<std::uint32_t, double>> SkyIndex::nearest(const UnitVect
             for (std::uint32_t i = n.begin; i < n.end; ++i) {
                 const std::uint32_t k = order_[i];
                 const double c2 = chord2(points_[k], q);
-                if (c2 > bound) continue;
-                if (!best || c2 < best->second || (c2 == best->second && k < best->first)) {
-                    best = std::make_pair(k, c2);
-                    bound = c2;
-                }
+                if (c2 <= bound && leaf(k, c2)) return true;
             }
         } else {
-            // Nearer child last (popped first) tightens the bound sooner.
+            // Nearer child last (popped first): a nearest search tightens its bound sooner.
             const bool left_first = coord(q, n.axis) < n.split;
             stack[top++] = left_first ? n.right : n.left;
             stack[top++] = left_first ? n.left : n.right;
         }
     }
+    return false;
+}
+
+void SkyIndex::within(const UnitVector& q, double max_chord2, std::vector<std::pair<std::uint32_t, double>>& out) const {
+    out.clear();
+    walk(q, max_chord2, [&](std::uint32_t k, double c2) {
+        out.emplace_back(k, c2);
+        return false;
+    });
+    std::sort(out.begin(), out.end());
+}
+
+bool SkyIndex::any_within(const UnitVector& q, double max_chord2) const {
+    return walk(q, max_chord2, [](std::uint32_t, double) { return true; });
+}
+
+std::optional<std::pair<std::uint32_t, double>> SkyIndex::nearest(const UnitVector& q, double max_chord2) const {
+    std::optional<std::pair<std::uint32_t, double>> best;
+    double bound = max_chord2;
+    walk(q, bound, [&](std::uint32_t k, double c2) {
+        if (!best || c2 < best->second || (c2 == best->second && k < best->first)) {
+            best = std::make_pair(k, c2);
+            bound = c2;
+        }
+        return false;
+    });
     return best;
 }
 

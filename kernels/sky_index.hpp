@@ -70,6 +70,8 @@ private:
     };
     std::int32_t build(std::uint32_t begin, std::uint32_t end);
     static double box_distance2(const Node& n, const UnitVector& q);
+    template <class Leaf>
+    bool walk(const UnitVector& q, const double& bound, Leaf&& leaf) const;
 
     std::vector<UnitVector> points_;
     std::vector<std::uint32_t> order_;  ///< point indices in tree order
