@@ -97,7 +97,7 @@ kill_job() {  # kill_job PGID RUN_DIR: SIGKILL everything of that job
 }
 start_job() {  # start_job RUN_DIR [args]: background job in its own process group; echoes pgid
   local dir="$1"; shift
-  setsid bash -c "exec ${MPIEXEC_EXECUTABLE:-mpiexec} ${MPIEXEC_NUMPROC_FLAG:--n} 2 ${DHS_MPIEXEC_PREFLAGS//;/ } \"$dhs\" run \"$tmp/slow.yaml\" --out \"$dir\" $*" \
+  setsid bash -c "exec ${MPIEXEC_EXECUTABLE:-mpiexec} ${MPIEXEC_NUMPROC_FLAG:--n} 2 ${DHS_MPIEXEC_PREFLAGS//;/ } \"$dhs\" run \"${job_cfg:-$tmp/slow.yaml}\" --out \"$dir\" $*" \
     >> "$dir.log" 2>&1 &
   echo $!
 }
@@ -109,6 +109,7 @@ wait_for() {  # wait_for SECONDS CONDITION...: poll every 20 ms
     t=$((t + 1))
     [ "$t" -gt $((secs * 50)) ] && { echo "wait_for: timed out: $*"; return 1; }
   done
+  return 0
 }
 spooled() { [ "$(ls "$1"/journal/skeleton/spool/*.spool 2>/dev/null | wc -l)" -ge "$2" ]; }
 sed -e 's/units: 48/units: 60/' -e 's/work_per_row: 200/work_per_row: 200\n  sleep_ms_per_unit: 40/' "$tmp/skel.yaml" > "$tmp/slow.yaml"
@@ -147,11 +148,17 @@ mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
 check "killed twice + resume identical" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
 
 # Killed while gathering (the .partial file exists): the stage file is never half-written.
+# Bigger stamps (48 x 48: ~60 MB to gather) keep the .partial there long enough to be seen.
+sed -e 's/stamp_size: 9/stamp_size: 48/' "$tmp/slow.yaml" > "$tmp/gslow.yaml"
+mpi 2 "$dhs" run "$tmp/gslow.yaml" --out "$tmp/gref" > "$tmp/gref.log" 2>&1
 dir="$tmp/gather"
-pg=$(start_job "$dir"); wait_for 60 test -e "$dir/skeleton.h5.partial"; kill_job "$pg" "$dir"
+pg=$(job_cfg="$tmp/gslow.yaml" start_job "$dir"); wait_for 30 test -e "$dir/skeleton.h5.partial"
+seen=$?
+kill_job "$pg" "$dir"
+check "the gather's .partial file was seen" [ "$seen" = 0 ]
 check "no final file from a killed gather (or gather had finished)" bash -c "[ ! -e '$dir/skeleton.h5' ] || [ -f '$dir/journal/skeleton/COMPLETE' ] || h5dump -H '$dir/skeleton.h5' >/dev/null"
-mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
-check "kill during gather + resume identical" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+mpi 2 "$dhs" run "$tmp/gslow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
+check "kill during gather + resume identical" same "$tmp/gref/skeleton.h5" "$dir/skeleton.h5"
 
 # A torn spool file (as a crash mid-write could leave) is detected and its unit rerun.
 dir="$tmp/torn"
