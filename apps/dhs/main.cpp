@@ -71,6 +71,7 @@ void tune_heap_and_reexec(char** argv) {
     ::execv(self.c_str(), argv);  // returns only on failure: go on untuned
     if (old != nullptr) ::setenv("GLIBC_TUNABLES", old, 1);
     else ::unsetenv("GLIBC_TUNABLES");
+    ::unsetenv("DHS_HEAP_TUNED");
 }
 
 }  // namespace
