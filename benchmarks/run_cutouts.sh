@@ -22,14 +22,9 @@
 # best taken; default 3), SECONDS_PER_CASE (bench_cutouts; default 1).
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHARED=$(cd "${DHS_SHARED_DIR:-$REPO/../shared}" && pwd)
-BUILD=$(cd "${1:-$REPO/build}" && pwd)
-PY=/usr/bin/python3
-PYREF=$SHARED/bench/pyref
-OUT=$REPO/bench-out
+# shellcheck source=benchmarks/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-}"  # REPO SHARED BUILD PY PYREF OUT RES, wait_quiet
 DATA=$OUT/cutouts-data
-RES=$OUT/results
 MOCK=$OUT/cutouts-mock
 export PERF_DATA=$DATA PERF_RESULTS=$RES
 DHS=$BUILD/apps/dhs/dhs
@@ -44,8 +39,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yi
 [ -f "$PYREF/stage_b_cutouts.py" ] || { echo "no $PYREF/stage_b_cutouts.py: set DHS_SHARED_DIR" >&2; exit 2; }
 mkdir -p "$DATA" "$RES"
 
-# shellcheck source=benchmarks/quiet.sh
-source "$REPO/benchmarks/quiet.sh"  # idle_frac, wait_quiet
 
 # The data: make_data.py's brick (the 1000-row sweep only: the bricks do not depend on it) and
 # invvar bricks for it.

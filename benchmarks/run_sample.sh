@@ -21,14 +21,9 @@
 # best taken; default 3).
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHARED=$(cd "${DHS_SHARED_DIR:-$REPO/../shared}" && pwd)
-BUILD=$(cd "${1:-$REPO/build}" && pwd)
-PY=/usr/bin/python3
-PYREF=$SHARED/bench/pyref
-OUT=$REPO/bench-out
+# shellcheck source=benchmarks/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-}"  # REPO SHARED BUILD PY PYREF OUT RES, wait_quiet
 DATA=$OUT/sample-data
-RES=$OUT/results
 export PERF_DATA=$DATA PERF_RESULTS=$RES
 SWEEP=$DATA/sweep-synth.fits
 LENSES=$DATA/lenscat-synth.csv
@@ -43,8 +38,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yi
 [ -d "$PYREF" ] || { echo "no $PYREF: set DHS_SHARED_DIR" >&2; exit 2; }
 mkdir -p "$DATA" "$RES"
 
-# shellcheck source=benchmarks/quiet.sh
-source "$REPO/benchmarks/quiet.sh"  # idle_frac, wait_quiet
 
 # The data: make_data.py's 1M-row sweep (only the table, not the bricks) and 2,000 known
 # lenses 0.3" from randomly chosen rows, lenscat format, 30% confident.
@@ -137,55 +130,50 @@ sample:
   lens_catalog: $LENSES
   rows_per_unit: 250000
 EOF
-DHS_BEST=()
-DHS_CPU=()
-DHS_STAGE=()
 stage_s() {  # the stage's own time from its log line "wrote ... in 0.934s (process ..."
   grep -o ') in [0-9.]*s (process' "$1" | grep -oE '[0-9]+\.[0-9]+' | head -1
 }
-for n in 1 2; do
-  echo "== dhs, $n rank(s) [$(wait_quiet)]: dhs run $CFG --stages sample" | tee -a "$LOG"
-  best=1e9
-  cbest=1e9
-  sbest=1e9
-  launch=()
-  [ "$n" -gt 1 ] && launch=(mpirun -n "$n" --oversubscribe --bind-to none)
+# time_runs NAME [LAUNCHER...] -- [EXTRA dhs run ARGS...]: REPS runs of the stage into
+# $OUT/NAME; sets R_WALL, R_CPU (user + sys of all ranks) and R_STAGE to the best of each.
+time_runs() {
+  local name=$1 launch=() run rep t0 t1 wall cpu
+  shift
+  while [ "$1" != "--" ]; do launch+=("$1"); shift; done
+  shift
+  run=$OUT/$name
+  R_WALL=1e9 R_CPU=1e9 R_STAGE=1e9
   for rep in $(seq "$REPS"); do
-    run=$OUT/sample-run-n$n
     rm -rf "$run"
     t0=$(date +%s.%N)
-    /usr/bin/time -o "$run.time" -f "%U %S" "${launch[@]}" "$DHS" run "$CFG" --out "$run" --stages sample > "$run.log" 2>&1
+    /usr/bin/time -o "$run.time" -f "%U %S" "${launch[@]}" "$DHS" run "$CFG" --out "$run" --stages sample "$@" > "$run.log" 2>&1
     t1=$(date +%s.%N)
     wall=$("$PY" -c "print($t1 - $t0)")
     cpu=$("$PY" -c "u, s = open('$run.time').read().split()[-2:]; print(float(u) + float(s))")
     echo "  run $rep: wall ${wall}s, cpu ${cpu}s (user + sys, all ranks); $(grep -o 'wrote .*' "$run.log" | sed 's/^wrote [^ ]* //')" | tee -a "$LOG"
-    best=$("$PY" -c "print(min($best, $wall))")
-    cbest=$("$PY" -c "print(min($cbest, $cpu))")
-    sbest=$("$PY" -c "print(min($sbest, $(stage_s "$run.log")))")
+    R_WALL=$("$PY" -c "print(min($R_WALL, $wall))")
+    R_CPU=$("$PY" -c "print(min($R_CPU, $cpu))")
+    R_STAGE=$("$PY" -c "print(min($R_STAGE, $(stage_s "$run.log")))")
   done
-  grep -A30 "sample: strata" "$run.log" | sed -n '1,20p' >> "$LOG"
-  DHS_BEST+=("$best")
-  DHS_CPU+=("$cbest")
-  DHS_STAGE+=("$sbest")
+}
+DHS_BEST=()
+DHS_CPU=()
+DHS_STAGE=()
+for n in 1 2; do
+  echo "== dhs, $n rank(s) [$(wait_quiet)]: dhs run $CFG --stages sample" | tee -a "$LOG"
+  launch=()
+  [ "$n" -gt 1 ] && launch=(mpirun -n "$n" --oversubscribe --bind-to none)
+  time_runs "sample-run-n$n" "${launch[@]}" --
+  grep -A30 "sample: strata" "$OUT/sample-run-n$n.log" | sed -n '1,20p' >> "$LOG"
+  DHS_BEST+=("$R_WALL")
+  DHS_CPU+=("$R_CPU")
+  DHS_STAGE+=("$R_STAGE")
 done
 # 4b. The same on 1 rank with a magnitude-limited pool (z < 20: 5.7% of these rows, not 31%).
 echo "== dhs, 1 rank, sample.pool_max_mag_z=20 [$(wait_quiet)]" | tee -a "$LOG"
-ZBEST=1e9
-ZCPU=1e9
-ZSTAGE=1e9
-for rep in $(seq "$REPS"); do
-  run=$OUT/sample-run-z20
-  rm -rf "$run"
-  t0=$(date +%s.%N)
-  /usr/bin/time -o "$run.time" -f "%U %S" "$DHS" run "$CFG" --out "$run" --stages sample --set sample.pool_max_mag_z=20 > "$run.log" 2>&1
-  t1=$(date +%s.%N)
-  wall=$("$PY" -c "print($t1 - $t0)")
-  cpu=$("$PY" -c "u, s = open('$run.time').read().split()[-2:]; print(float(u) + float(s))")
-  echo "  run $rep: wall ${wall}s, cpu ${cpu}s; $(grep -o 'wrote .*' "$run.log" | sed 's/^wrote [^ ]* //')" | tee -a "$LOG"
-  ZBEST=$("$PY" -c "print(min($ZBEST, $wall))")
-  ZCPU=$("$PY" -c "print(min($ZCPU, $cpu))")
-  ZSTAGE=$("$PY" -c "print(min($ZSTAGE, $(stage_s "$run.log")))")
-done
+time_runs sample-run-z20 -- --set sample.pool_max_mag_z=20
+ZBEST=$R_WALL
+ZCPU=$R_CPU
+ZSTAGE=$R_STAGE
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$LOG"
 
 # shellcheck disable=SC2086  # PY_CPU is four numbers

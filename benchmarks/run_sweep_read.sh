@@ -12,12 +12,8 @@
 # QUIET_WAIT (seconds to wait for a >= 80% idle machine before each side; default 120, 0: none).
 set -euo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHARED=${DHS_SHARED_DIR:-$REPO/../shared}
-BUILD=$(cd "${1:-$REPO/build}" && pwd)  # absolute: the script changes directory
-PY=/usr/bin/python3
-PYREF=$SHARED/bench/pyref
-OUT=$REPO/bench-out
+# shellcheck source=benchmarks/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-}"  # REPO SHARED BUILD PY PYREF OUT RES, wait_quiet
 export PERF_DATA=$OUT/data PERF_RESULTS=$OUT/results
 SWEEP=$PERF_DATA/sweep-synth.fits
 BENCH=$BUILD/benchmarks/bench_sweep_read
@@ -31,8 +27,6 @@ BENCH_ARGS=${BENCH_ARGS:---benchmark_repetitions=5 --benchmark_filter=_columns/r
 mkdir -p "$PERF_DATA" "$PERF_RESULTS"
 cd "$OUT"
 
-# shellcheck source=benchmarks/quiet.sh
-source "$REPO/benchmarks/quiet.sh"  # idle_frac, wait_idle
 
 if [ ! -f "$SWEEP" ]; then
   echo "== making the synthetic data in $PERF_DATA (once)"

@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/fits/cfitsio_handle.hpp"
+#include "core/fits/header_text.hpp"
 
 namespace dhs::fits {
 
@@ -34,23 +35,6 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-/// Parses a FITS quoted string starting at s[0] == '\''; '' is an escaped quote.
-std::string unquote(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 1; i < s.size(); ++i) {
-        if (s[i] == '\'') {
-            if (i + 1 < s.size() && s[i + 1] == '\'') {
-                out += '\'';
-                ++i;
-                continue;
-            }
-            break;
-        }
-        out += s[i];
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out;
-}
 
 /// The keyword name of an 80-character card ("HIERARCH A B = ..." -> "A B").
 std::string_view card_name(std::string_view card) {

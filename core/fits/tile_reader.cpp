@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/fits/cfitsio_handle.hpp"
+#include "core/fits/header_text.hpp"
 #include "core/fits/rice_codec.hpp"
 
 namespace dhs::fits {
@@ -59,19 +60,7 @@ public:
             if (b == std::string::npos) continue;
             v = v.substr(b);
             if (v[0] == '\'') {
-                std::string out;
-                for (std::size_t k = 1; k < v.size(); ++k) {
-                    if (v[k] == '\'') {
-                        if (k + 1 < v.size() && v[k + 1] == '\'') {
-                            out += '\'';
-                            ++k;
-                            continue;
-                        }
-                        break;
-                    }
-                    out += v[k];
-                }
-                v = upper_trim(out);
+                v = upper_trim(unquote(v));
             } else {
                 v = v.substr(0, v.find('/'));
                 while (!v.empty() && v.back() == ' ') v.pop_back();

@@ -1,6 +1,16 @@
-# Shared by the benchmark scripts (sourced): wait for a quiet machine before timing a side.
-# The machines these run on are often shared, so each side waits (up to QUIET_WAIT seconds)
-# for >= 80% idle and says what it got.
+# Shared by the benchmark scripts, sourced as `source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-}"`:
+# the paths every script uses (REPO, SHARED, BUILD from the script's first argument or
+# REPO/build, PY, PYREF, OUT, RES) and the wait for a quiet machine before timing a side (the
+# machines these run on are often shared, so each side waits up to QUIET_WAIT seconds for >= 80%
+# idle and says what it got).
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SHARED=$(realpath -m "${DHS_SHARED_DIR:-$REPO/../shared}")
+BUILD=$(cd "${1:-$REPO/build}" && pwd)  # absolute: scripts change directory
+PY=/usr/bin/python3
+PYREF=$SHARED/bench/pyref
+OUT=$REPO/bench-out
+RES=$OUT/results
 
 idle_frac() {  # idle percentage of the whole machine over 3 s, from /proc/stat
   local u n s i w x y z a b c d
