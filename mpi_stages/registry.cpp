@@ -1,12 +1,17 @@
 // The stage registry of the pipeline (see registry.hpp). Add new stages here, in order.
 #include "mpi_stages/registry.hpp"
 
+#include "dhs/config.hpp"
+
 #include "mpi_stages/cutouts/cutouts_stage.hpp"
 #include "mpi_stages/inject/inject_stage.hpp"
 #include "mpi_stages/mock_sky/mock_sky_stage.hpp"
 #include "mpi_stages/sample/sample_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
 #include "mpi_stages/validate/validate_stage.hpp"
+#if DHS_HAVE_TORCH
+#include "mpi_stages/train/train_stage.hpp"
+#endif
 
 namespace dhs::stages {
 
@@ -25,6 +30,14 @@ void register_stages(engine::StageRegistry& r) {
           [] { return std::make_unique<InjectStage>(); }, InjectStage::declare_config);
     r.add("validate", "quality gates and shortcut detection on cutouts and injections (SPEC Stage 4)",
           [] { return std::make_unique<ValidateStage>(); }, ValidateStage::declare_config);
+#if DHS_HAVE_TORCH
+    r.add("train", "lens-finder training on learner ranks fed by data ranks: history, checkpoints, weights (SPEC Stage 5)",
+          [] { return std::make_unique<TrainStage>(); }, TrainStage::declare_config);
+#else
+    r.add_unavailable("train", "lens-finder training (SPEC Stage 5)",
+                      "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
+                      "-DDHS_WITH_TORCH=ON");
+#endif
 }
 
 const engine::StageRegistry& pipeline_registry() {

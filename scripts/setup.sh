@@ -2,7 +2,7 @@
 # Installs every Debian package dhs needs that is missing (non-interactively), then
 # configures and builds. Safe to re-run: installs nothing and rebuilds only what changed.
 #
-#   scripts/setup.sh [--build-dir DIR] [--build-type TYPE] [--sanitize] [--no-build] [--with-torch]
+#   scripts/setup.sh [--build-dir DIR] [--build-type TYPE] [--sanitize] [--no-build] [--without-torch]
 #
 # Needs root (or sudo) only when a package is missing.
 set -euo pipefail
@@ -12,14 +12,14 @@ build_dir="$repo/build"
 build_type="Release"
 sanitize=OFF
 do_build=1
-with_torch=0
+with_torch=ON
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
     --build-type) build_type="$2"; shift 2 ;;
     --sanitize) sanitize=ON; shift ;;
     --no-build) do_build=0; shift ;;
-    --with-torch) with_torch=1; shift ;;
+    --without-torch) with_torch=OFF; shift ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
@@ -41,8 +41,10 @@ packages=(
   libchealpix-dev
   # Slurm for the engine's single-node Slurm test
   slurmd slurmctld slurm-client munge
+  # Training and scoring (dhs::learn): Debian's CPU libtorch, and the Python torch/torchvision
+  # that tests load dhs's exported weights with.
+  libtorch-dev python3-torch python3-torchvision
 )
-[ "$with_torch" = 1 ] && packages+=(libtorch-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -67,7 +69,7 @@ fi
 
 [ "$do_build" = 1 ] || exit 0
 
-cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DDHS_SANITIZE="$sanitize" \
+cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DDHS_SANITIZE="$sanitize" -DDHS_WITH_TORCH="$with_torch" \
       -DDHS_SHARED_DIR="${DHS_SHARED_DIR:-$repo/../shared}"
 cmake --build "$build_dir" -j "$(nproc)"
 echo "setup.sh: built $build_dir/apps/dhs/dhs ($("$build_dir/apps/dhs/dhs" --version))"

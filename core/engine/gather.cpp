@@ -358,14 +358,7 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
         }
         file.set_attribute("/failures", "description", "work units quarantined after a retry: unit, rank, error message");
 
-        for (const auto& [k, v] : meta.root_string_attrs) file.set_attribute("/", k, v);
-        for (const auto& [k, v] : meta.root_int_attrs) file.set_attribute("/", k, v);
-        file.set_attribute("/", "stage", meta.stage);
-        file.set_attribute("/", "stage_description", meta.stage_description);
-        file.create_group("/provenance");
-        file.create_group("/provenance/run");
-        for (const auto& [k, v] : meta.run_string_attrs) file.set_attribute("/provenance/run", k, v);
-        for (const auto& [k, v] : meta.run_real_attrs) file.set_attribute("/provenance/run", k, v);
+        write_provenance(file, meta);
         file.close();
     }
     lap("close");
@@ -389,6 +382,17 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
     for (const auto& [k, v] : phase) timing += fmt::format(" {} {:.3f}s", k, v);
     spdlog::debug("gather {}:{}", final_path, timing);
     return total_rows;
+}
+
+void write_provenance(hdf5::ParallelFile& file, const GatherMeta& meta) {
+    for (const auto& [k, v] : meta.root_string_attrs) file.set_attribute("/", k, v);
+    for (const auto& [k, v] : meta.root_int_attrs) file.set_attribute("/", k, v);
+    file.set_attribute("/", "stage", meta.stage);
+    file.set_attribute("/", "stage_description", meta.stage_description);
+    file.create_group("/provenance");
+    file.create_group("/provenance/run");
+    for (const auto& [k, v] : meta.run_string_attrs) file.set_attribute("/provenance/run", k, v);
+    for (const auto& [k, v] : meta.run_real_attrs) file.set_attribute("/provenance/run", k, v);
 }
 
 }  // namespace dhs::engine

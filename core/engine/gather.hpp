@@ -9,32 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "core/engine/provenance.hpp"
 #include "core/engine/stage.hpp"
+
+namespace dhs::hdf5 {
+class ParallelFile;
+}
 
 namespace dhs::mpi {
 class Comm;
 }
 
 namespace dhs::engine {
-
-/// @brief A quarantined unit, recorded under /failures.
-struct Failure {
-    std::int64_t unit_index = 0;
-    std::string unit_id;
-    int rank = 0;
-    std::string message;
-};
-
-/// @brief What goes into a stage file besides the rows.
-struct GatherMeta {
-    std::string stage, stage_description;
-    std::map<std::string, std::string> root_string_attrs;   ///< provenance: version, commit, config...
-    std::map<std::string, std::int64_t> root_int_attrs;     ///< seed, unit counts
-    std::map<std::string, std::string> run_string_attrs;    ///< /provenance/run: hosts, times...
-    std::map<std::string, double> run_real_attrs;
-    std::vector<Failure> failures;                          ///< same on every rank
-    std::uint64_t buffer_bytes = 16ull << 20;               ///< rows held per rank between writes (reused)
-};
 
 /// @brief Checks a unit's output against the declared groups (names, column names, dtypes,
 /// shapes, in order). @throws Error naming the group and column that differ.
@@ -48,5 +34,9 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
                                                   const std::vector<std::int64_t>& done_units,
                                                   const std::string& spool_dir, const std::string& final_path,
                                                   const GatherMeta& meta);
+
+/// @brief Writes the root provenance attributes (version, commit, config, seed, stage) and
+/// `/provenance/run` of `meta` into an open stage file. Collective over the file's ranks.
+void write_provenance(hdf5::ParallelFile& file, const GatherMeta& meta);
 
 }  // namespace dhs::engine

@@ -10,6 +10,10 @@ namespace dhs::engine {
 
 void Stage::reduce(const StageContext&, const mpi::Comm&, const std::string&) const {}
 
+UnitOutput CollectiveStage::process(const WorkUnit& unit, const StageContext&) const {
+    throw Error("stage '" + name() + "' is collective: it has no work units (asked for '" + unit.id + "')");
+}
+
 std::int64_t Stage::memory_per_unit(const WorkUnit& unit, const StageContext& ctx) const {
     std::int64_t bytes_per_row = 0;
     for (const auto& g : output_groups(ctx))

@@ -101,6 +101,43 @@ std::string hostnames(const mpi::Comm& comm) {
 }
 
 
+// The provenance every stage file carries (the gather and collective stages alike). Collective.
+GatherMeta stage_meta(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx, const RunOptions& opt,
+                      const std::string& command_line) {
+    const config::Config& cfg = ctx.config;
+    GatherMeta meta;
+    meta.stage = stage.name();
+    meta.stage_description = stage.description();
+    meta.root_string_attrs = {{"dhs_version", DHS_VERSION_STRING}, {"git_commit", DHS_GIT_COMMIT},
+                              {"config_sha256", cfg.sha256()}, {"config", cfg.resolved_yaml()}};
+    meta.root_int_attrs = {{"seed", ctx.seed}};
+    meta.buffer_bytes = static_cast<std::uint64_t>(cfg.get_int("run.gather_buffer_mb")) << 20;
+    meta.run_string_attrs = {{"hosts", hostnames(comm)}, {"finished", iso_now()}, {"command", command_line},
+                             {"resumed", opt.resume ? "yes" : "no"}};
+    meta.run_real_attrs = {{"ranks", static_cast<double>(comm.size())}};
+    return meta;
+}
+
+// A collective stage: one call on every rank; complete when it returns. Its checkpoints are
+// its journal, so a resume is handed to it rather than to the unit machinery.
+void run_collective_stage(const mpi::Comm& comm, const CollectiveStage& stage, const StageContext& ctx,
+                          const RunOptions& opt, bool resuming, const std::string& command_line) {
+    const std::string journal = (fs::path(ctx.run_dir) / "journal" / stage.name()).string();
+    const std::string output = (fs::path(ctx.run_dir) / stage.output_file()).string();
+    mpi::on_rank0(comm, [&] {
+        fs::create_directories(journal);
+        fs::remove(journal + "/COMPLETE");
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    CollectiveRun run{resuming, output, stage_meta(comm, stage, ctx, opt, command_line)};
+    stage.run(ctx, comm, run);
+    comm.barrier();
+    mpi::on_rank0(comm, [&] { write_text_atomically(journal + "/COMPLETE", iso_now() + "\n"); });
+    if (comm.rank() == 0)
+        spdlog::info("stage {}: wrote {} in {}", stage.name(), output,
+                     format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+}
+
 struct StageOutcome {
     bool ran = false;       // processed or gathered in this invocation
     std::int64_t quarantined = 0;
@@ -122,6 +159,10 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
     if (skip == "1") {
         spdlog::info("stage {}: complete in the journal, skipped ({})", stage.name(), output);
         return {};
+    }
+    if (const auto* collective = dynamic_cast<const CollectiveStage*>(&stage)) {
+        run_collective_stage(comm, *collective, ctx, opt, resuming, command_line);
+        return {true, 0};
     }
 
     auto t0 = std::chrono::steady_clock::now();
@@ -215,21 +256,14 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
         if (comm.rank() == 0) spdlog::error("stage {}: quarantined unit {} '{}' (rank {}): {}", stage.name(), f.unit_index, f.unit_id, f.rank, f.message);
 
     // Gather into RUN_DIR/<stage>.h5.
-    GatherMeta meta;
-    meta.stage = stage.name();
-    meta.stage_description = stage.description();
-    meta.root_string_attrs = {{"dhs_version", DHS_VERSION_STRING}, {"git_commit", DHS_GIT_COMMIT},
-                              {"config_sha256", cfg.sha256()}, {"config", cfg.resolved_yaml()}};
+    GatherMeta meta = stage_meta(comm, stage, ctx, opt, command_line);
     meta.root_int_attrs = {{"seed", ctx.seed},
                            {"units_planned", static_cast<std::int64_t>(plan.size())},
                            {"units_quarantined", static_cast<std::int64_t>(failures.size())}};
     meta.failures = failures;
-    meta.buffer_bytes = static_cast<std::uint64_t>(cfg.get_int("run.gather_buffer_mb")) << 20;
     double process_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    meta.run_string_attrs = {{"hosts", hostnames(comm)}, {"finished", iso_now()}, {"command", command_line},
-                             {"resumed", opt.resume ? "yes" : "no"}};
-    meta.run_real_attrs = {{"ranks", static_cast<double>(comm.size())}, {"process_seconds", process_s},
-                           {"units_from_journal", static_cast<double>(reused)}};
+    meta.run_real_attrs["process_seconds"] = process_s;
+    meta.run_real_attrs["units_from_journal"] = static_cast<double>(reused);
     auto tg = std::chrono::steady_clock::now();
     auto totals = gather_stage(comm, groups, done, spool_dir, output, meta);
     double gather_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tg).count();
@@ -334,6 +368,16 @@ std::string plan_report(const mpi::Comm& comm, const StageRegistry& registry, co
                                   ctx.run_dir, "stage", "units", "cost", "read", "rows out", "write", "memory/rank");
     for (const auto& name : names) {
         auto stage = registry.create(name);
+        if (const auto* collective = dynamic_cast<const CollectiveStage*>(stage.get())) {
+            std::string text;
+            try {
+                if (comm.rank() == 0) text = collective->plan_text(ctx, comm.size());
+            } catch (const Error& e) {
+                text = fmt::format("not plannable yet: {}\n", e.what());
+            }
+            out += fmt::format("{:<12} collective stage (rank groups, no work units):\n{}", name, text);
+            continue;
+        }
         std::vector<WorkUnit> plan;
         try {
             plan = collective_plan(comm, *stage, ctx);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config/config.hpp"
+#include "core/engine/provenance.hpp"
 #include "core/table/table.hpp"
 
 namespace dhs::mpi {
@@ -73,6 +74,30 @@ public:
     virtual void reduce(const StageContext& ctx, const mpi::Comm& comm, const std::string& path) const;
     /// @brief Peak memory one unit needs, in bytes (for `dhs plan`). Default: 2x its output.
     virtual std::int64_t memory_per_unit(const WorkUnit& unit, const StageContext& ctx) const;
+};
+
+/// @brief What the engine hands a collective stage: where its file goes, whether to resume
+/// (continue from the stage's own checkpoints), and the provenance every stage file carries.
+struct CollectiveRun {
+    bool resume = false;
+    std::string output;          ///< RUN_DIR/<output_file()>
+    GatherMeta meta;             ///< provenance attributes (no failures: a collective stage has no units)
+};
+
+/// @brief A stage that is one collective job over all ranks instead of independent units:
+/// training, where the ranks split into groups (learners and data ranks) that talk to each
+/// other. No plan of units, no spool, no gather: the stage writes its own output (its
+/// checkpoints are its journal) and the engine marks it complete when run() returns.
+class CollectiveStage : public Stage {
+public:
+    std::vector<OutputGroup> output_groups(const StageContext&) const override { return {}; }
+    std::vector<WorkUnit> plan(const StageContext&) const override { return {}; }
+    UnitOutput process(const WorkUnit&, const StageContext&) const override;
+    /// @brief Runs the stage on every rank of `comm`. Collective. @throws dhs::Error (a
+    /// ConfigError for what the configuration got wrong, before any work where it can know).
+    virtual void run(const StageContext& ctx, const mpi::Comm& comm, const CollectiveRun& run) const = 0;
+    /// @brief Lines for `dhs plan` (rank groups, steps, memory per rank) for `ranks` ranks. Rank 0.
+    virtual std::string plan_text(const StageContext& ctx, int ranks) const = 0;
 };
 
 }  // namespace dhs::engine

@@ -43,9 +43,74 @@ public:
     virtual std::optional<std::pair<int, int>> iprobe(int source, int tag) const = 0;
     [[noreturn]] virtual void abort(int code) const = 0;
     virtual void* raw() const = 0;
+    virtual std::unique_ptr<RequestImpl> isend(const void* data, std::size_t n, MPI_Datatype t, int dest, int tag) const = 0;
+    virtual std::unique_ptr<RequestImpl> irecv(void* data, std::size_t n, MPI_Datatype t, int source, int tag) const = 0;
+    virtual void broadcast_typed(void* data, std::size_t n, MPI_Datatype t, int root) const = 0;
+};
+
+/// A pending operation: test() completes it when done, setting the element count.
+class RequestImpl {
+public:
+    virtual ~RequestImpl() = default;
+    virtual bool test(std::int64_t& count) = 0;
+    /// Blocks until done (the stand-in's receive throws when it could never complete).
+    virtual std::int64_t wait(bool polite) = 0;
 };
 
 namespace {
+
+std::size_t type_bytes(MPI_Datatype t) {
+    if (t == MPI_FLOAT) return 4;
+    if (t == MPI_INT64_T || t == MPI_DOUBLE) return 8;
+    return 1;
+}
+
+MPI_Datatype type_of_code(int code) { return code == 0 ? MPI_FLOAT : code == 1 ? MPI_INT64_T : MPI_UINT8_T; }
+
+int checked_count(std::size_t n, const char* what) {
+    if (n > static_cast<std::size_t>(INT32_MAX)) throw Error(std::string(what) + ": message over 2^31 elements");
+    return static_cast<int>(n);
+}
+
+class MpiRequest final : public RequestImpl {
+public:
+    MpiRequest(MPI_Request r, MPI_Datatype t, std::int64_t send_count) : req_(r), type_(t), send_count_(send_count) {}
+    ~MpiRequest() override {
+        if (req_ != MPI_REQUEST_NULL) MPI_Wait(&req_, MPI_STATUS_IGNORE);
+    }
+    bool test(std::int64_t& count) override {
+        int flag = 0;
+        MPI_Status st;
+        check(MPI_Test(&req_, &flag, &st), "MPI_Test");
+        if (flag) count = count_of(st);
+        return flag != 0;
+    }
+    std::int64_t wait(bool polite) override {
+        std::int64_t count = 0;
+        if (!polite) {
+            MPI_Status st;
+            check(MPI_Wait(&req_, &st), "MPI_Wait");
+            return count_of(st);
+        }
+        auto nap = std::chrono::microseconds(10);
+        while (!test(count)) {
+            std::this_thread::sleep_for(nap);
+            if (nap < std::chrono::microseconds(1000)) nap *= 2;
+        }
+        return count;
+    }
+
+private:
+    std::int64_t count_of(const MPI_Status& st) const {
+        if (send_count_ >= 0) return send_count_;  // a send's status has no count
+        int c = 0;
+        MPI_Get_count(&st, type_, &c);
+        return c == MPI_UNDEFINED ? 0 : c;
+    }
+    MPI_Request req_;
+    MPI_Datatype type_;
+    std::int64_t send_count_;
+};
 
 class MpiImpl final : public CommImpl {
 public:
@@ -163,6 +228,21 @@ public:
         std::_Exit(code);
     }
     void* raw() const override { return const_cast<MPI_Comm*>(&comm_); }
+    std::unique_ptr<RequestImpl> isend(const void* data, std::size_t n, MPI_Datatype t, int dest, int tag) const override {
+        MPI_Request r = MPI_REQUEST_NULL;
+        check(MPI_Isend(data, checked_count(n, "Comm::isend"), t, dest, tag, comm_, &r), "MPI_Isend");
+        return std::make_unique<MpiRequest>(r, t, static_cast<std::int64_t>(n));
+    }
+    std::unique_ptr<RequestImpl> irecv(void* data, std::size_t n, MPI_Datatype t, int source, int tag) const override {
+        MPI_Request r = MPI_REQUEST_NULL;
+        check(MPI_Irecv(data, checked_count(n, "Comm::irecv"), t, source < 0 ? MPI_ANY_SOURCE : source,
+                        tag < 0 ? MPI_ANY_TAG : tag, comm_, &r),
+              "MPI_Irecv");
+        return std::make_unique<MpiRequest>(r, t, -1);
+    }
+    void broadcast_typed(void* data, std::size_t n, MPI_Datatype t, int root) const override {
+        bcast_chunks(static_cast<char*>(data), n * type_bytes(t), root);
+    }
 
 private:
     void bcast_chunks(char* data, std::uint64_t n, int root) const {
@@ -216,8 +296,46 @@ public:
     }
     [[noreturn]] void abort(int code) const override { std::exit(code); }
     void* raw() const override { throw Error("the one-rank stand-in Comm has no MPI_Comm"); }
+    std::unique_ptr<RequestImpl> isend(const void* data, std::size_t n, MPI_Datatype t, int dest, int tag) const override {
+        send(std::string(static_cast<const char*>(data), n * type_bytes(t)), dest, tag);
+        return std::make_unique<DoneRequest>(static_cast<std::int64_t>(n));
+    }
+    std::unique_ptr<RequestImpl> irecv(void* data, std::size_t n, MPI_Datatype t, int, int tag) const override {
+        return std::make_unique<SelfRecv>(*this, data, n, type_bytes(t), tag);
+    }
+    void broadcast_typed(void*, std::size_t, MPI_Datatype, int) const override {}
 
 private:
+    struct DoneRequest final : RequestImpl {
+        explicit DoneRequest(std::int64_t n) : n_(n) {}
+        bool test(std::int64_t& count) override { return count = n_, true; }
+        std::int64_t wait(bool) override { return n_; }
+        std::int64_t n_;
+    };
+    // A receive from self completes once a matching send has been queued.
+    struct SelfRecv final : RequestImpl {
+        SelfRecv(const StandinImpl& c, void* d, std::size_t n, std::size_t w, int tag) : comm(c), data(d), cap(n), width(w), tag(tag) {}
+        bool test(std::int64_t& count) override {
+            if (!comm.iprobe(0, tag)) return false;
+            std::string bytes;
+            comm.recv(bytes, 0, tag, false);
+            if (bytes.size() > cap * width)
+                throw Error("stand-in Comm: message of " + std::to_string(bytes.size() / width) +
+                            " elements for a receive buffer of " + std::to_string(cap));
+            std::memcpy(data, bytes.data(), bytes.size());
+            count = static_cast<std::int64_t>(bytes.size() / width);
+            return true;
+        }
+        std::int64_t wait(bool) override {
+            std::int64_t count = 0;
+            if (!test(count)) throw Error("stand-in Comm: receive with no matching message queued (would deadlock)");
+            return count;
+        }
+        const StandinImpl& comm;
+        void* data;
+        std::size_t cap, width;
+        int tag;
+    };
     mutable std::deque<std::pair<int, std::string>> queue_;
 };
 
@@ -283,7 +401,62 @@ std::vector<std::int64_t> Comm::allreduce_sum(std::span<const std::int64_t> v) c
     if (!v.empty()) impl().allreduce(v.data(), o.data(), static_cast<int>(v.size()), MPI_INT64_T, MPI_SUM);
     return o;
 }
+void Comm::allreduce_sum_inplace(std::span<float> v) const {
+    if (v.empty() || is_standin()) return;
+    impl().allreduce(MPI_IN_PLACE, v.data(), checked_count(v.size(), "Comm::allreduce_sum_inplace"), MPI_FLOAT, MPI_SUM);
+}
+void Comm::allreduce_sum_inplace(std::span<double> v) const {
+    if (v.empty() || is_standin()) return;
+    impl().allreduce(MPI_IN_PLACE, v.data(), checked_count(v.size(), "Comm::allreduce_sum_inplace"), MPI_DOUBLE, MPI_SUM);
+}
 std::int64_t Comm::exscan_sum(std::int64_t v) const { return impl().exscan_sum(v); }
+Request Comm::isend_raw(const void* data, std::size_t n, int code, int dest, int tag) const {
+    Request r(impl().isend(data, n, type_of_code(code), dest, tag));
+    r.count_ = static_cast<std::int64_t>(n);
+    return r;
+}
+Request Comm::irecv_raw(void* data, std::size_t n, int code, int source, int tag) const {
+    return Request(impl().irecv(data, n, type_of_code(code), source, tag));
+}
+void Comm::broadcast_raw(void* data, std::size_t n, int code, int root) const {
+    impl().broadcast_typed(data, n, type_of_code(code), root);
+}
+
+Request::Request() = default;
+Request::Request(std::unique_ptr<RequestImpl> impl) : impl_(std::move(impl)) {}
+Request::Request(Request&&) noexcept = default;
+Request& Request::operator=(Request&& o) noexcept {
+    if (this != &o) {
+        if (impl_) {
+            try {
+                impl_->wait(false);
+            } catch (...) {
+            }
+        }
+        impl_ = std::move(o.impl_);
+        count_ = o.count_;
+    }
+    return *this;
+}
+Request::~Request() {
+    if (!impl_) return;
+    try {
+        impl_->wait(false);
+    } catch (...) {
+    }
+}
+std::int64_t Request::wait(bool polite) {
+    if (!impl_) return count_;
+    count_ = impl_->wait(polite);
+    impl_.reset();
+    return count_;
+}
+bool Request::test() {
+    if (!impl_) return true;
+    if (!impl_->test(count_)) return false;
+    impl_.reset();
+    return true;
+}
 void Comm::broadcast(std::string& bytes, int root) const { impl().broadcast(bytes, root); }
 std::vector<std::string> Comm::gather(const std::string& bytes, int root) const {
     return impl().gather(bytes, root, false);

@@ -9,11 +9,44 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace dhs::mpi {
 
 class CommImpl;
+class RequestImpl;
+
+/// @brief The element types typed messages carry (MPI_FLOAT, MPI_INT64_T, MPI_UINT8_T).
+template <class T>
+concept MessageElement = std::is_same_v<T, float> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint8_t>;
+
+/// @brief A pending non-blocking send or receive. Move-only; the buffer it names must outlive
+/// it. Destroying a pending request waits for it (an MPI request is never leaked).
+class Request {
+public:
+    Request();
+    Request(Request&&) noexcept;
+    Request& operator=(Request&&) noexcept;
+    Request(const Request&) = delete;
+    Request& operator=(const Request&) = delete;
+    ~Request();
+
+    /// @brief True when there is an operation to wait for.
+    bool pending() const noexcept { return impl_ != nullptr; }
+    /// @brief Waits for completion; a received message's element count is returned (sends
+    /// return their own count). Sleeps between tests when `polite` (OpenMPI busy-polls in
+    /// MPI_Wait), so a waiting rank leaves its core to a working one.
+    std::int64_t wait(bool polite = true);
+    /// @brief Completes the request if it is done (rank-local, never blocks). @returns true when done.
+    bool test();
+
+private:
+    friend class Comm;
+    explicit Request(std::unique_ptr<RequestImpl> impl);
+    std::unique_ptr<RequestImpl> impl_;
+    std::int64_t count_ = 0;
+};
 
 /// @brief A communicator. Every member that is not marked rank-local is collective over it.
 class Comm {
@@ -53,11 +86,17 @@ public:
     std::int64_t allreduce_min(std::int64_t v) const;
     /// @brief Element-wise sum of equal-length vectors over all ranks.
     std::vector<std::int64_t> allreduce_sum(std::span<const std::int64_t> v) const;
+    /// @brief Element-wise sum over all ranks, in place (gradient and statistics averaging).
+    void allreduce_sum_inplace(std::span<float> v) const;
+    void allreduce_sum_inplace(std::span<double> v) const;
     /// @brief Exclusive prefix sum: rank r gets the sum of v over ranks < r (0 on rank 0).
     std::int64_t exscan_sum(std::int64_t v) const;
 
     /// @brief Broadcasts `bytes` from `root` to all ranks (resized on receivers).
     void broadcast(std::string& bytes, int root = 0) const;
+    /// @brief Broadcasts `data` from `root` into every rank's buffer of the same length.
+    template <MessageElement T>
+    void broadcast(std::span<T> data, int root = 0) const { broadcast_raw(data.data(), data.size(), code_of<T>(), root); }
     /// @brief Gathers each rank's `bytes` on `root` in rank order (empty on other ranks).
     std::vector<std::string> gather(const std::string& bytes, int root = 0) const;
     /// @brief Every rank gets every rank's `bytes` in rank order.
@@ -68,6 +107,20 @@ public:
     /// @brief Receives a message; `source`/`tag` < 0 mean any. @returns (source, tag).
     /// Waits without busy-polling the CPU (sleeps between probes) when `polite` is set.
     std::pair<int, int> recv(std::string& bytes, int source = -1, int tag = -1, bool polite = false) const;
+    /// @brief Typed point-to-point (rank-local). `isend` / `irecv` return at once; the span must
+    /// stay valid until the Request completes. A receive's buffer may be longer than the
+    /// message: Request::wait() returns the elements received. Messages between one pair of
+    /// ranks with one tag arrive in the order they were sent.
+    template <MessageElement T>
+    Request isend(std::span<const T> data, int dest, int tag) const { return isend_raw(data.data(), data.size(), code_of<T>(), dest, tag); }
+    template <MessageElement T>
+    Request irecv(std::span<T> data, int source, int tag) const { return irecv_raw(data.data(), data.size(), code_of<T>(), source, tag); }
+    template <MessageElement T>
+    void send(std::span<const T> data, int dest, int tag) const { isend(data, dest, tag).wait(); }
+    /// @returns the elements received.
+    template <MessageElement T>
+    std::int64_t recv(std::span<T> data, int source, int tag, bool polite = true) const { return irecv(data, source, tag).wait(polite); }
+
     /// @brief Non-blocking probe: the (source, tag) of a pending message, if any. Rank-local.
     std::optional<std::pair<int, int>> iprobe(int source = -1, int tag = -1) const;
 
@@ -80,6 +133,11 @@ public:
     void* as_mpi() const;
 
 private:
+    template <class T>
+    static constexpr int code_of() { return std::is_same_v<T, float> ? 0 : std::is_same_v<T, std::int64_t> ? 1 : 2; }
+    Request isend_raw(const void* data, std::size_t n, int type_code, int dest, int tag) const;
+    Request irecv_raw(void* data, std::size_t n, int type_code, int source, int tag) const;
+    void broadcast_raw(void* data, std::size_t n, int type_code, int root) const;
     explicit Comm(std::unique_ptr<CommImpl> impl);
     const CommImpl& impl() const;
     std::unique_ptr<CommImpl> impl_;

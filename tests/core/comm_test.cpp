@@ -121,3 +121,63 @@ TEST(CommMpi, SplitAndPointToPoint) {
     EXPECT_NE(w.as_mpi(), nullptr);
     w.barrier();
 }
+
+// Typed messages: spans of float / int64 / uint8 without packing bytes by hand.
+TEST(CommStandin, TypedMessagesToSelf) {
+    Comm c = Comm::self_standin();
+    std::vector<float> out{1.5f, -2.f, 3.25f}, in(8, 0.f);
+    auto r = c.irecv(std::span<float>(in), 0, 4);  // posted before the send
+    EXPECT_FALSE(r.test());
+    c.isend(std::span<const float>(out), 0, 4).wait();
+    EXPECT_EQ(r.wait(), 3);
+    EXPECT_EQ(in[2], 3.25f);
+    std::vector<float> sum{1.f, 2.f};
+    c.allreduce_sum_inplace(std::span<float>(sum));
+    EXPECT_EQ(sum[1], 2.f);
+    std::vector<std::uint8_t> small(1);
+    c.send(std::span<const std::uint8_t>(std::vector<std::uint8_t>{1, 2, 3}), 0, 9);
+    EXPECT_THROW(c.recv(std::span<std::uint8_t>(small), 0, 9), dhs::Error);  // buffer too short
+    EXPECT_THROW(c.recv(std::span<std::uint8_t>(small), 0, 10), dhs::Error);  // nothing queued
+}
+
+TEST(CommMpi, TypedMessagesAndReductions) {
+    Comm w = Comm::world();
+    const int r = w.rank(), n = w.size();
+    // Ring: every rank sends its rank as float, int64 and uint8 to the next one, non-blocking.
+    const int next = (r + 1) % n, prev = (r + n - 1) % n;
+    std::vector<float> f_out(5, static_cast<float>(r)), f_in(16, -1.f);
+    std::vector<std::int64_t> i_out(3, std::int64_t{r} << 40), i_in(3);
+    std::vector<std::uint8_t> u_out(2, static_cast<std::uint8_t>(r)), u_in(2);
+    auto rf = w.irecv(std::span<float>(f_in), prev, 1);
+    auto ri = w.irecv(std::span<std::int64_t>(i_in), prev, 2);
+    auto ru = w.irecv(std::span<std::uint8_t>(u_in), prev, 3);
+    auto sf = w.isend(std::span<const float>(f_out), next, 1);
+    auto si = w.isend(std::span<const std::int64_t>(i_out), next, 2);
+    auto su = w.isend(std::span<const std::uint8_t>(u_out), next, 3);
+    EXPECT_EQ(rf.wait(), 5);
+    EXPECT_EQ(ri.wait(false), 3);
+    EXPECT_EQ(ru.wait(), 2);
+    EXPECT_EQ(sf.wait(), 5);
+    si.wait();
+    su.wait();
+    EXPECT_EQ(f_in[4], static_cast<float>(prev));
+    EXPECT_EQ(f_in[5], -1.f);
+    EXPECT_EQ(i_in[0], std::int64_t{prev} << 40);
+    EXPECT_EQ(u_in[1], prev);
+    // In-place sums and typed broadcast.
+    std::vector<float> g{1.f, static_cast<float>(r)};
+    w.allreduce_sum_inplace(std::span<float>(g));
+    EXPECT_EQ(g[0], static_cast<float>(n));
+    EXPECT_EQ(g[1], static_cast<float>(n * (n - 1) / 2));
+    std::vector<double> d{0.25};
+    w.allreduce_sum_inplace(std::span<double>(d));
+    EXPECT_DOUBLE_EQ(d[0], 0.25 * n);
+    std::vector<std::int64_t> b(4, r == n - 1 ? 77 : 0);
+    w.broadcast(std::span<std::int64_t>(b), n - 1);
+    EXPECT_EQ(b[3], 77);
+    // Split by colour: even and odd ranks.
+    Comm half = w.split(r % 2, r);
+    std::vector<float> h{1.f};
+    half.allreduce_sum_inplace(std::span<float>(h));
+    EXPECT_EQ(h[0], static_cast<float>((n + 1 - r % 2) / 2));
+}

@@ -1,0 +1,7 @@
+# The training stage end to end (mpi_stages/train; needs libtorch): learning, data-parallel
+# equivalence, SIGKILL + resume bit for bit, torchvision loading, plan, bad inputs.
+if(DHS_HAVE_TORCH)
+  dhs_add_script_test(NAME mpi_stages.train COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train/train_test.sh
+                      LABELS "mpi_stages;train" TIMEOUT 900)
+  set_property(TEST mpi_stages.train PROPERTY PROCESSORS 2)
+endif()
