@@ -25,14 +25,15 @@
 # STEPS (timed steps of a, and of stage_g's training part; default 10), E2E_N (stamps in the
 # end-to-end fixture, 70% train; default 1024), E2E_EPOCHS (default 2; the last one is reported),
 # DATA_BATCHES (train_data_bench batches of 64; default 40), NEG_PER_POS (sample stage negatives
-# per positive for the mock cutouts; default 300), THREADS2 (0: skip the 2-thread rows).
-# Data go to bench-out/train-data (gitignored); the log to bench-out/results/train_*.log.
+# per positive for the mock cutouts; default 400), THREADS2 (0: skip the 2-thread rows),
+# TRAIN_BENCH_DATA (where the data go; default bench-out/train-data, gitignored; made once and
+# reused). The log goes to bench-out/results/train_*.log.
 # Default run: ~6-8 minutes on an idle 2-core machine (the first one also makes the data).
 set -euo pipefail
 
 # shellcheck source=benchmarks/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "${1:-}"  # REPO SHARED BUILD PY PYREF OUT RES, wait_quiet
-DATA=$OUT/train-data
+DATA=${TRAIN_BENCH_DATA:-$OUT/train-data}
 export PERF_DATA=$DATA PERF_RESULTS=$RES
 DHS=$BUILD/apps/dhs/dhs
 LEARN_BENCH=$(find "$BUILD" -name dhs_learn_bench -type f -perm -u+x -print -quit 2>/dev/null || true)
@@ -44,7 +45,7 @@ STEPS=${STEPS:-10}
 E2E_N=${E2E_N:-1024}
 E2E_EPOCHS=${E2E_EPOCHS:-2}
 DATA_BATCHES=${DATA_BATCHES:-40}
-NEG_PER_POS=${NEG_PER_POS:-300}
+NEG_PER_POS=${NEG_PER_POS:-400}
 QW=${QUIET_WAIT:-20}
 BS=64
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
@@ -73,14 +74,14 @@ if [ "${THREADS2:-1}" != 0 ] && [ "$(nproc)" -ge 2 ]; then
 fi
 for t in $THREAD_LIST; do
   echo "== a. python stage_f_resnet.py $BS $STEPS $t [$(wait_quiet "$QW")]" | tee -a "$LOG"
-  out=$("$PY" "$PYREF/stage_f_resnet.py" "$BS" "$STEPS" "$t" 2>&1 | tee -a "$LOG")
+  out=$("$PY" "$PYREF/stage_f_resnet.py" "$BS" "$STEPS" "$t" 2>&1 | tee -a "$LOG" /dev/stderr)
   put "f_train_$t" "$(echo "$out" | report_value 'train step')"
   put "f_infer_$t" "$(echo "$out" | report_value 'inference')"
   echo "== a. dhs_learn_bench --stem imagenet --threads $t [$(wait_quiet "$QW")]" | tee -a "$LOG"
-  out=$("$LEARN_BENCH" --batch "$BS" --steps "$STEPS" --warmup 3 --width 64 --stem imagenet --device cpu --threads "$t" 2>&1 | tee -a "$LOG")
+  out=$("$LEARN_BENCH" --batch "$BS" --steps "$STEPS" --warmup 3 --width 64 --stem imagenet --device cpu --threads "$t" 2>&1 | tee -a "$LOG" /dev/stderr)
   put "d_train_$t" "$(echo "$out" | json_field images_per_s)"
   echo "== a. dhs_learn_infer_bench --stem imagenet --threads $t [$(wait_quiet "$QW")]" | tee -a "$LOG"
-  out=$("$INFER_BENCH" --batch "$BS" --steps "$STEPS" --warmup 1 --width 64 --stem imagenet --device cpu --threads "$t" 2>&1 | tee -a "$LOG")
+  out=$("$INFER_BENCH" --batch "$BS" --steps "$STEPS" --warmup 1 --width 64 --stem imagenet --device cpu --threads "$t" 2>&1 | tee -a "$LOG" /dev/stderr)
   put "d_infer_$t" "$(echo "$out" | json_field images_per_s)"
 done
 
@@ -89,6 +90,7 @@ INJ=$DATA/injections_n${E2E_N}_101.h5
 if [ ! -f "$INJ" ]; then
   echo "== b. making $INJ ($E2E_N stamps of 101x101x3, make_fixture.py; once)" | tee -a "$LOG"
   "$PY" "$REPO/tests/mpi_stages/train/make_fixture.py" "$INJ" --n "$E2E_N" --size 101
+  "$PY" "$REPO/tests/mpi_stages/h5_strings_utf8.py" "$INJ"  # h5py's ASCII strings as dhs's UTF-8 ones
 fi
 CFG=$DATA/train_bench.yaml
 cat > "$CFG" <<EOF
@@ -138,7 +140,9 @@ CUTRUN=$DATA/cutouts-run
 if [ ! -f "$CUTRUN/cutouts.h5" ]; then
   echo "== c. making a mock sky + sample + cutouts run in $DATA (once)" | tee -a "$LOG"
   rm -rf "$MOCK" "$CUTRUN"
-  "$DHS" mock-sky --out "$MOCK" --config "$REPO/configs/mock_sky_test.yaml" > "$DATA/mock.log" 2>&1
+  # the test footprint (2 bricks), larger and fuller: ~1,200 stamps of which ~1,100 status ok
+  "$DHS" mock-sky --out "$MOCK" --config "$REPO/configs/mock_sky_test.yaml" --set mock_sky.image_size=1600 \
+    --set mock_sky.blue_galaxies=1200 --set mock_sky.lrgs=400 > "$DATA/mock.log" 2>&1
   "$DHS" run "$REPO/configs/demo.yaml" --set survey.root="$MOCK" --set sample.negatives_per_positive="$NEG_PER_POS" \
     --set run.log_level=warn --stages sample,cutouts --out "$CUTRUN" > "$DATA/cutouts.log" 2>&1 ||
     { echo "sample + cutouts run FAILED:"; tail -20 "$DATA/cutouts.log"; exit 1; }
@@ -158,10 +162,10 @@ NFILES=$(find "$NPZ/flat" -name '*.npz' | wc -l)
 echo "== c. $NFILES stamps (status ok) of $CUTRUN/cutouts.h5, as .npz in $NPZ/flat" | tee -a "$LOG"
 echo "== c. train_data_bench --group /stamps --batch $BS --batches $DATA_BATCHES --augment 1 [$(wait_quiet "$QW")]" | tee -a "$LOG"
 out=$("$DATA_BENCH" --file "$CUTRUN/cutouts.h5" --group /stamps --batch "$BS" --batches "$DATA_BATCHES" --augment 1 \
-  --max-shift 2 2>&1 | tee -a "$LOG")
+  --max-shift 2 2>&1 | tee -a "$LOG" /dev/stderr)
 put data_dhs "$(echo "$out" | json_field stamps_per_s)"
 echo "== c. python stage_g_npz_train.py $NPZ/flat $BS $STEPS 1 1 [$(wait_quiet "$QW")]" | tee -a "$LOG"
-out=$("$PY" "$PYREF/stage_g_npz_train.py" "$NPZ/flat" "$BS" "$STEPS" 1 1 2>&1 | tee -a "$LOG")
+out=$("$PY" "$PYREF/stage_g_npz_train.py" "$NPZ/flat" "$BS" "$STEPS" 1 1 2>&1 | tee -a "$LOG" /dev/stderr)
 put data_py "$(echo "$out" | report_value 'DataLoader alone')"
 put data_py_train "$(echo "$out" | report_value 'DataLoader \+ ResNet')"
 

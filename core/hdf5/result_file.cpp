@@ -82,6 +82,7 @@ Column read_selection(const Opened& o, hid_t fspace, std::uint64_t n, const std:
     if (dtype == DType::string) {
         const std::size_t width = H5Tget_size(o.ftype.get());
         Handle mtype = string_type(width);
+        H5Tset_cset(mtype.get(), H5Tget_cset(o.ftype.get()));  // ASCII files too (h5py's numpy bytes)
         std::vector<char> raw(n * cell_size * width);
         check(H5Dread(o.ds.get(), mtype.get(), mspace.get(), fspace, H5P_DEFAULT, raw.data()), fpath, object,
               "cannot read");
@@ -136,6 +137,7 @@ std::optional<std::string> read_string_attr(hid_t file, const std::string& fpath
             char* p = nullptr;
             Handle mt(H5Tcopy(H5T_C_S1));
             H5Tset_size(mt.get(), H5T_VARIABLE);
+            H5Tset_cset(mt.get(), H5Tget_cset(t.get()));  // h5py writes str attributes as variable-length UTF-8
             check(H5Aread(a.get(), mt.get(), &p), fpath, object + "@" + name, "cannot read attribute");
             std::string s = p ? p : "";
             H5free_memory(p);
@@ -144,6 +146,7 @@ std::optional<std::string> read_string_attr(hid_t file, const std::string& fpath
         const std::size_t width = H5Tget_size(t.get());
         std::string buf(width, '\0');
         Handle mt = string_type(width);
+        H5Tset_cset(mt.get(), H5Tget_cset(t.get()));
         check(H5Aread(a.get(), mt.get(), buf.data()), fpath, object + "@" + name, "cannot read attribute");
         buf.resize(strnlen(buf.data(), width));
         return buf;

@@ -50,7 +50,7 @@ def main():
     with h5py.File(a.out, "w") as f:
         g = f.create_group("injections")
         g["image"] = image
-        g["image"].attrs["bands"] = "g,r,z"
+        g["image"].attrs["bands"] = np.bytes_("g,r,z")  # fixed-length, as dhs writes attributes
         g["invvar"] = np.ones_like(image)
         g["is_control"] = control
         g["split"] = np.array([t.encode() for t in split], dtype="S5")

@@ -69,22 +69,37 @@ train:
 YAML
 
 # 1. It learns: val AUC on the held-out rings; train.h5 holds the history; model/ the files.
-run_dhs "$tmp/learn.log" 0 run "$tmp/cnn.yaml" --out "$tmp/learn"
+run_dhs "$tmp/learn.log" 0 run "$tmp/cnn.yaml" --out "$tmp/learn" --set train.epochs=10 --set train.patience=10 \
+  --set train.lr=1e-2
 auc_ok() {
   "$py" - "$tmp/learn/train.h5" <<'PY'
 import sys, h5py
 h = h5py.File(sys.argv[1])["history"]
 auc = h["val_auc"][:]
 print("val AUC per epoch:", [round(float(x), 4) for x in auc], "images/s:", [round(float(x)) for x in h["images_per_s"][:]])
-assert len(auc) == 4 and auc.max() >= 0.95, auc
+assert len(auc) == 10 and auc.max() >= 0.99, auc
 assert h.attrs["best_val_auc"] == auc.max()
 assert b"injection" in h.attrs["counts"].encode() if isinstance(h.attrs["counts"], str) else True
 PY
 }
-check "the CNN learns rings (val AUC >= 0.95), train.h5 /history" auc_ok
+check "the CNN learns rings in seconds (val AUC >= 0.99), train.h5 /history" auc_ok
 check "model/ holds weights.pt, weights-last.pt, model.json, the last checkpoint" \
   test -s "$tmp/learn/model/weights.pt" -a -s "$tmp/learn/model/weights-last.pt" -a -s "$tmp/learn/model/model.json" \
        -a -s "$tmp/learn/model/state.json" -a -s "$tmp/learn/model/checkpoint-best.pt"
+
+# Early stopping: with patience 2 the run ends two epochs after its best val AUC.
+run_dhs "$tmp/stop.log" 0 run "$tmp/cnn.yaml" --out "$tmp/stop" --set train.epochs=40 --set train.patience=2 \
+  --set train.lr=1e-2
+stopped_early() {
+  "$py" - "$tmp/stop/train.h5" <<'PY'
+import sys, h5py
+h = h5py.File(sys.argv[1])["history"]
+auc, best = h["val_auc"][:], int(h.attrs["best_epoch"])
+print("epochs run:", len(auc), "best epoch:", best, "reason:", h.attrs["stop_reason"])
+assert len(auc) < 40 and len(auc) == best + 3 and "early stopping" in str(h.attrs["stop_reason"])
+PY
+}
+check "early stopping on val AUC after patience epochs" stopped_early
 
 # 2. Data parallel: 2 learners x batch 16 = 1 learner x batch 32 (no BatchNorm; fp32 sums
 # in another order, so within a tolerance), with augmentation on.
