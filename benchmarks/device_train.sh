@@ -12,14 +12,15 @@
 # default). Both sides copy a host batch to the device every step, as the stage's learner does
 # (python is also timed on a device-resident batch, for reference). Inference: eval mode, fp32,
 # host batch in, logits back to the host (Learner::predict; python the same). Finishes in ~3-4
-# minutes (build ~2, measurements ~1); every phase runs under `timeout`.
+# minutes (build ~1.5, measurements ~1.5); every phase runs under `timeout`, and none past
+# DEADLINE_S (default 450 s) from the start, so the whole stays inside 8 minutes.
 #
 #   benchmarks/device_train.sh                 on the GPU machine (from the repository root)
 #   benchmarks/device_train.sh --cpu-dry-run   here: Debian's /usr/bin/python3 and libtorch, the
 #                                              CPU, batch 8, 2 steps (proves the script works)
 # Environment: STEPS (timed steps, default 50), WARMUP (default 10), BATCH (default 256),
 # STEMS (default "imagenet small_input"), BUILD_DIR (default /tmp/b; dry run /tmp/dhs-learn-dry),
-# JOBS (default 16; dry run 2), PYTHON (default python3; dry run /usr/bin/python3).
+# JOBS (default 16; dry run 2), PYTHON (default python3; dry run /usr/bin/python3), DEADLINE_S.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,6 +44,9 @@ LOG=$RESULTS/device_train.log
 JSONL=$RESULTS/device_train.jsonl
 : > "$JSONL"
 T0=$SECONDS
+DEADLINE=${DEADLINE_S:-450}  # seconds from the start after which no phase may still run
+# budget N: N, or the seconds left before DEADLINE when fewer (at least 1)
+budget() { local left=$((DEADLINE - (SECONDS - T0))); [ "$left" -lt "$1" ] && echo $((left > 1 ? left : 1)) || echo "$1"; }
 say() { echo "$@" | tee -a "$LOG"; }
 : > "$LOG"
 
@@ -90,9 +94,9 @@ build_infer_obj() {
     cmake --build "$INFER" -j1 --target infer_obj > "$INFER.build.log" 2>&1
 }
 mkdir -p "$BUILD"
-timeout 420 bash -c "$(declare -f build_learn); BUILD='$BUILD' REPO='$REPO' TORCH_PREFIX='$TORCH_PREFIX' JOBS='$JOBS'; build_learn" &
+timeout "$(budget 300)" bash -c "$(declare -f build_learn); BUILD='$BUILD' REPO='$REPO' TORCH_PREFIX='$TORCH_PREFIX' JOBS='$JOBS'; build_learn" &
 learn_pid=$!
-timeout 420 bash -c "$(declare -f build_infer_obj); INFER='$INFER' TORCH_PREFIX='$TORCH_PREFIX'; build_infer_obj" &
+timeout "$(budget 300)" bash -c "$(declare -f build_infer_obj); INFER='$INFER' TORCH_PREFIX='$TORCH_PREFIX'; build_infer_obj" &
 infer_pid=$!
 rc=0
 wait "$learn_pid" || rc=$?
@@ -112,18 +116,18 @@ say "== built [$((SECONDS - T0)) s]"
 # 2. dhs: training (bf16 autocast on CUDA) and inference, each stem.
 for stem in $STEMS; do
   say "== dhs_learn_bench --stem $stem [$((SECONDS - T0)) s]"
-  timeout 150 "$BUILD/dhs_learn_bench" --device "$DEVICE" --bf16 1 --batch "$BATCH" --steps "$STEPS" \
-    --warmup "$WARMUP" --width 64 --stem "$stem" --threads "$THREADS" 2>&1 | tee -a "$LOG" | grep '^{' >> "$JSONL" || say "(failed)"
+  timeout "$(budget 90)" "$BUILD/dhs_learn_bench" --device "$DEVICE" --bf16 1 --batch "$BATCH" --steps "$STEPS" \
+    --warmup "$WARMUP" --width 64 --stem "$stem" --threads "$THREADS" 2>&1 | tee -a "$LOG" | grep '^{' | tee -a "$JSONL" || { say "(failed)"; tail -5 "$LOG"; }
   if [ "$INFER_OK" = 1 ]; then
-    timeout 120 "$INFER/dhs_learn_infer_bench" --device "$DEVICE" --batch "$BATCH" --steps "$STEPS" \
-      --warmup "$WARMUP" --width 64 --stem "$stem" --threads "$THREADS" 2>&1 | tee -a "$LOG" | grep '^{' >> "$JSONL" || say "(failed)"
+    timeout "$(budget 60)" "$INFER/dhs_learn_infer_bench" --device "$DEVICE" --batch "$BATCH" --steps "$STEPS" \
+      --warmup "$WARMUP" --width 64 --stem "$stem" --threads "$THREADS" 2>&1 | tee -a "$LOG" | grep '^{' | tee -a "$JSONL" || { say "(failed)"; tail -5 "$LOG"; }
   fi
 done
 
 # 3. Python torch + torchvision: the same model, optimiser, loss, autocast, batch and steps.
 say "== python torchvision [$((SECONDS - T0)) s]"
-timeout 300 "$PY" - "$DEVICE" "$BATCH" "$STEPS" "$WARMUP" "$THREADS" $STEMS <<'PY' 2>&1 | tee -a "$LOG" | grep '^{' >> "$JSONL" || say "(python failed)"
-import json, sys, time
+timeout "$(budget 180)" "$PY" - "$DEVICE" "$BATCH" "$STEPS" "$WARMUP" "$THREADS" $STEMS <<'PY' 2>&1 | tee -a "$LOG" | grep '^{' | tee -a "$JSONL" || { say "(python failed)"; tail -8 "$LOG"; }
+import contextlib, json, sys, time
 import torch, torchvision
 device, bs, steps, warmup, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 if threads > 0:
@@ -144,7 +148,7 @@ for stem in sys.argv[6:]:
 
     def step(x, y):
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+        with torch.autocast("cuda", dtype=torch.bfloat16) if cuda else contextlib.nullcontext():
             loss = lossf(model(x).float(), y)
         loss.backward()
         opt.step()
@@ -201,7 +205,7 @@ print(f"ResNet-18 width 64, 64x64x3, batch {rows[0]['batch'] if rows else '?'}, 
 print(f"{'':<44s} {'dhs':>10s} {'python':>10s} {'dhs/python':>11s}")
 fmt = lambda v: f"{v:10.1f}" if v is not None else f"{'-':>10s}"
 for stem in stems:
-    for label, d, p in ((f"train, bf16 autocast, {stem} stem", "dhs_learn_resnet18_train", "python_resnet18_train"),
+    for label, d, p in ((f"train, {'bf16 autocast' if dev == 'cuda' or dev.startswith('cuda:') else 'fp32'}, {stem} stem", "dhs_learn_resnet18_train", "python_resnet18_train"),
                         (f"inference, fp32, {stem} stem", "dhs_learn_resnet18_predict", "python_resnet18_predict")):
         dv, pv = get(d, stem), get(p, stem)
         ratio = f"{dv / pv:10.2f}x" if dv and pv else f"{'-':>11s}"

@@ -61,6 +61,14 @@ put() { printf '%s\t%s\n' "$1" "$2" >> "$RESULTS_TSV"; }
 json_field() { "$PY" -c "import json, sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
 # the value of stage_f/stage_g's report line whose name matches PATTERN: "[stage_f] NAME   VALUE unit"
 report_value() { grep -E "$1" | tail -1 | awk '{print $(NF-1)}'; }
+# capture CMD...: runs it, its output (stdout + stderr) into $out, the log and the terminal;
+# returns its exit code (so that set -e ends the script after showing what went wrong).
+capture() {
+  local rc=0
+  out=$("$@" 2>&1 | tee -a "$LOG") || rc=$?
+  echo "$out"
+  return $rc
+}
 
 echo "== run_train.sh $STAMP: $(nproc) cores; STEPS=$STEPS E2E_N=$E2E_N E2E_EPOCHS=$E2E_EPOCHS DATA_BATCHES=$DATA_BATCHES" | tee "$LOG"
 echo "== uptime at start: $(uptime)" | tee -a "$LOG"
@@ -74,14 +82,14 @@ if [ "${THREADS2:-1}" != 0 ] && [ "$(nproc)" -ge 2 ]; then
 fi
 for t in $THREAD_LIST; do
   echo "== a. python stage_f_resnet.py $BS $STEPS $t [$(wait_quiet "$QW")]" | tee -a "$LOG"
-  out=$("$PY" "$PYREF/stage_f_resnet.py" "$BS" "$STEPS" "$t" 2>&1 | tee -a "$LOG" /dev/stderr)
+  capture "$PY" "$PYREF/stage_f_resnet.py" "$BS" "$STEPS" "$t"
   put "f_train_$t" "$(echo "$out" | report_value 'train step')"
   put "f_infer_$t" "$(echo "$out" | report_value 'inference')"
   echo "== a. dhs_learn_bench --stem imagenet --threads $t [$(wait_quiet "$QW")]" | tee -a "$LOG"
-  out=$("$LEARN_BENCH" --batch "$BS" --steps "$STEPS" --warmup 3 --width 64 --stem imagenet --device cpu --threads "$t" 2>&1 | tee -a "$LOG" /dev/stderr)
+  capture "$LEARN_BENCH" --batch "$BS" --steps "$STEPS" --warmup 3 --width 64 --stem imagenet --device cpu --threads "$t"
   put "d_train_$t" "$(echo "$out" | json_field images_per_s)"
   echo "== a. dhs_learn_infer_bench --stem imagenet --threads $t [$(wait_quiet "$QW")]" | tee -a "$LOG"
-  out=$("$INFER_BENCH" --batch "$BS" --steps "$STEPS" --warmup 1 --width 64 --stem imagenet --device cpu --threads "$t" 2>&1 | tee -a "$LOG" /dev/stderr)
+  capture "$INFER_BENCH" --batch "$BS" --steps "$STEPS" --warmup 1 --width 64 --stem imagenet --device cpu --threads "$t"
   put "d_infer_$t" "$(echo "$out" | json_field images_per_s)"
 done
 
@@ -161,11 +169,11 @@ NFILES=$(find "$NPZ/flat" -name '*.npz' | wc -l)
 [ "$NFILES" -ge "$BS" ] || { echo "only $NFILES .npz stamps in $NPZ/flat (< batch $BS): raise NEG_PER_POS" >&2; exit 1; }
 echo "== c. $NFILES stamps (status ok) of $CUTRUN/cutouts.h5, as .npz in $NPZ/flat" | tee -a "$LOG"
 echo "== c. train_data_bench --group /stamps --batch $BS --batches $DATA_BATCHES --augment 1 [$(wait_quiet "$QW")]" | tee -a "$LOG"
-out=$("$DATA_BENCH" --file "$CUTRUN/cutouts.h5" --group /stamps --batch "$BS" --batches "$DATA_BATCHES" --augment 1 \
-  --max-shift 2 2>&1 | tee -a "$LOG" /dev/stderr)
+capture "$DATA_BENCH" --file "$CUTRUN/cutouts.h5" --group /stamps --batch "$BS" --batches "$DATA_BATCHES" --augment 1 \
+  --max-shift 2
 put data_dhs "$(echo "$out" | json_field stamps_per_s)"
 echo "== c. python stage_g_npz_train.py $NPZ/flat $BS $STEPS 1 1 [$(wait_quiet "$QW")]" | tee -a "$LOG"
-out=$("$PY" "$PYREF/stage_g_npz_train.py" "$NPZ/flat" "$BS" "$STEPS" 1 1 2>&1 | tee -a "$LOG" /dev/stderr)
+capture "$PY" "$PYREF/stage_g_npz_train.py" "$NPZ/flat" "$BS" "$STEPS" 1 1
 put data_py "$(echo "$out" | report_value 'DataLoader alone')"
 put data_py_train "$(echo "$out" | report_value 'DataLoader \+ ResNet')"
 
@@ -187,22 +195,22 @@ def f(x, unit=""):
 def r(a, b):
     return f"{a / b:7.2f}x" if a and b else f"{'-':>8s}"
 print(f"\n== training on the CPU: ResNet-18 width 64 (torchvision's imagenet stem), 64x64x3, batch {bs}")
-print(f"{'':<58s} {'dhs':>10s} {'python':>10s} {'dhs/py':>8s}  goal")
+print(f"{'':<62s} {'dhs':>10s} {'python':>10s} {'dhs/py':>8s}  goal")
 for t in threads:
-    print(f"{f'a. train, in-memory batches, {t} thread(s), images/s':<58s} {f(v.get(f'd_train_{t}'))} "
+    print(f"{f'a. train, in-memory batches, {t} thread(s), images/s':<62s} {f(v.get(f'd_train_{t}'))} "
           f"{f(v.get(f'f_train_{t}'))} {r(v.get(f'd_train_{t}'), v.get(f'f_train_{t}'))}  >= 1.0x")
-    print(f"{f'a. inference, {t} thread(s), images/s':<58s} {f(v.get(f'd_infer_{t}'))} "
+    print(f"{f'a. inference, {t} thread(s), images/s':<62s} {f(v.get(f'd_infer_{t}'))} "
           f"{f(v.get(f'f_infer_{t}'))} {r(v.get(f'd_infer_{t}'), v.get(f'f_infer_{t}'))}")
 mem = v.get("d_train_1")
-print(f"{'':<58s} {'images/s':>10s} {'/in-mem':>10s} {'wait':>8s}  goal")
+print(f"{'':<62s} {'images/s':>10s} {'/in-mem':>10s} {'wait':>8s}  goal")
 for n, label in ((1, "1 rank (producer thread)"), (2, "mpirun -n 2 (learner + data rank)")):
     ips, wait = v.get(f"e2e_ips_{n}"), v.get(f"e2e_wait_{n}")
     ratio = f"{ips / mem:9.2f}x" if ips and mem else f"{'-':>10s}"
     w = f"{100 * wait:7.1f}%" if wait is not None else f"{'-':>8s}"
-    print(f"{f'b. dhs end to end from HDF5, {label}':<58s} {f(ips)} {ratio} {w}  >= 0.9x, <= 10%")
-print(f"{'':<58s} {'dhs':>10s} {'python':>10s} {'dhs/py':>8s}  goal")
-print(f"{'c. data path alone, stamps/s, 1 data rank vs 1 npz worker':<58s} {f(v.get('data_dhs'))} "
+    print(f"{f'b. dhs end to end from HDF5, {label}':<62s} {f(ips)} {ratio} {w}  >= 0.9x, <= 10%")
+print(f"{'':<62s} {'dhs':>10s} {'python':>10s} {'dhs/py':>8s}  goal")
+print(f"{'c. data path alone, stamps/s, 1 data rank vs 1 npz worker':<62s} {f(v.get('data_dhs'))} "
       f"{f(v.get('data_py'))} {r(v.get('data_dhs'), v.get('data_py'))}  >= 10x")
-print(f"{'   (stage_g: npz DataLoader + training, 1 worker, 1 thread)':<58s} {'':>10s} {f(v.get('data_py_train'))}")
+print(f"{'   (stage_g: npz DataLoader + training, 1 worker, 1 thread)':<62s} {'':>10s} {f(v.get('data_py_train'))}")
 EOF
 echo "== log: $LOG"

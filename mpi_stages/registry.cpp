@@ -9,6 +9,7 @@
 #include "mpi_stages/sample/sample_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
 #include "mpi_stages/validate/validate_stage.hpp"
+#include "mpi_stages/train/config_keys.hpp"
 #if DHS_HAVE_TORCH
 #include "mpi_stages/train/train_stage.hpp"
 #endif
@@ -36,7 +37,8 @@ void register_stages(engine::StageRegistry& r) {
 #else
     r.add_unavailable("train", "lens-finder training (SPEC Stage 5)",
                       "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
-                      "-DDHS_WITH_TORCH=ON");
+                      "-DDHS_WITH_TORCH=ON",
+                      train::declare_config);
 #endif
 }
 

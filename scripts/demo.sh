@@ -85,6 +85,21 @@ print(("passed" if j["passed"] else "GATES FAILED") + "; " + "; ".join(parts) + 
 PY
 )")
     fi
+    # The training: val AUC per epoch, the best, where the weights are.
+    if [ -f "$out/run/train.h5" ]; then
+      summary+=("train: $(/usr/bin/python3 - "$out/run/train.h5" <<'PY'
+import json, sys
+import h5py
+h = h5py.File(sys.argv[1], "r")["history"]
+m = json.loads(h.attrs["model"])
+auc = " ".join(f"{x:.3f}" for x in h["val_auc"][:])
+print(f"{m['arch']} width {m['width']} ({m['stem']}) on {m['dataset']}: val AUC per epoch {auc}; best "
+      f"{h.attrs['best_val_auc']:.3f} at epoch {int(h.attrs['best_epoch']) + 1} ({h.attrs['stop_reason'].decode() if isinstance(h.attrs['stop_reason'], bytes) else h.attrs['stop_reason']}); "
+      f"{h['images_per_s'][-1]:.0f} images/s, data wait {100 * h['data_wait_fraction'][-1]:.1f}%; "
+      f"weights in {sys.argv[1].rsplit('/', 1)[0]}/model/weights.pt")
+PY
+)")
+    fi
   else
     summary+=("run: no science stage in this build yet (sampling, cutouts, injection, validation come next)")
   fi

@@ -28,9 +28,10 @@ void StageRegistry::add(const std::string& name, const std::string& summary, Fac
     entries_.push_back({name, summary, "", in_default_run, std::move(factory), std::move(declare)});
 }
 
-void StageRegistry::add_unavailable(const std::string& name, const std::string& summary, const std::string& reason) {
+void StageRegistry::add_unavailable(const std::string& name, const std::string& summary, const std::string& reason,
+                                    ConfigDeclarer declare) {
     if (has(name)) throw Error("stage '" + name + "' registered twice");
-    entries_.push_back({name, summary, reason, false, {}, {}});
+    entries_.push_back({name, summary, reason, false, {}, std::move(declare)});
 }
 
 const StageRegistry::Entry* StageRegistry::find(const std::string& name) const {

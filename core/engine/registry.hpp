@@ -22,8 +22,10 @@ public:
     /// `in_default_run` (the skeleton) runs only when named in run.stages or --stages.
     void add(const std::string& name, const std::string& summary, Factory factory, ConfigDeclarer declare = {},
              bool in_default_run = true);
-    /// @brief Registers a stage that this build lacks; create() throws with `reason`.
-    void add_unavailable(const std::string& name, const std::string& summary, const std::string& reason);
+    /// @brief Registers a stage that this build lacks; create() throws with `reason`. Its config
+    /// keys may still be declared (`declare`), so that one config serves builds with and without it.
+    void add_unavailable(const std::string& name, const std::string& summary, const std::string& reason,
+                         ConfigDeclarer declare = {});
 
     bool has(const std::string& name) const;
     bool available(const std::string& name) const;

@@ -9,6 +9,7 @@
 
 #include "core/config/config.hpp"
 #include "kernels/learn/learner.hpp"
+#include "mpi_stages/train/config_keys.hpp"
 #include "kernels/learn/preprocess.hpp"
 
 namespace dhs::mpi {
@@ -43,7 +44,6 @@ struct Params {
     std::string run_dir, model_dir;
 };
 
-void declare_config(config::Schema& s);
 /// @throws ConfigError naming the key.
 Params read_params(const config::Config& c, const std::string& run_dir);
 
