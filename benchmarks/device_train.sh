@@ -50,7 +50,7 @@ budget() { local left=$((DEADLINE - (SECONDS - T0))); [ "$left" -lt "$1" ] && ec
 say() { echo "$@" | tee -a "$LOG"; }
 : > "$LOG"
 
-say "== device_train.sh $([ "$DRY" = 1 ] && echo '(CPU dry run)') $(date -u +%FT%TZ) on $(hostname), $(nproc) cores"
+say "== device_train.sh $([ "$DRY" = 1 ] && echo '(CPU dry run)') $(date -u +%FT%TZ) on $(uname -n), $(nproc) cores"
 if command -v nvidia-smi > /dev/null; then
   nvidia-smi -L 2>&1 | tee -a "$LOG" || true
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>&1 | tee -a "$LOG" || true
@@ -58,7 +58,7 @@ else
   say "(no nvidia-smi)"
 fi
 "$PY" -c "import sys, torch; print('python', sys.version.split()[0], '| torch', torch.__version__, '| cuda', torch.version.cuda, '| cudnn', torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None, '| cuda available', torch.cuda.is_available())" 2>&1 | tee -a "$LOG"
-uptime | tee -a "$LOG"
+(uptime 2>/dev/null || cat /proc/loadavg) | tee -a "$LOG"
 
 # 1. Build: kernels/learn standalone (dhs_learn_bench), and beside it, at the same time, the
 # inference bench's one translation unit in a small project that links the library built there.

@@ -98,7 +98,6 @@ INJ=$DATA/injections_n${E2E_N}_101.h5
 if [ ! -f "$INJ" ]; then
   echo "== b. making $INJ ($E2E_N stamps of 101x101x3, make_fixture.py; once)" | tee -a "$LOG"
   "$PY" "$REPO/tests/mpi_stages/train/make_fixture.py" "$INJ" --n "$E2E_N" --size 101
-  "$PY" "$REPO/tests/mpi_stages/h5_strings_utf8.py" "$INJ"  # h5py's ASCII strings as dhs's UTF-8 ones
 fi
 CFG=$DATA/train_bench.yaml
 cat > "$CFG" <<EOF
