@@ -13,6 +13,8 @@
 // it (build_training_set); when the file cannot train (say a small cutouts run without positives
 // in a split) every row of the group is used instead, since the path's cost does not depend on
 // the labels ("training_set": "all_rows" in the output).
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -130,6 +132,10 @@ double since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+    // The heap as dhs's main sets it (apps/dhs/main.cpp): batch buffers are reused, not
+    // returned to the kernel and faulted in again every batch.
+    ::mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
     const Options o = parse(argc, argv);
     const tr::Params p = make_params(o);
     auto t0 = std::chrono::steady_clock::now();

@@ -303,9 +303,22 @@ Column ResultReader::read_rows(const std::string& object, const std::vector<std:
         mtype = native_type(dtype);
     }
     const std::size_t row_bytes = std::max<std::size_t>(1, cell_size * width);
-    const std::uint64_t max_gap = std::max<std::uint64_t>(1, (std::uint64_t{256} << 10) / row_bytes);
+    // A gap is read through only when it is small (rows of small tables): a stamp-sized gap
+    // costs more to copy than the extra read call it saves.
+    const std::uint64_t max_gap = std::max<std::uint64_t>(1, (std::uint64_t{64} << 10) / row_bytes);
     const std::uint64_t max_span = std::max<std::uint64_t>(1, (std::uint64_t{16} << 20) / row_bytes);
-    std::vector<unsigned char> picked(sorted.size() * row_bytes), span_buf;
+    // Numeric rows are read straight into the column's storage; strings through a byte buffer.
+    const std::size_t nvals = sorted.size() * cell_size;
+    Column unique;
+    std::vector<unsigned char> picked_strings, span_buf;
+    unsigned char* picked = nullptr;
+    if (dtype == DType::string) {
+        picked_strings.resize(sorted.size() * row_bytes);
+        picked = picked_strings.data();
+    } else {
+        unique = Column(name, dtype, sorted.size(), cell);
+        picked = static_cast<unsigned char*>(unique.raw_data());
+    }
     Handle fspace(H5Scopy(o.space.get()));
     std::vector<hsize_t> start(o.dims.size(), 0), cnt = o.dims;
     for (std::size_t i = 0; i < sorted.size();) {
@@ -320,7 +333,7 @@ Column ResultReader::read_rows(const std::string& object, const std::vector<std:
         for (auto c : cell) mdims.push_back(static_cast<hsize_t>(c));
         Handle mspace(H5Screate_simple(static_cast<int>(mdims.size()), mdims.data(), nullptr));
         const bool dense = span == j - i;  // every row of the span wanted: read straight into place
-        unsigned char* dst = picked.data() + i * row_bytes;
+        unsigned char* dst = picked + i * row_bytes;
         if (!dense) {
             span_buf.resize(span * row_bytes);
             dst = span_buf.data();
@@ -329,22 +342,17 @@ Column ResultReader::read_rows(const std::string& object, const std::vector<std:
               "cannot read");
         if (!dense)
             for (std::size_t k = i; k < j; ++k)
-                std::memcpy(picked.data() + k * row_bytes, span_buf.data() + (sorted[k] - first) * row_bytes,
+                std::memcpy(picked + k * row_bytes, span_buf.data() + (sorted[k] - first) * row_bytes,
                             row_bytes);
         i = j;
     }
-    Column unique;
-    const std::size_t nvals = sorted.size() * cell_size;
     if (dtype == DType::string) {
         std::vector<std::string> values(nvals);
         for (std::size_t v = 0; v < nvals; ++v) {
-            const char* p = reinterpret_cast<const char*>(picked.data()) + v * width;
+            const char* p = reinterpret_cast<const char*>(picked) + v * width;
             values[v].assign(p, strnlen(p, width));
         }
         unique = Column(name, std::move(values), cell);
-    } else {
-        unique = Column(name, dtype, sorted.size(), cell);
-        if (nvals > 0) std::memcpy(unique.raw_data(), picked.data(), nvals * width);
     }
     // Back to the requested order (duplicates allowed); nothing to do for sorted unique indices.
     Column col;

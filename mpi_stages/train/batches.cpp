@@ -44,20 +44,27 @@ void BatchMaker::make(std::span<const std::int64_t> positions, std::int64_t epoc
     const auto n = static_cast<std::int64_t>(positions.size());
     out.n = n;
     out.c = c, out.h = crop, out.w = crop, out.n_meta = set_.n_meta;
-    out.x.assign(static_cast<std::size_t>(n * c * crop * crop), 0.f);
-    out.meta.assign(static_cast<std::size_t>(n * set_.n_meta), 0.f);
+    out.x.resize(static_cast<std::size_t>(n * c * crop * crop));  // every element is written below
+    out.meta.resize(static_cast<std::size_t>(n * set_.n_meta));
     out.target.resize(static_cast<std::size_t>(n));
     out.weight.resize(static_cast<std::size_t>(n));
+    // The batch's rows are read in file (chunk) order, once each; slot[i] is example i's place.
     std::vector<std::uint64_t> rows(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i)
         rows[static_cast<std::size_t>(i)] =
             static_cast<std::uint64_t>(set_.examples[static_cast<std::size_t>(positions[static_cast<std::size_t>(i)])].row);
+    std::vector<std::uint64_t> file_rows(rows);
+    std::sort(file_rows.begin(), file_rows.end());
+    file_rows.erase(std::unique(file_rows.begin(), file_rows.end()), file_rows.end());
+    std::vector<std::size_t> slot(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        slot[i] = static_cast<std::size_t>(std::lower_bound(file_rows.begin(), file_rows.end(), rows[i]) - file_rows.begin());
     learn::AugmentSpec aug = p_.aug;
     aug.enabled = aug.enabled && augment;
     const bool noise = aug.enabled && aug.noise_scale > 0;
-    const Column image = reader_.read_rows(set_.stamps_group + "/image", rows);
+    const Column image = reader_.read_rows(set_.stamps_group + "/image", file_rows);
     Column invvar;
-    if (noise) invvar = reader_.read_rows(set_.stamps_group + "/invvar", rows);
+    if (noise) invvar = reader_.read_rows(set_.stamps_group + "/invvar", file_rows);
     const auto px = image.values<float>();
     const std::size_t cell = static_cast<std::size_t>(c * h * w), out_cell = static_cast<std::size_t>(c * crop * crop);
     for (std::int64_t i = 0; i < n; ++i) {
@@ -65,8 +72,9 @@ void BatchMaker::make(std::span<const std::int64_t> positions, std::int64_t epoc
         const Example& e = set_.examples[pos];
         const auto k = static_cast<std::size_t>(i);
         const learn::AugmentDraw draw = learn::draw_augment(aug, p_.seed, epoch, static_cast<std::int64_t>(pos));
-        std::span<const float> iv = noise ? invvar.values<float>().subspan(k * cell, cell) : std::span<const float>{};
-        flagged_ += learn::prepare_stamp(px.subspan(k * cell, cell), iv, c, h, w, p_.pre, aug, draw,
+        const std::size_t at = slot[k] * cell;
+        std::span<const float> iv = noise ? invvar.values<float>().subspan(at, cell) : std::span<const float>{};
+        flagged_ += learn::prepare_stamp(px.subspan(at, cell), iv, c, h, w, p_.pre, aug, draw,
                                          std::span<float>(out.x).subspan(k * out_cell, out_cell), scratch_);
         out.target[k] = e.target;
         out.weight[k] = e.weight;

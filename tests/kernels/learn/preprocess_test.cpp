@@ -382,4 +382,48 @@ TEST(LearnPreprocess, RejectsBadShapes) {
                  std::invalid_argument);
 }
 
+// The radix-selection median and MAD against a sort: ties (integer pixels), odd and even
+// counts (stamps of 61 and 62 px), negative values and signed zeros, many seeds.
+TEST(LearnPreprocess, RobustStatisticsMatchASortOnTiesAndEvenCounts) {
+    const dhs::learn::PreprocessSpec spec;
+    std::vector<float> scratch;
+    for (int size : {61, 62, 101}) {
+        for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+            std::vector<float> band(static_cast<std::size_t>(size * size));
+            std::uint64_t x = seed * 0x9E3779B97F4A7C15ull;
+            for (auto& v : band) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                const double u = static_cast<double>(x >> 11) / 9007199254740992.0;
+                v = seed % 3 == 0 ? static_cast<float>(std::floor(u * 7) - 3)           // heavy ties
+                    : seed % 3 == 1 ? static_cast<float>((u - 0.5) * 1e-3)               // small, both signs
+                                    : (u < 0.3 ? -0.0f : static_cast<float>(u * 10));   // signed zeros
+            }
+            // Reference: the outer finite pixels, sorted; numpy's median; 1.4826 MAD.
+            const double c = 0.5 * (size - 1);
+            std::vector<double> outer;
+            for (int yy = 0; yy < size; ++yy)
+                for (int xx = 0; xx < size; ++xx)
+                    if ((yy - c) * (yy - c) + (xx - c) * (xx - c) >= 900.0)
+                        outer.push_back(band[static_cast<std::size_t>(yy * size + xx)]);
+            auto median = [](std::vector<double> v) {
+                std::sort(v.begin(), v.end());
+                const std::size_t n = v.size();
+                return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+            };
+            const double m = median(outer);
+            std::vector<double> dev;
+            for (double v : outer) dev.push_back(static_cast<double>(static_cast<float>(std::abs(v - m))));
+            const double sd = 1.4826 * median(dev);
+            std::vector<float> got(band);
+            const bool ok = dhs::learn::raw_robust_band(got.data(), size, size, spec, scratch);
+            ASSERT_EQ(ok, sd > 0) << "size " << size << " seed " << seed;
+            if (!ok) continue;
+            for (std::size_t i = 0; i < band.size(); i += 97) {
+                const double want = std::clamp((band[i] - m) / sd, -50.0, 50.0);
+                ASSERT_NEAR(got[i], want, 1e-5 * std::max(1.0, std::abs(want))) << "size " << size << " seed " << seed;
+            }
+        }
+    }
+}
+
 }  // namespace
