@@ -9,8 +9,10 @@
 #include "mpi_stages/sample/sample_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
 #include "mpi_stages/validate/validate_stage.hpp"
+#include "mpi_stages/score/config_keys.hpp"
 #include "mpi_stages/train/config_keys.hpp"
 #if DHS_HAVE_TORCH
+#include "mpi_stages/score/score_stage.hpp"
 #include "mpi_stages/train/train_stage.hpp"
 #endif
 
@@ -34,11 +36,17 @@ void register_stages(engine::StageRegistry& r) {
 #if DHS_HAVE_TORCH
     r.add("train", "lens-finder training on learner ranks fed by data ranks: history, checkpoints, weights (SPEC Stage 5)",
           [] { return std::make_unique<TrainStage>(); }, TrainStage::declare_config);
+    r.add("score", "logit and p_lens of every cutout and injection stamp by the trained or a given model (SPEC Stage 5)",
+          [] { return std::make_unique<ScoreStage>(); }, ScoreStage::declare_config);
 #else
     r.add_unavailable("train", "lens-finder training (SPEC Stage 5)",
                       "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
                       "-DDHS_WITH_TORCH=ON",
                       train::declare_config);
+    r.add_unavailable("score", "stamp scoring (SPEC Stage 5)",
+                      "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
+                      "-DDHS_WITH_TORCH=ON",
+                      score::declare_config);
 #endif
 }
 

@@ -102,8 +102,8 @@ TrainState train_learner(const LearnerRun& run, learn::Learner& learner, TrainSt
     const std::int64_t S = steps_per_epoch(static_cast<std::int64_t>(run.set.index_of_split[0].size()), L, p.batch_size);
     const learn::OptimSpec optim = optim_spec(p, S);
     auto feed = run.groups.feeders.empty() ? local_feed(p, run.set, run.groups) : remote_feed(run.world, p, run.set, run.groups);
-    const learn::AverageFn average = [&](std::span<float> g) {
-        if (L == 1) return;
+    // One learner has nothing to average (and skips the flat gradient copy altogether).
+    const learn::AverageFn average = L == 1 ? learn::AverageFn{} : [&](std::span<float> g) {
         run.learners.allreduce_sum_inplace(g);
         for (auto& v : g) v /= static_cast<float>(L);
     };

@@ -5,3 +5,9 @@ if(DHS_HAVE_TORCH)
                       LABELS "mpi_stages;train" TIMEOUT 900)
   set_property(TEST mpi_stages.train PROPERTY PROCESSORS 2)
 endif()
+# The scoring stage (mpi_stages/score): rank-count identity, contents, TorchScript = dhs model.
+if(DHS_HAVE_TORCH)
+  dhs_add_script_test(NAME mpi_stages.score COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/train/score_test.sh
+                      LABELS "mpi_stages;score" TIMEOUT 600)
+  set_property(TEST mpi_stages.score PROPERTY PROCESSORS 2)
+endif()

@@ -1,0 +1,44 @@
+// The `score` stage (SPEC Stage 5, scoring): every stamp of cutouts.h5 (every target set) and
+// injections.h5 (injections and controls) scored by the run's best model, or by `score.model`
+// (another run's model or a TorchScript file), with the preprocessing training used
+// (learn::prepare_stamp with model.json's settings, no augmentation). Units are consecutive rows
+// of one file, so scores.h5:/scores is in file order for any rank count; each rank infers on its
+// own device (its local CUDA device when present).
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "core/config/config.hpp"
+#include "core/engine/stage.hpp"
+
+namespace dhs::stages {
+
+namespace score {
+class Scorer;
+}
+
+class ScoreStage final : public engine::Stage {
+public:
+    ScoreStage();
+    ~ScoreStage() override;
+    std::string name() const override { return "score"; }
+    std::string output_file() const override { return "scores.h5"; }
+    std::string description() const override {
+        return "logit and p_lens of every cutout and injection stamp by the trained (or a given) model";
+    }
+    std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
+    std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;
+    engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
+    void reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const override;
+    std::int64_t memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
+
+    static void declare_config(config::Schema& schema);
+
+private:
+    score::Scorer& scorer(const engine::StageContext& ctx) const;  ///< loaded once per process
+    mutable std::mutex mu_;
+    mutable std::unique_ptr<score::Scorer> scorer_;
+};
+
+}  // namespace dhs::stages

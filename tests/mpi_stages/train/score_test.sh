@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The scoring stage on the ring / no-ring fixture (make_fixture.py) after a short training:
+# the same scores.h5 for 1, 2 and 3 ranks (h5diff outside /provenance/run); every stamp scored
+# once, in file order, p_lens = sigmoid(logit), the model's SHA-256 recorded; the trained model
+# separates the test split's rings; a TorchScript file exported from the weights
+# (scripts/export_torchscript.py) scores the same as the dhs model it came from; a missing
+# model stops before any work.
+set -uo pipefail
+dhs="${DHS_EXE:?}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+py=/usr/bin/python3
+tmp="$(mktemp -d)"
+pass=0
+fails=0
+trap 'pkill -9 -f "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+check() {
+  local name="$1"; shift
+  if "$@"; then pass=$((pass + 1)); echo "PASS: $name"; else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+mpi() {
+  local n="$1"; shift
+  "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" "$n" ${DHS_MPIEXEC_PREFLAGS//;/ } "$@"
+}
+same() {  # same A.h5 B.h5: identical outside /provenance/run
+  h5diff -c --exclude-path /provenance/run "$1" "$2" >/dev/null 2>&1 || { h5diff -c --exclude-path /provenance/run "$1" "$2" | head; return 1; }
+}
+
+"$py" "$here/make_fixture.py" "$tmp/rings.h5" || exit 1
+cat > "$tmp/cfg.yaml" <<YAML
+run:
+  stages: [train, score]
+train:
+  dataset: injection
+  injections_file: $tmp/rings.h5
+  arch: simple_cnn
+  width: 16
+  crop: 48
+  batch_size: 32
+  epochs: 10
+  patience: 10
+  lr: 1e-2
+  learners: "1"
+  threads: 1
+score:
+  sources: [injections]
+  injections_file: $tmp/rings.h5
+  batch_size: 48
+  unit_stamps: 64
+  threads: 1
+YAML
+
+"$dhs" run "$tmp/cfg.yaml" --out "$tmp/r1" > "$tmp/r1.log" 2>&1
+check "train + score on 1 rank" test -s "$tmp/r1/scores.h5"
+for n in 2 3; do
+  # The same trained model, scored again on n ranks.
+  mkdir -p "$tmp/r$n"
+  mpi "$n" "$dhs" run "$tmp/cfg.yaml" --out "$tmp/r$n" --stages score --set score.model="$tmp/r1/model" \
+    > "$tmp/r$n.log" 2>&1
+done
+"$dhs" run "$tmp/cfg.yaml" --out "$tmp/r1b" --stages score --set score.model="$tmp/r1/model" > "$tmp/r1b.log" 2>&1
+check "scores.h5 identical for 1 and 2 ranks" same "$tmp/r1b/scores.h5" "$tmp/r2/scores.h5"
+check "scores.h5 identical for 1 and 3 ranks" same "$tmp/r1b/scores.h5" "$tmp/r3/scores.h5"
+contents() {
+  "$py" - "$tmp/r1/scores.h5" "$tmp/rings.h5" "$tmp/r1/model/weights.pt" <<'PY'
+import hashlib, sys
+import h5py, numpy as np
+s = h5py.File(sys.argv[1])["scores"]
+f = h5py.File(sys.argv[2])["injections"]
+n = f["image"].shape[0]
+assert list(s["source_row"][:]) == list(range(n)), "every stamp once, in file order"
+assert set(s["source"][:]) == {b"injections"}
+logit, p = s["logit"][:].astype(np.float64), s["p_lens"][:].astype(np.float64)
+assert np.allclose(p, 1 / (1 + np.exp(-logit)), atol=1e-6)
+ctrl = f["is_control"][:]
+assert list(s["class"][:]) == [b"control" if c else b"injection" for c in ctrl]
+assert (s["split"][:] == f["split"][:]).all()
+assert s.attrs["model_sha256"].decode() if isinstance(s.attrs["model_sha256"], bytes) else s.attrs["model_sha256"]
+sha = hashlib.sha256(open(sys.argv[3], "rb").read()).hexdigest()
+got = s.attrs["model_sha256"]
+got = got.decode() if isinstance(got, bytes) else got
+assert got == sha, (got, sha)
+test = s["split"][:] == b"test"
+pos, neg = logit[test & ~ctrl], logit[test & ctrl]
+auc = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+print(f"{n} stamps scored; test-split AUC {auc:.3f} ({len(pos)} rings, {len(neg)} controls)")
+assert auc >= 0.95, auc
+PY
+}
+check "every stamp once in file order; p_lens = sigmoid(logit); classes, splits, model SHA-256; test AUC" contents
+
+"$py" "$repo/scripts/export_torchscript.py" "$tmp/r1/model" "$tmp/model.ts.pt" > "$tmp/export.log" 2>&1
+"$dhs" run "$tmp/cfg.yaml" --out "$tmp/ts" --stages score --set score.model="$tmp/model.ts.pt" > "$tmp/ts.log" 2>&1
+ts_same() {
+  "$py" - "$tmp/r1b/scores.h5" "$tmp/ts/scores.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(x)["scores"]["logit"][:] for x in sys.argv[1:3])
+d = float(np.abs(a.astype(np.float64) - b).max())
+print(f"TorchScript vs dhs model: max |logit diff| {d:.2e} over {len(a)} stamps")
+assert d <= 1e-4, d
+PY
+}
+check "a TorchScript file exported from the weights scores as the dhs model" ts_same
+
+"$dhs" run "$tmp/cfg.yaml" --out "$tmp/nomodel" --stages score --set score.model="$tmp/none" > "$tmp/nomodel.log" 2>&1
+rc=$?
+check "a missing model stops before any work, naming it" bash -c "[ $rc != 0 ] && grep -q '$tmp/none' '$tmp/nomodel.log'"
+
+echo "$pass passed, $fails failed"
+[ "$fails" = 0 ]
