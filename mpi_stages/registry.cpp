@@ -4,6 +4,7 @@
 #include "dhs/config.hpp"
 
 #include "mpi_stages/cutouts/cutouts_stage.hpp"
+#include "mpi_stages/evaluate/evaluate_stage.hpp"
 #include "mpi_stages/inject/inject_stage.hpp"
 #include "mpi_stages/mock_sky/mock_sky_stage.hpp"
 #include "mpi_stages/sample/sample_stage.hpp"
@@ -48,6 +49,9 @@ void register_stages(engine::StageRegistry& r) {
                       "-DDHS_WITH_TORCH=ON",
                       score::declare_config);
 #endif
+    r.add("evaluate", "TPR at FPR, ROC/PR, recall with intervals, calibration, the selection function (SPEC Stage 6)",
+          [] { return std::make_unique<EvaluateStage>(); }, EvaluateStage::declare_config,
+          /*in_default_run=*/DHS_HAVE_TORCH == 1);  // it evaluates the scores only torch builds make
 }
 
 const engine::StageRegistry& pipeline_registry() {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A small injection-stage-like file for the training stage's tests: /injections with image and
 invvar stamps (N, 3, S, S) float32, is_control, split, theta_e_arcsec, psf_fwhm_r, arc_snr,
-physics_valid, bad_pixel_frac, host_galaxy_id. Injections are a smooth galaxy plus a ring (an Einstein ring at
+physics_valid, bad_pixel_frac, host_galaxy_id, cell_id and its bins. Injections are a smooth galaxy plus a ring (an Einstein ring at
 8-12 px), controls the galaxy alone; noise sigma 1 (invvar 1). Deterministic in --seed.
 
     make_fixture.py OUT.h5 [--n 384] [--size 65] [--nan-injections] [--no-val-injections]
@@ -53,6 +53,12 @@ def main():
         g["image"].attrs["bands"] = np.bytes_("g,r,z")  # fixed-length, as dhs writes attributes
         g["invvar"] = np.ones_like(image)
         g["is_control"] = control
+        # Selection-function cells: injections spread over 4 cells of the SPEC grid, controls -1.
+        cell = np.where(control, -1, (np.arange(n) // 2) % 4)
+        g["cell_id"] = cell.astype(np.int32)
+        g["cell_theta_e"] = np.where(control, -1, 4 + cell % 2).astype(np.int32)
+        g["cell_psf"] = np.where(control, -1, 2 + cell // 2).astype(np.int32)
+        g["cell_depth"] = np.where(control, -1, 1).astype(np.int32)
         g["host_galaxy_id"] = np.array([f"fx{i // 2:06d}".encode() for i in range(n)], dtype="S8")
         g["split"] = np.array([t.encode() for t in split], dtype="S5")
         g["theta_e_arcsec"] = np.where(control, np.nan, 2.5).astype(np.float64)

@@ -29,7 +29,7 @@ same() {  # same A.h5 B.h5: identical outside /provenance/run
 "$py" "$here/make_fixture.py" "$tmp/rings.h5" || exit 1
 cat > "$tmp/cfg.yaml" <<YAML
 run:
-  stages: [train, score]
+  stages: [train, score, evaluate]
 train:
   dataset: injection
   injections_file: $tmp/rings.h5
@@ -42,6 +42,10 @@ train:
   lr: 1e-2
   learners: "1"
   threads: 1
+evaluate:
+  split: all
+  fpr_targets: [0.001, 0.01, 0.1]
+  bootstrap_resamples: 200
 score:
   sources: [injections]
   injections_file: $tmp/rings.h5
@@ -105,6 +109,43 @@ check "a TorchScript file exported from the weights scores as the dhs model" ts_
 "$dhs" run "$tmp/cfg.yaml" --out "$tmp/nomodel" --stages score --set score.model="$tmp/none" > "$tmp/nomodel.log" 2>&1
 rc=$?
 check "a missing model stops before any work, naming it" bash -c "[ $rc != 0 ] && grep -q '$tmp/none' '$tmp/nomodel.log'"
+
+# Evaluation of the 1-rank run's scores (all splits): against scikit-learn on the same scores.
+eval_ok() {
+  "$py" - "$tmp/r1" <<'PY'
+import json, sys
+import h5py, numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+from astropy.table import Table
+d = sys.argv[1]
+s = h5py.File(d + "/scores.h5")["scores"]
+y = (s["class"][:] == b"injection").astype(int)
+p = s["p_lens"][:].astype(np.float64)
+e = h5py.File(d + "/evaluation.h5")
+fpr, tpr, thr = roc_curve(y, p)
+g = e["roc_injection"]
+assert np.array_equal(g["fpr"][:], fpr) and np.array_equal(g["tpr"][:], tpr) and np.allclose(g["threshold"][:], thr, rtol=0, atol=0)
+j = json.load(open(d + "/evaluation_summary.json"))
+auc = j["comparisons"]["injection"]["auc"]
+assert abs(auc - roc_auc_score(y, p)) < 1e-12, (auc, roc_auc_score(y, p))
+t = e["tpr_at_fpr"]
+n_neg = int((y == 0).sum())
+for target, res in zip(t["target_fpr"][:], t["resolvable"][:]):
+    assert bool(res) == (target >= 1.0 / n_neg), (target, res, n_neg)
+sf = e["selection_function"]
+inj_in_cells = int(((y == 1) & (h5py.File(d + "/../rings.h5")["injections"]["cell_id"][:] >= 0)).sum())
+for target in set(sf["target_fpr"][:]):
+    m = sf["target_fpr"][:] == target
+    assert int(sf["n"][:][m].sum()) == inj_in_cells, "completeness table sums back to the injections"
+    k, n = sf["k"][:][m], sf["n"][:][m]
+    assert np.allclose(sf["fraction"][:][m], k / n)
+tab = Table.read(d + "/selection_function.ecsv", format="ascii.ecsv")
+assert len(tab) == len(sf["cell_id"]) and tab.meta["interval"] == "Clopper-Pearson"
+assert np.allclose(tab["cp_lower"], sf["cp_lower"][:], equal_nan=True)
+print(f"AUC {auc:.4f} = sklearn; {len(tab)} selection-function rows, {inj_in_cells} injections in cells; ECSV loads")
+PY
+}
+check "evaluate: ROC and AUC = scikit-learn, resolvable FPRs, completeness sums, ECSV loads in astropy" eval_ok
 
 echo "$pass passed, $fails failed"
 [ "$fails" = 0 ]

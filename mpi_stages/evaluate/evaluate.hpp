@@ -1,0 +1,54 @@
+// The evaluation stage's internals (SPEC Stage 6): its `evaluate.*` parameters, the scored
+// stamps of one split joined with what evaluation needs about them (Tier of the real positives,
+// the selection-function cell of the injections), and the tables computed from them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config/config.hpp"
+#include "core/engine/table_file.hpp"
+
+namespace dhs::stages::evaluate {
+
+struct Params {
+    std::string scores_file, cutouts_file, injections_file, sample_file;
+    std::string split;                   ///< train, val, test or all
+    std::vector<double> fpr_targets;
+    int bootstrap_resamples = 1000;
+    double ci_level = 0.95;
+    int calibration_bins = 10;
+    std::uint64_t seed = 0;
+    std::string run_dir;
+};
+void declare_config(config::Schema& s);
+Params read_params(const config::Config& c, const std::string& run_dir);
+
+/// @brief One labelled set of scores: real lenses vs negatives, or injections vs controls.
+struct Comparison {
+    std::string name;                    ///< "real" or "injection"
+    std::vector<double> score;           ///< p_lens
+    std::vector<std::uint8_t> label;     ///< 1 positive / injection, 0 negative / control
+    std::vector<std::string> tier;       ///< real positives: A or B ('' otherwise)
+    std::vector<int> cell;               ///< injections: selection-function cell id (-1 outside)
+    std::vector<int> cell_theta_e, cell_psf, cell_depth;  ///< the cell's bin indices
+    std::vector<double> arc_snr;
+};
+
+/// @brief The scored stamps of the configured split, by comparison (a comparison without both
+/// labels is left out and the reason returned in `skipped`). @throws Error naming the file.
+std::vector<Comparison> load_comparisons(const Params& p, std::vector<std::string>& skipped);
+
+/// @brief Everything evaluation writes: the tables of evaluation.h5 and the summary JSON.
+struct Evaluation {
+    std::vector<engine::TableGroup> groups;
+    std::string summary_json;
+    engine::TableGroup selection_function;  ///< also written as RUN_DIR/selection_function.ecsv
+};
+Evaluation evaluate(const Params& p, const std::vector<Comparison>& comparisons, const std::vector<std::string>& skipped);
+
+/// @brief The selection-function table as ECSV 1.0 (astropy.table.Table.read loads it).
+std::string to_ecsv(const engine::TableGroup& table, const std::vector<std::pair<std::string, std::string>>& meta);
+
+}  // namespace dhs::stages::evaluate
