@@ -100,6 +100,22 @@ print(f"{m['arch']} width {m['width']} ({m['stem']}) on {m['dataset']}: val AUC 
 PY
 )")
     fi
+    # The evaluation: AUC per comparison and the selection function's size (scores.h5 made them).
+    if [ -f "$out/run/evaluation_summary.json" ]; then
+      summary+=("evaluate: $(/usr/bin/python3 - "$out/run" <<'PY'
+import json, sys
+d = sys.argv[1]
+j = json.load(open(d + "/evaluation_summary.json"))
+f = lambda x: "n/a" if x is None else f"{x:.3f}"
+parts = [f"{k} AUC {f(c['auc'])} [{f(c['auc_interval'][0])}, {f(c['auc_interval'][1])}] "
+         f"({c['n_positive']} vs {c['n_negative']})" for k, c in j["comparisons"].items()]
+ops = [o for o in j.get("operating_points", []) if o["resolvable"]]
+sf = j["selection_function"]
+print(f"{j['split']} split: " + "; ".join(parts) + f"; {len(ops)} resolvable FPR targets; "
+      f"selection function {sf['cells']} cell rows in {d}/selection_function.ecsv")
+PY
+)")
+    fi
   else
     summary+=("run: no science stage in this build yet (sampling, cutouts, injection, validation come next)")
   fi

@@ -33,19 +33,20 @@ void write_text(const std::string& path, const std::string& text) {
 // The log's view of the summary: per comparison AUC, TPR0 / TPR10, and the operating points.
 void log_summary(const std::string& json) {
     const auto j = nlohmann::json::parse(json);
+    const auto f = [](const nlohmann::json& x) { return x.is_number() ? fmt::format("{:.4f}", x.get<double>()) : std::string("n/a"); };
     for (const auto& [name, c] : j["comparisons"].items())
         spdlog::info("evaluate: {} ({} positives, {} negatives, split {}): AUC {} [{}, {}], TPR0 {}, TPR10 {}, ECE {}, "
                      "Brier {}",
-                     name, c["n_positive"].dump(), c["n_negative"].dump(), j["split"].get<std::string>(), c["auc"].dump(),
-                     c["auc_interval"][0].dump(), c["auc_interval"][1].dump(), c["tpr0"].dump(), c["tpr10"].dump(),
-                     c["ece_uniform_positive_class"].dump(), c["brier"].dump());
+                     name, c["n_positive"].dump(), c["n_negative"].dump(), j["split"].get<std::string>(), f(c["auc"]),
+                     f(c["auc_interval"][0]), f(c["auc_interval"][1]), f(c["tpr0"]), f(c["tpr10"]),
+                     f(c["ece_uniform_positive_class"]), f(c["brier"]));
     for (const auto& s : j["skipped"]) spdlog::warn("evaluate: skipped {}", s.get<std::string>());
     if (j.contains("operating_points"))
         for (const auto& op : j["operating_points"])
             spdlog::info("evaluate: FPR {} on the {} negatives: {}", op["target_fpr"].dump(),
                          op["chosen_on"].get<std::string>(),
                          op["resolvable"].get<bool>() ? "threshold p_lens >= " + op["threshold"].dump()
-                                                      : std::string("not resolvable (too few negatives)"));
+                                                      : std::string("not resolvable (fewer than 1/FPR negatives)"));
 }
 
 }  // namespace

@@ -5,33 +5,7 @@
 # run; --dry-run, refusal to overwrite a run, config errors before any work.
 set -uo pipefail
 dhs="${DHS_EXE:?}"
-tmp="$(mktemp -d)"
-pass=0
-fails=0
-cleanup() {
-  pkill -9 -f "$tmp" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-check() {
-  local name="$1"; shift
-  if "$@"; then pass=$((pass + 1)); echo "PASS: $name"; else echo "FAIL: $name"; fails=$((fails + 1)); fi
-}
-mpi() {  # mpi N args...
-  local n="$1"; shift
-  "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" "$n" ${DHS_MPIEXEC_PREFLAGS//;/ } "$@"
-}
-same() {  # same A.h5 B.h5: identical outside /provenance/run (values, attributes, shapes)
-  local out rc
-  out="$(h5diff -c --exclude-path /provenance/run "$1" "$2" 2>&1)"
-  rc=$?
-  # h5diff cannot compare empty datasets (an empty /failures): their shapes are compared below.
-  if [ $rc != 0 ] || grep -i "not comparable" <<<"$out" | grep -vq "empty dataset"; then
-    echo "$out" | head -20
-    return 1
-  fi
-  diff <(h5ls -r "$1") <(h5ls -r "$2") >/dev/null || { echo "object lists differ"; return 1; }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_support.sh"
 
 cat > "$tmp/skel.yaml" <<'YAML'
 run:
@@ -186,5 +160,4 @@ mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/bad2" --stages skeleton,nosuch > "
 check "unknown stage exit 2" [ $? = 2 ]
 check "unknown stage named" grep -q "unknown stage 'nosuch'" "$tmp/bad2.log"
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish

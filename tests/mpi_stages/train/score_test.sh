@@ -10,21 +10,7 @@ dhs="${DHS_EXE:?}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../../.." && pwd)"
 py=/usr/bin/python3
-tmp="$(mktemp -d)"
-pass=0
-fails=0
-trap 'pkill -9 -f "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-check() {
-  local name="$1"; shift
-  if "$@"; then pass=$((pass + 1)); echo "PASS: $name"; else echo "FAIL: $name"; fails=$((fails + 1)); fi
-}
-mpi() {
-  local n="$1"; shift
-  "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" "$n" ${DHS_MPIEXEC_PREFLAGS//;/ } "$@"
-}
-same() {  # same A.h5 B.h5: identical outside /provenance/run
-  h5diff -c --exclude-path /provenance/run "$1" "$2" >/dev/null 2>&1 || { h5diff -c --exclude-path /provenance/run "$1" "$2" | head; return 1; }
-}
+source "$here/../../support/script_support.sh"
 
 "$py" "$here/make_fixture.py" "$tmp/rings.h5" || exit 1
 cat > "$tmp/cfg.yaml" <<YAML
@@ -147,5 +133,4 @@ PY
 }
 check "evaluate: ROC and AUC = scikit-learn, resolvable FPRs, completeness sums, ECSV loads in astropy" eval_ok
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish

@@ -8,22 +8,7 @@ set -uo pipefail
 dhs="${DHS_EXE:?}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 py=/usr/bin/python3
-tmp="$(mktemp -d)"
-pass=0
-fails=0
-cleanup() {
-  pkill -9 -f "$tmp" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-check() {
-  local name="$1"; shift
-  if "$@"; then pass=$((pass + 1)); echo "PASS: $name"; else echo "FAIL: $name"; fails=$((fails + 1)); fi
-}
-mpi() {  # mpi N args...
-  local n="$1"; shift
-  "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" "$n" ${DHS_MPIEXEC_PREFLAGS//;/ } "$@"
-}
+source "$here/../../support/script_support.sh"
 # Every tensor of two weights.pt files within TOL (0: identical bits).
 weights_close() {  # A B TOL
   "$py" - "$1" "$2" "$3" <<'PY'
@@ -184,5 +169,4 @@ fi
 run_dhs "$tmp/batch.log" 0 run "$tmp/cnn.yaml" --out "$tmp/batch" --set train.batch_size=4096
 check "batch larger than the train split: exit 2 naming train.batch_size" fails_with 2 "train.batch_size" "$tmp/batch.log"
 
-echo "$pass passed, $fails failed"
-[ "$fails" = 0 ]
+finish
