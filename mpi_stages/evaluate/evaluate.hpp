@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,14 @@ struct Comparison {
     std::vector<int> cell;               ///< injections: selection-function cell id (-1 outside)
     std::vector<int> cell_theta_e, cell_psf, cell_depth;  ///< the cell's bin indices
     std::vector<double> arc_snr;
+    /// @brief Stratum labels per row by kind (real: nobs_z_bin, type_bin, psfsize_z, psfdepth_z;
+    /// injection: theta_e, theta_e_over_psf), e.g. strata["type_bin"][i] = "DEV".
+    std::map<std::string, std::vector<std::string>> strata;
+    std::vector<std::string> confuser;   ///< real negatives: the N2 confuser_category ('' for N1)
 };
+
+/// @brief "[lo, hi)" of the bin of `edges` holding v ("nan" when not finite, "out" outside).
+std::string bin_label(double v, const std::vector<double>& edges);
 
 /// @brief The scored stamps of the configured split, by comparison (a comparison without both
 /// labels is left out and the reason returned in `skipped`). @throws Error naming the file.

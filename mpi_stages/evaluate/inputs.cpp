@@ -3,6 +3,7 @@
 // the selection-function cell and arc_snr of each injection (injections.h5).
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -30,19 +31,42 @@ ScoreRows read_scores(const Params& p) {
             in.read_column("/scores/p_lens").as<double>()};
 }
 
-// The Tier (A/B) of every cutouts row that is a positive ('' when the files do not say).
-std::vector<std::string> tiers(const Params& p) {
-    if (!fs::exists(p.cutouts_file) || !fs::exists(p.sample_file)) return {};
+// What the sample stage knows of every cutouts row (its target set's row at sample_row): the
+// Tier of positives, the strata and the negatives' confuser category ('' where unknown).
+struct SampleFacts {
+    std::vector<std::string> tier, nobs_bin, type_bin, psfsize, depth, confuser;
+};
+
+SampleFacts sample_facts(const Params& p) {
+    SampleFacts f;
+    if (!fs::exists(p.cutouts_file) || !fs::exists(p.sample_file)) return f;
     const hdf5::ResultReader cut(p.cutouts_file), sample(p.sample_file);
-    if (!sample.exists("/positives/tier")) return {};
     const auto sets = cut.read_column("/stamps/target_set").strings();
     const auto srow = cut.read_column("/stamps/sample_row").as<std::int64_t>();
-    const auto tier = sample.read_column("/positives/tier").strings();
-    std::vector<std::string> out(sets.size());
-    for (std::size_t i = 0; i < sets.size(); ++i)
-        if (sets[i] == "positives" && srow[i] >= 0 && static_cast<std::size_t>(srow[i]) < tier.size())
-            out[i] = tier[static_cast<std::size_t>(srow[i])];
-    return out;
+    const std::size_t n = sets.size();
+    for (auto* v : {&f.tier, &f.nobs_bin, &f.type_bin, &f.psfsize, &f.depth, &f.confuser}) v->assign(n, "");
+    for (const std::string group : {"positives", "negatives"}) {
+        const std::string g = "/" + group + "/";
+        const auto strings = [&](const char* c) {
+            return sample.exists(g + c) ? sample.read_column(g + c).strings() : std::vector<std::string>{};
+        };
+        const auto reals = [&](const char* c) {
+            return sample.exists(g + c) ? sample.read_column(g + c).as<double>() : std::vector<double>{};
+        };
+        const auto tier = strings("tier"), nobs = strings("nobs_z_bin"), type = strings("type_bin"),
+                   conf = strings("confuser_category");
+        const auto psf = reals("psfsize_z"), pdepth = reals("psfdepth_z");
+        for (std::size_t i = 0; i < n; ++i) {
+            if (sets[i] != group || srow[i] < 0) continue;
+            const auto r = static_cast<std::size_t>(srow[i]);
+            const auto at = [r](const std::vector<std::string>& v) { return r < v.size() ? v[r] : std::string(); };
+            f.tier[i] = at(tier), f.nobs_bin[i] = at(nobs), f.type_bin[i] = at(type), f.confuser[i] = at(conf);
+            if (r < psf.size()) f.psfsize[i] = bin_label(psf[r], {0, 1.0, 1.2, 1.4, 1.6, 2.0, 1e9});
+            if (r < pdepth.size() && pdepth[r] > 0)  // 5-sigma point-source depth, AB mag
+                f.depth[i] = bin_label(-2.5 * (std::log10(5.0 / std::sqrt(pdepth[r])) - 9.0), {0, 22, 22.5, 23, 23.5, 24, 99});
+        }
+    }
+    return f;
 }
 
 void fill_injection_cells(const Params& p, Comparison& c, const std::vector<std::int64_t>& rows) {
@@ -61,25 +85,44 @@ void fill_injection_cells(const Params& p, Comparison& c, const std::vector<std:
     c.cell_psf = to_int(col("cell_psf"));
     c.cell_depth = to_int(col("cell_depth"));
     c.arc_snr = col("arc_snr");
+    const auto theta = col("theta_e_arcsec"), psf = col("psf_fwhm_r");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        c.strata["theta_e"].push_back(bin_label(theta[i], {0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 99}));
+        c.strata["theta_e_over_psf"].push_back(bin_label(theta[i] / psf[i], {0, 0.5, 0.75, 1.0, 1.5, 2.0, 99}));
+    }
 }
 
 }  // namespace
 
+std::string bin_label(double v, const std::vector<double>& edges) {
+    if (!std::isfinite(v)) return "nan";
+    for (std::size_t b = 0; b + 1 < edges.size(); ++b)
+        if (v >= edges[b] && v < edges[b + 1]) return fmt::format("[{:g}, {:g})", edges[b], edges[b + 1]);
+    return "out";
+}
+
 std::vector<Comparison> load_comparisons(const Params& p, std::vector<std::string>& skipped) {
     const ScoreRows s = read_scores(p);
-    Comparison real{"real", {}, {}, {}, {}, {}, {}, {}, {}}, inj{"injection", {}, {}, {}, {}, {}, {}, {}, {}};
+    Comparison real, inj;
+    real.name = "real", inj.name = "injection";
     std::vector<std::int64_t> inj_rows;
-    std::vector<std::string> tier;
-    bool tiers_read = false;
+    SampleFacts facts;
+    bool facts_read = false;
     for (std::size_t i = 0; i < s.p.size(); ++i) {
         if (p.split != "all" && s.split[i] != p.split) continue;
         const std::string& k = s.klass[i];
         if (s.source[i] == "cutouts" && (k == "positive" || k == "negative")) {
-            if (!tiers_read) tier = tiers(p), tiers_read = true;
+            if (!facts_read) facts = sample_facts(p), facts_read = true;
             real.score.push_back(s.p[i]);
             real.label.push_back(k == "positive" ? 1 : 0);
             const auto r = static_cast<std::size_t>(s.row[i]);
-            real.tier.push_back(k == "positive" && r < tier.size() ? tier[r] : "");
+            const auto at = [r](const std::vector<std::string>& v) { return r < v.size() ? v[r] : std::string(); };
+            real.tier.push_back(k == "positive" ? at(facts.tier) : "");
+            real.confuser.push_back(k == "negative" ? at(facts.confuser) : "");
+            real.strata["nobs_z_bin"].push_back(at(facts.nobs_bin));
+            real.strata["type_bin"].push_back(at(facts.type_bin));
+            real.strata["psfsize_z"].push_back(at(facts.psfsize));
+            real.strata["psfdepth_z_mag"].push_back(at(facts.depth));
         } else if (s.source[i] == "injections" && (k == "injection" || k == "control")) {
             inj.score.push_back(s.p[i]);
             inj.label.push_back(k == "injection" ? 1 : 0);

@@ -188,11 +188,49 @@ void selection_function(const Params& p, const Comparison& inj, const std::vecto
     }
 }
 
+// AUC (bootstrap interval) and recall at each operating threshold per stratum; strata with
+// fewer than 10 objects of a class are flagged `few`.
+void strata_tables(const Params& p, const Comparison& c, const std::vector<OperatingPoint>& ops, Rows& auc_rows,
+                   Rows& recall_rows) {
+    for (const auto& [kind, labels] : c.strata) {
+        std::map<std::string, std::vector<std::size_t>> groups;
+        for (std::size_t i = 0; i < labels.size(); ++i) groups[labels[i]].push_back(i);
+        for (const auto& [value, idx] : groups) {
+            std::vector<double> pos, neg;
+            for (auto i : idx) (c.label[i] ? pos : neg).push_back(c.score[i]);
+            const auto auc = pos.empty() || neg.empty()
+                                 ? kernels::AucInterval{kNaN, kNaN, kNaN, pos.size(), neg.size(), 0}
+                                 : kernels::bootstrap_roc_auc(pos, neg, p.bootstrap_resamples, p.ci_level, p.seed);
+            auc_rows.add("comparison", c.name), auc_rows.add("stratum", kind), auc_rows.add("value", value);
+            auc_rows.add("n_positive", static_cast<std::int64_t>(pos.size()));
+            auc_rows.add("n_negative", static_cast<std::int64_t>(neg.size()));
+            auc_rows.add("auc", auc.auc), auc_rows.add("auc_lower", auc.lower), auc_rows.add("auc_upper", auc.upper);
+            auc_rows.add("few", static_cast<std::int64_t>(pos.size() < 10 || neg.size() < 10));
+            if (pos.empty()) continue;
+            detection_rows(p, pos, ops, [&](Rows& r) {
+                r.add("comparison", c.name), r.add("stratum", kind), r.add("value", value);
+            }, recall_rows);
+        }
+    }
+}
+
+// The false-positive rate of the real negatives per N2 contaminant category (and over all).
+void contaminant_fpr(const Params& p, const Comparison& real, const std::vector<OperatingPoint>& ops, Rows& rows) {
+    std::map<std::string, std::vector<double>> by;
+    for (std::size_t i = 0; i < real.score.size(); ++i) {
+        if (real.label[i] != 0) continue;
+        by["all"].push_back(real.score[i]);
+        if (i < real.confuser.size() && !real.confuser[i].empty()) by[real.confuser[i]].push_back(real.score[i]);
+    }
+    for (const auto& [category, scores] : by)
+        detection_rows(p, scores, ops, [&](Rows& r) { r.add("category", category); }, rows);
+}
+
 }  // namespace
 
 Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const std::vector<std::string>& skipped) {
     Evaluation e;
-    Rows tpr_rows, cal_rows, recall_rows, cell_rows, marginal_rows, snr_rows;
+    Rows tpr_rows, cal_rows, recall_rows, cell_rows, marginal_rows, snr_rows, auc_strata, recall_strata, fpr_rows;
     nlohmann::json summary{{"split", p.split}, {"ci_level", p.ci_level}, {"skipped", skipped},
                            {"comparisons", nlohmann::json::object()}};
     for (const auto& c : cs) {
@@ -205,7 +243,8 @@ Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const st
                                                {"threshold", op.resolvable ? nlohmann::json(op.threshold) : nlohmann::json(nullptr)},
                                                {"chosen_on", op.chosen_on}});
     for (const auto& c : cs) {
-        if (c.name == "real") tier_recall(p, c, ops, recall_rows);
+        strata_tables(p, c, ops, auc_strata, recall_strata);
+        if (c.name == "real") tier_recall(p, c, ops, recall_rows), contaminant_fpr(p, c, ops, fpr_rows);
         if (c.name == "injection") selection_function(p, c, ops, cell_rows, marginal_rows, snr_rows);
     }
     const auto keep = [&](const Rows& r, const std::string& name, const std::string& what) {
@@ -215,6 +254,10 @@ Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const st
                                  "not resolvable (NaN) when target < 1/N_neg");
     keep(cal_rows, "calibration", "reliability diagram: fraction of positives vs mean p_lens per non-empty bin");
     keep(recall_rows, "recall", "Tier-A / Tier-B / all real positives detected at each operating threshold");
+    keep(auc_strata, "auc_by_stratum", "AUC with bootstrap interval per stratum (few: < 10 of a class)");
+    keep(recall_strata, "recall_by_stratum", "positives detected per stratum at each operating threshold");
+    keep(fpr_rows, "contaminant_fpr", "false-positive rate of the real negatives per N2 contaminant category "
+                                      "(fraction = k / n, Clopper-Pearson interval)");
     keep(marginal_rows, "completeness_marginals", "1-D completeness over the grid's theta_E, PSF and depth bins");
     keep(snr_rows, "completeness_arc_snr", "completeness of the injections by arc_snr");
     e.selection_function = cell_rows.group("selection_function",
