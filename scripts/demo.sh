@@ -116,6 +116,11 @@ print(f"{j['split']} split: " + "; ".join(parts) + f"; {len(ops)} resolvable FPR
 PY
 )")
     fi
+    # The report: figures, tables and index.html from the run's files.
+    if [ -f "$out/run/evaluation.h5" ] && has report; then
+      "$dhs" report "$out/run" > "$out/report.log" 2>&1 && \
+        summary+=("report: $(tail -1 "$out/report.log" | sed 's/^report: //') (open it in a browser)")
+    fi
   else
     summary+=("run: no science stage in this build yet (sampling, cutouts, injection, validation come next)")
   fi

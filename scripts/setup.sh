@@ -44,6 +44,8 @@ packages=(
   # Training and scoring (dhs::learn): Debian's CPU libtorch, and the Python torch/torchvision
   # that tests load dhs's exported weights with.
   libtorch-dev python3-torch python3-torchvision
+  # The report (scripts/report.py: matplotlib figures) and its test in a real headless browser
+  python3-matplotlib chromium
 )
 
 missing=()

@@ -12,6 +12,7 @@ const std::vector<Command>& commands() {
         {"plan", "the work plan (units, cost, bytes, memory per rank) without processing", cmd_plan},
         {"config", "validate a YAML config (with --set overrides) and print it resolved", cmd_config},
         {"inspect", "describe what an HDF5 result file or a FITS file holds", cmd_inspect},
+        {"report", "the run's figures, tables and index.html (RUN_DIR/report) via scripts/report.py", cmd_report},
         {"export-npz", "write the stamps of a cutouts.h5 as the seed's per-stamp .npz files", cmd_export_npz},
         {"mock-sky", "write a mock DR10 sky (coadds, sweeps, lenses, truth) to --out", cmd_mock_sky},
         {"make-template-bank", "write an HDF5 bank of clumpy galaxy templates (injection sources)", cmd_make_template_bank},

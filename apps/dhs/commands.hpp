@@ -46,6 +46,7 @@ int cmd_run(const std::vector<std::string>& args, Context& ctx);
 int cmd_plan(const std::vector<std::string>& args, Context& ctx);
 int cmd_mock_sky(const std::vector<std::string>& args, Context& ctx);
 int cmd_export_npz(const std::vector<std::string>& args, Context& ctx);
+int cmd_report(const std::vector<std::string>& args, Context& ctx);
 int cmd_make_template_bank(const std::vector<std::string>& args, Context& ctx);
 
 /// @brief Parses a subcommand's arguments (`positional` names taken in order, each once

@@ -314,7 +314,7 @@ private:
     };
     // A receive from self completes once a matching send has been queued.
     struct SelfRecv final : RequestImpl {
-        SelfRecv(const StandinImpl& c, void* d, std::size_t n, std::size_t w, int tag) : comm(c), data(d), cap(n), width(w), tag(tag) {}
+        SelfRecv(const StandinImpl& c, void* d, std::size_t n, std::size_t w, int t) : comm(c), data(d), cap(n), width(w), tag(t) {}
         bool test(std::int64_t& count) override {
             if (!comm.iprobe(0, tag)) return false;
             std::string bytes;

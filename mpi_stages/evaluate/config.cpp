@@ -23,6 +23,13 @@ void declare_config(config::Schema& s) {
     s.add({.key = "evaluate.calibration_bins", .type = ValueType::integer,
            .description = "bins of the reliability diagrams (uniform and quantile) and of the ECE",
            .default_yaml = "10", .min = 1, .max = 1000});
+    s.add({.key = "evaluate.gallery_size", .type = ValueType::integer,
+           .description = "top false positives and false negatives listed per comparison (failure modes)",
+           .default_yaml = "16", .min = 0, .max = 100000});
+    s.add({.key = "evaluate.temperature_scaling", .type = ValueType::boolean,
+           .description = "fit a temperature T on the val split (min NLL of sigmoid(logit / T)) and report the "
+                          "calibration of the evaluated split after it",
+           .default_yaml = "true"});
     s.add({.key = "evaluate.scores_file", .type = ValueType::string,
            .description = "the scoring stage's output ('': RUN_DIR/scores.h5)", .default_yaml = "''"});
 }
@@ -44,6 +51,8 @@ Params read_params(const config::Config& c, const std::string& run_dir) {
     p.bootstrap_resamples = static_cast<int>(c.get_int("evaluate.bootstrap_resamples"));
     p.ci_level = c.get_real("evaluate.ci_level");
     p.calibration_bins = static_cast<int>(c.get_int("evaluate.calibration_bins"));
+    p.gallery_size = static_cast<int>(c.get_int("evaluate.gallery_size"));
+    p.temperature_scaling = c.get_bool("evaluate.temperature_scaling");
     p.seed = static_cast<std::uint64_t>(c.get_int("run.seed"));
     if (p.fpr_targets.empty())
         throw ConfigError("evaluate.fpr_targets", c.origin_of("evaluate.fpr_targets"), 0, "names no false-positive rate");

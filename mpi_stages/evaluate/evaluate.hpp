@@ -20,6 +20,8 @@ struct Params {
     int bootstrap_resamples = 1000;
     double ci_level = 0.95;
     int calibration_bins = 10;
+    int gallery_size = 16;               ///< top false positives / negatives listed
+    bool temperature_scaling = true;     ///< fit T on the val split, report calibration after it
     std::uint64_t seed = 0;
     std::string run_dir;
 };
@@ -30,6 +32,9 @@ Params read_params(const config::Config& c, const std::string& run_dir);
 struct Comparison {
     std::string name;                    ///< "real" or "injection"
     std::vector<double> score;           ///< p_lens
+    std::vector<double> logit;
+    std::vector<std::int64_t> source_row;///< row in cutouts.h5:/stamps or injections.h5:/injections
+    std::vector<std::string> galaxy;
     std::vector<std::uint8_t> label;     ///< 1 positive / injection, 0 negative / control
     std::vector<std::string> tier;       ///< real positives: A or B ('' otherwise)
     std::vector<int> cell;               ///< injections: selection-function cell id (-1 outside)
@@ -54,7 +59,17 @@ struct Evaluation {
     std::string summary_json;
     engine::TableGroup selection_function;  ///< also written as RUN_DIR/selection_function.ecsv
 };
-Evaluation evaluate(const Params& p, const std::vector<Comparison>& comparisons, const std::vector<std::string>& skipped);
+/// @brief `fit_on`: the val split's comparisons, for temperature scaling (may be empty).
+Evaluation evaluate(const Params& p, const std::vector<Comparison>& comparisons, const std::vector<std::string>& skipped,
+                    const std::vector<Comparison>& fit_on);
+
+/// @brief Temperature scaling: T minimising the mean NLL of sigmoid(logit / T) (golden-section
+/// search over log T), and the NLL before (T = 1) and after.
+struct TemperatureFit {
+    double temperature = 1, nll_before = 0, nll_after = 0;
+};
+TemperatureFit fit_temperature(const std::vector<double>& logit, const std::vector<std::uint8_t>& label);
+std::vector<double> scaled_probabilities(const std::vector<double>& logit, double temperature);
 
 /// @brief The selection-function table as ECSV 1.0 (astropy.table.Table.read loads it).
 std::string to_ecsv(const engine::TableGroup& table, const std::vector<std::pair<std::string, std::string>>& meta);

@@ -61,7 +61,14 @@ void EvaluateStage::run(const engine::StageContext& ctx, const mpi::Comm& comm, 
         if (comparisons.empty())
             throw Error(fmt::format("nothing to evaluate in '{}': {}", p.scores_file,
                                     skipped.empty() ? std::string("no scores") : skipped.front()));
-        const Evaluation e = evaluate::evaluate(p, comparisons, skipped);
+        std::vector<Comparison> fit_on;  // the val split, for temperature scaling
+        if (p.temperature_scaling) {
+            Params val = p;
+            val.split = "val";
+            std::vector<std::string> unused;
+            fit_on = load_comparisons(val, unused);
+        }
+        const Evaluation e = evaluate::evaluate(p, comparisons, skipped, fit_on);
         engine::GatherMeta meta = run.meta;
         meta.root_int_attrs["units_planned"] = 0;
         meta.root_int_attrs["units_quarantined"] = 0;

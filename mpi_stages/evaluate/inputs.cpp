@@ -19,7 +19,8 @@ namespace {
 struct ScoreRows {
     std::vector<std::string> source, klass, split;
     std::vector<std::int64_t> row;
-    std::vector<double> p;
+    std::vector<double> p, logit;
+    std::vector<std::string> galaxy;
 };
 
 ScoreRows read_scores(const Params& p) {
@@ -28,7 +29,9 @@ ScoreRows read_scores(const Params& p) {
     const hdf5::ResultReader in(p.scores_file);
     return {in.read_column("/scores/source").strings(), in.read_column("/scores/class").strings(),
             in.read_column("/scores/split").strings(), in.read_column("/scores/source_row").as<std::int64_t>(),
-            in.read_column("/scores/p_lens").as<double>()};
+            in.read_column("/scores/p_lens").as<double>(), in.read_column("/scores/logit").as<double>(),
+            in.exists("/scores/galaxy_id") ? in.read_column("/scores/galaxy_id").strings()
+                                           : std::vector<std::string>(in.rows("/scores/p_lens"))};
 }
 
 // What the sample stage knows of every cutouts row (its target set's row at sample_row): the
@@ -111,9 +114,13 @@ std::vector<Comparison> load_comparisons(const Params& p, std::vector<std::strin
     for (std::size_t i = 0; i < s.p.size(); ++i) {
         if (p.split != "all" && s.split[i] != p.split) continue;
         const std::string& k = s.klass[i];
+        const auto keep = [&](Comparison& c) {
+            c.score.push_back(s.p[i]), c.logit.push_back(s.logit[i]);
+            c.source_row.push_back(s.row[i]), c.galaxy.push_back(s.galaxy[i]);
+        };
         if (s.source[i] == "cutouts" && (k == "positive" || k == "negative")) {
             if (!facts_read) facts = sample_facts(p), facts_read = true;
-            real.score.push_back(s.p[i]);
+            keep(real);
             real.label.push_back(k == "positive" ? 1 : 0);
             const auto r = static_cast<std::size_t>(s.row[i]);
             const auto at = [r](const std::vector<std::string>& v) { return r < v.size() ? v[r] : std::string(); };
@@ -124,7 +131,7 @@ std::vector<Comparison> load_comparisons(const Params& p, std::vector<std::strin
             real.strata["psfsize_z"].push_back(at(facts.psfsize));
             real.strata["psfdepth_z_mag"].push_back(at(facts.depth));
         } else if (s.source[i] == "injections" && (k == "injection" || k == "control")) {
-            inj.score.push_back(s.p[i]);
+            keep(inj);
             inj.label.push_back(k == "injection" ? 1 : 0);
             inj_rows.push_back(s.row[i]);
         }

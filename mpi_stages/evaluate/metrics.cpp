@@ -15,36 +15,13 @@
 #include "kernels/injection_design.hpp"
 #include "kernels/roc_auc.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
+#include "mpi_stages/evaluate/rows.hpp"
 
 namespace dhs::stages::evaluate {
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Columns gathered row by row: add(name, value) appends to the named column.
-struct Rows {
-    std::map<std::string, std::vector<double>> real;
-    std::map<std::string, std::vector<std::int64_t>> integer;
-    std::map<std::string, std::vector<std::string>> text;
-    std::vector<std::string> order;
-    template <class V>
-    void add(const std::string& name, V v) {
-        if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
-        if constexpr (std::is_floating_point_v<V>) real[name].push_back(static_cast<double>(v));
-        else if constexpr (std::is_integral_v<V>) integer[name].push_back(static_cast<std::int64_t>(v));
-        else text[name].push_back(std::string(v));
-    }
-    engine::TableGroup group(const std::string& name, const std::string& description) const {
-        engine::TableGroup g{name, {}, {{"description", description}}, {}};
-        for (const auto& c : order) {
-            if (real.count(c)) g.table.add(Column(c, real.at(c)));
-            else if (integer.count(c)) g.table.add(Column(c, integer.at(c)));
-            else g.table.add(Column(c, text.at(c)));
-        }
-        return g;
-    }
-};
 
 struct OperatingPoint {
     double target_fpr = 0, threshold = kNaN, fpr = kNaN;
@@ -226,16 +203,41 @@ void contaminant_fpr(const Params& p, const Comparison& real, const std::vector<
         detection_rows(p, scores, ops, [&](Rows& r) { r.add("category", category); }, rows);
 }
 
+// Calibration after temperature scaling fitted on the val split's comparison of the same name.
+nlohmann::json temperature_scaling(const Params& p, const Comparison& c, const std::vector<Comparison>& fit_on,
+                                   Rows& cal_rows) {
+    const auto it = std::find_if(fit_on.begin(), fit_on.end(), [&](const Comparison& f) { return f.name == c.name; });
+    if (it == fit_on.end()) return {{"fitted", false}, {"reason", "the val split lacks this comparison"}};
+    const TemperatureFit fit = fit_temperature(it->logit, it->label);
+    const auto scaled = scaled_probabilities(c.logit, fit.temperature);
+    const auto cal = kernels::calibration_curve(scaled, c.label, p.calibration_bins, kernels::CalibrationStrategy::uniform);
+    for (std::size_t b = 0; b < cal.prob_true.size(); ++b) {
+        cal_rows.add("comparison", c.name), cal_rows.add("strategy", "uniform_temperature_scaled");
+        cal_rows.add("prob_true", cal.prob_true[b]), cal_rows.add("prob_pred", cal.prob_pred[b]);
+        cal_rows.add("count", cal.counts[b]);
+    }
+    return {{"fitted", true}, {"fitted_on", "val"}, {"temperature", fit.temperature},
+            {"val_nll_before", fit.nll_before}, {"val_nll_after", fit.nll_after},
+            {"ece_after", kernels::expected_calibration_error(scaled, c.label, p.calibration_bins)},
+            {"brier_after", kernels::brier_score(scaled, c.label)}};
+}
+
 }  // namespace
 
-Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const std::vector<std::string>& skipped) {
+Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const std::vector<std::string>& skipped,
+                    const std::vector<Comparison>& fit_on) {
     Evaluation e;
-    Rows tpr_rows, cal_rows, recall_rows, cell_rows, marginal_rows, snr_rows, auc_strata, recall_strata, fpr_rows;
+    Rows tpr_rows, cal_rows, recall_rows, cell_rows, marginal_rows, snr_rows, auc_strata, recall_strata, fpr_rows,
+        failure_rows, histogram_rows;
     nlohmann::json summary{{"split", p.split}, {"ci_level", p.ci_level}, {"skipped", skipped},
                            {"comparisons", nlohmann::json::object()}};
     for (const auto& c : cs) {
         curves(c, e.groups);
         summary["comparisons"][c.name] = scalar_metrics(p, c, tpr_rows, cal_rows);
+        if (p.temperature_scaling)
+            summary["comparisons"][c.name]["temperature_scaling"] = temperature_scaling(p, c, fit_on, cal_rows);
+        failure_modes(p, c, failure_rows);
+        score_histograms(c, histogram_rows);
     }
     const auto ops = operating_points(p, cs);
     for (const auto& op : ops)
@@ -258,6 +260,9 @@ Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const st
     keep(recall_strata, "recall_by_stratum", "positives detected per stratum at each operating threshold");
     keep(fpr_rows, "contaminant_fpr", "false-positive rate of the real negatives per N2 contaminant category "
                                       "(fraction = k / n, Clopper-Pearson interval)");
+    keep(failure_rows, "failure_modes", "the most confident false positives (highest p_lens of the negatives) and "
+                                        "false negatives (lowest of the positives): rows into the stamp files");
+    keep(histogram_rows, "score_histograms", "p_lens histograms (20 bins) per stratum value and label");
     keep(marginal_rows, "completeness_marginals", "1-D completeness over the grid's theta_E, PSF and depth bins");
     keep(snr_rows, "completeness_arc_snr", "completeness of the injections by arc_snr");
     e.selection_function = cell_rows.group("selection_function",

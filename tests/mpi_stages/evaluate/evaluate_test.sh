@@ -42,7 +42,7 @@ with h5py.File(f"{d}/scores.h5", "w") as f:
     g["source"] = S(["cutouts"] * (npos + nneg))
     g["source_row"] = np.arange(npos + nneg, dtype=np.int64)
     g["class"] = S(["positive"] * npos + ["negative"] * nneg)
-    g["split"] = S(["test"] * (npos + nneg))
+    g["split"] = S(np.where(rng.uniform(size=npos + nneg) < 0.3, "val", "test"))
     g["p_lens"] = p
     g["logit"] = np.log(p / (1 - p)).astype(np.float32)
 PY
@@ -68,8 +68,11 @@ from scipy.stats import beta
 from sklearn.metrics import roc_auc_score
 d = sys.argv[1]
 s = h5py.File(f"{d}/scores.h5")["scores"]
-p = s["p_lens"][:].astype(np.float64)
-y = (s["class"][:] == b"positive").astype(int)
+test = s["split"][:] == b"test"
+p_all, logit_all = s["p_lens"][:].astype(np.float64), s["logit"][:].astype(np.float64)
+y_all = (s["class"][:] == b"positive").astype(int)
+rows_all = s["source_row"][:]
+p, y = p_all[test], y_all[test]
 smp = h5py.File(f"{d}/run/sample.h5")
 e = h5py.File(f"{d}/run/evaluation.h5")
 j = json.load(open(f"{d}/run/evaluation_summary.json"))
@@ -84,8 +87,8 @@ for target, res, tpr, thr in zip(t["target_fpr"][:], t["resolvable"][:], t["tpr"
         assert abs(tpr - ((p >= thr) & (y == 1)).sum() / y.sum()) < 1e-12
 # AUC per stratum = sklearn on the subset.
 a = e["auc_by_stratum"]
-labels = {"nobs_z_bin": np.concatenate([smp["positives/nobs_z_bin"][:], smp["negatives/nobs_z_bin"][:]]),
-          "type_bin": np.concatenate([smp["positives/type_bin"][:], smp["negatives/type_bin"][:]])}
+labels = {"nobs_z_bin": np.concatenate([smp["positives/nobs_z_bin"][:], smp["negatives/nobs_z_bin"][:]])[test],
+          "type_bin": np.concatenate([smp["positives/type_bin"][:], smp["negatives/type_bin"][:]])[test]}
 checked = 0
 for kind, value, auc, npos, nneg_s in zip(a["stratum"][:], a["value"][:], a["auc"][:], a["n_positive"][:], a["n_negative"][:]):
     kind = kind.decode()
@@ -97,8 +100,8 @@ for kind, value, auc, npos, nneg_s in zip(a["stratum"][:], a["value"][:], a["auc
     checked += 1
 assert checked >= 6, checked
 # Contaminant FPR and Tier recall = numpy counts; Clopper-Pearson = scipy.
-cat = np.concatenate([smp["positives/confuser_category"][:], smp["negatives/confuser_category"][:]])
-tier = np.concatenate([smp["positives/tier"][:], np.array([b""] * nneg)])
+cat = np.concatenate([smp["positives/confuser_category"][:], smp["negatives/confuser_category"][:]])[test]
+tier = np.concatenate([smp["positives/tier"][:], np.array([b""] * len(smp["negatives/type_bin"]))])[test]
 def cp(k, n, a=0.05):
     lo = 0.0 if k == 0 else beta.ppf(a / 2, k, n - k + 1)
     hi = 1.0 if k == n else beta.ppf(1 - a / 2, k + 1, n - k)
@@ -112,11 +115,50 @@ r = e["recall"]
 for t_, thr, n, k in zip(r["tier"][:], r["threshold"][:], r["n"][:], r["k"][:]):
     m = (y == 1) & ((tier == t_) if t_ != b"all" else True)
     assert n == m.sum() and k == (p[m] >= thr).sum(), (t_, thr)
+# Failure modes: the highest-scored negatives and lowest-scored positives of the test split.
+f = e["failure_modes"]
+fp = f["source_row"][:][f["kind"][:] == b"false_positive"]
+neg_rows, neg_p = rows_all[test & (y_all == 0)], p_all[test & (y_all == 0)]
+want = neg_rows[np.lexsort((neg_rows, -neg_p))][: len(fp)]
+assert len(fp) == 16 and np.array_equal(fp, want), (fp, want)
+# Temperature scaling fitted on the val split = scipy's bounded minimisation of the NLL.
+from scipy.optimize import minimize_scalar
+val = s["split"][:] == b"val"
+lv, yv = logit_all[val], y_all[val]
+nll = lambda u: np.mean(np.logaddexp(0, lv / np.exp(u)) - yv * lv / np.exp(u))
+ref = np.exp(minimize_scalar(nll, bounds=(-5, 5), method="bounded", options={"xatol": 1e-10}).x)
+ts = j["comparisons"]["real"]["temperature_scaling"]
+assert ts["fitted"] and abs(ts["temperature"] - ref) < 1e-5 * ref, (ts, ref)
+assert ts["val_nll_after"] <= ts["val_nll_before"] + 1e-12
 cats = sorted(set(c["category"][:]))
 print(f"AUC {j['comparisons']['real']['auc']:.4f} = sklearn; {checked} strata AUCs = sklearn; "
-      f"contaminant FPR for {[x.decode() for x in cats]}; Tier recall rows {len(r['tier'])}")
+      f"contaminant FPR for {[x.decode() for x in cats]}; Tier recall rows {len(r['tier'])}; "
+      f"T = {ts['temperature']:.4f} (scipy {ref:.4f}); failure modes = numpy top 16")
 PY
 }
-check "AUC overall and per stratum = sklearn; TPR at FPR; contaminant FPR and Tier recall = counts, CP = scipy" \
+check "AUC overall and per stratum = sklearn; TPR at FPR; contaminant FPR, Tier recall, failure modes = numpy; CP, T = scipy" \
   against_references
+
+# The report: dhs report writes figures, tables and index.html; a real headless browser loads
+# the page, every image renders, and the console shows no error.
+"$dhs" report "$tmp/run" > "$tmp/report.log" 2>&1
+check "dhs report writes index.html, figures (PNG + PDF) and tables (CSV, Markdown, LaTeX)" \
+  test -s "$tmp/run/report/index.html" -a -s "$tmp/run/report/fig7_roc_pr.png" -a -s "$tmp/run/report/fig7_roc_pr.pdf" \
+       -a -s "$tmp/run/report/table1_tpr_at_fpr.csv" -a -s "$tmp/run/report/table2_auc_by_stratum.tex" \
+       -a -s "$tmp/run/report/table4_contaminant_fpr.md"
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$browser" ]; then
+  timeout 120 "$browser" --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --enable-logging=stderr \
+    --v=0 --dump-dom "file://$tmp/run/report/index.html" > "$tmp/dom.html" 2> "$tmp/browser.log"
+  rendered() {
+    local n r
+    n=$(grep -o 'data-images="[0-9]*"' "$tmp/dom.html" | grep -o '[0-9]*')
+    r=$(grep -o 'data-rendered="[0-9]*"' "$tmp/dom.html" | grep -o '[0-9]*')
+    echo "headless $(basename "$browser"): $r of $n images rendered"
+    [ -n "$n" ] && [ "$n" -ge 5 ] && [ "$n" = "$r" ] && ! grep -qi "uncaught\|console.*error" "$tmp/browser.log"
+  }
+  check "the report page loads in headless Chromium: every image renders, no console error" rendered
+else
+  echo "SKIP: no chromium for the browser check (scripts/setup.sh installs it)"
+fi
 finish
