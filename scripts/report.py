@@ -179,12 +179,14 @@ def fig_completeness(r, ev):
 
 
 def stretch(rgb):
-    """g, r, z -> an RGB image with an asinh stretch (Lupton et al. 2004), as the viewer shows stamps."""
+    """g, r, z -> an RGB image with an asinh stretch (Lupton et al. 2004), as the viewer shows stamps:
+    every band scaled by asinh(I / s) / I of the mean intensity I (0 where I <= 0), s the sky noise."""
     x = np.nan_to_num(np.asarray(rgb, dtype=np.float64))
     i = x.mean(axis=0)
-    scale = np.arcsinh(i / max(1e-3, np.percentile(np.abs(i), 90))) / np.maximum(i, 1e-9)
+    soft = max(1e-6, 1.4826 * np.median(np.abs(i - np.median(i))))
+    scale = np.where(i > 0, np.arcsinh(i / soft) / np.where(i > 0, i, 1.0), 0.0)
     out = np.clip(np.stack([x[2], x[1], x[0]], axis=-1) * scale[..., None], 0, None)
-    return np.clip(out / max(1e-9, np.percentile(out, 99.5)), 0, 1)
+    return np.clip(out / max(1e-9, np.percentile(out, 99.9)), 0, 1)
 
 
 def fig_gallery(r, ev):
