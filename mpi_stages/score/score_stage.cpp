@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
+#include "core/util/huge_pages.hpp"
 #include "mpi_stages/score/score.hpp"
 
 namespace fs = std::filesystem;
@@ -79,7 +80,7 @@ Table empty_schema() {
 }  // namespace
 
 ScoreStage::ScoreStage() = default;
-ScoreStage::~ScoreStage() = default;
+ScoreStage::~ScoreStage() = default;  // out of line: Scorer and HugePagesOff are complete here
 
 void ScoreStage::declare_config(config::Schema& s) { score::declare_config(s); }
 
@@ -120,6 +121,7 @@ std::vector<engine::WorkUnit> ScoreStage::plan(const engine::StageContext& ctx) 
 Scorer& ScoreStage::scorer(const engine::StageContext& ctx) const {
     std::lock_guard lock(mu_);
     if (!scorer_) {
+        huge_pages_off_ = std::make_unique<util::HugePagesOff>();  // until the stage ends (see huge_pages.hpp)
         const Params p = read_params(ctx.config, ctx.run_dir);
         const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         const int local = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", env_int("SLURM_NTASKS_PER_NODE", 1));
@@ -236,6 +238,8 @@ void ScoreStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, 
             summary += fmt::format(" {} {} (mean p_lens {:.3f});", k, v.first, v.second / static_cast<double>(v.first));
         spdlog::info("score: model {} (sha256 {}):{}", file, sha.substr(0, 12), summary);
     });
+    std::lock_guard lock(mu_);
+    huge_pages_off_.reset();
 }
 
 std::int64_t ScoreStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {

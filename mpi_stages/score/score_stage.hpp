@@ -12,12 +12,17 @@
 #include "core/config/config.hpp"
 #include "core/engine/stage.hpp"
 
+namespace dhs {
+namespace util {
+class HugePagesOff;
+}
+}  // namespace dhs
+
 namespace dhs::stages {
 
 namespace score {
 class Scorer;
 }
-
 class ScoreStage final : public engine::Stage {
 public:
     ScoreStage();
@@ -39,6 +44,7 @@ private:
     score::Scorer& scorer(const engine::StageContext& ctx) const;  ///< loaded once per process
     mutable std::mutex mu_;
     mutable std::unique_ptr<score::Scorer> scorer_;
+    mutable std::unique_ptr<util::HugePagesOff> huge_pages_off_;
 };
 
 }  // namespace dhs::stages

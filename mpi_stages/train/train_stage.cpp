@@ -14,6 +14,7 @@
 #include "core/engine/table_file.hpp"
 #include "core/error.hpp"
 #include "core/mpi/comm.hpp"
+#include "core/util/huge_pages.hpp"
 #include "mpi_stages/train/feed.hpp"
 #include "mpi_stages/train/learner_loop.hpp"
 #include "mpi_stages/train/outputs.hpp"
@@ -109,6 +110,7 @@ TrainState starting_state(const Params& p, const mpi::Comm& comm, bool resume) {
 void TrainStage::declare_config(config::Schema& schema) { train::declare_config(schema); }
 
 void TrainStage::run(const engine::StageContext& ctx, const mpi::Comm& comm, const engine::CollectiveRun& cr) const {
+    const util::HugePagesOff huge_pages_off;  // libtorch's buffers pay for huge pages (huge_pages.hpp)
     Setup s = prepare(ctx, comm);
     const RankGroups& g = s.groups;
     TrainState state = starting_state(s.p, comm, cr.resume);
