@@ -490,6 +490,24 @@ bool env_set(const char* name) {
 
 }  // namespace
 
+int node_local_rank(int fallback) noexcept {
+    for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"})
+        if (const long x = env_long(v); x >= 0) return static_cast<int>(x);
+    return fallback;
+}
+
+int node_local_size(int fallback) noexcept {
+    for (const char* v : {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE", "MPI_LOCALNRANKS"})
+        if (const long x = env_long(v); x > 0) return static_cast<int>(x);
+    return fallback;
+}
+
+int threads_per_rank(long long requested, int world_size) noexcept {
+    if (requested > 0) return static_cast<int>(requested);
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return std::max(1, cores / std::max(1, node_local_size(world_size)));
+}
+
 bool launched_by_mpi_launcher() noexcept {
     return env_set("OMPI_COMM_WORLD_SIZE") || env_set("PMIX_RANK") || env_set("PMI_RANK") ||
            env_set("PMI_SIZE") || env_set("MPI_LOCALNRANKS") || env_long("SLURM_STEP_NUM_TASKS") > 1;

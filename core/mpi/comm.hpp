@@ -177,6 +177,15 @@ private:
 /// rank, so that none is left waiting in a later collective. Collective.
 void on_rank0(const Comm& comm, const std::function<void()>& step, const std::string& context = "");
 
+/// @brief This rank's index and the rank count on its node, from the launcher's environment
+/// (Open MPI's OMPI_COMM_WORLD_LOCAL_*, Slurm's SLURM_LOCALID / SLURM_NTASKS_PER_NODE, MPICH and
+/// Intel MPI's MPI_LOCALRANKID / MPI_LOCALNRANKS); `fallback` when none says. Rank-local.
+int node_local_rank(int fallback) noexcept;
+int node_local_size(int fallback) noexcept;
+/// @brief Compute threads for one rank: `requested` when > 0, else the node's cores over its
+/// ranks (at least 1), so that the ranks of a node never run more busy threads than cores.
+int threads_per_rank(long long requested, int world_size) noexcept;
+
 /// @brief Rank in MPI_COMM_WORLD if MPI is initialised, else 0. Rank-local, never throws.
 int world_rank_or_zero() noexcept;
 

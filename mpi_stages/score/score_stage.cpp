@@ -7,11 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
@@ -36,11 +34,6 @@ std::vector<Source> sources_of(const Params& p) {
     for (const auto& s : p.sources)
         out.push_back(s == "cutouts" ? Source{s, p.cutouts_file, "/stamps"} : Source{s, p.injections_file, "/injections"});
     return out;
-}
-
-int env_int(const char* name, int fallback) {
-    const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
 }
 
 // The class of every row: positive / negative / host (cutouts' target sets) or injection /
@@ -123,12 +116,10 @@ Scorer& ScoreStage::scorer(const engine::StageContext& ctx) const {
     if (!scorer_) {
         huge_pages_off_ = std::make_unique<util::HugePagesOff>();  // until the stage ends (see huge_pages.hpp)
         const Params p = read_params(ctx.config, ctx.run_dir);
-        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        const int local = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", env_int("SLURM_NTASKS_PER_NODE", 1));
-        torch::set_num_threads(p.threads > 0 ? static_cast<int>(p.threads) : std::max(1, cores / std::max(1, local)));
+        torch::set_num_threads(mpi::threads_per_rank(p.threads, 1));  // no launcher: one rank on the node
         torch::Device device = torch::kCPU;
         try {
-            device = learn::choose_device(p.device, env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", 0)));
+            device = learn::choose_device(p.device, mpi::node_local_rank(mpi::world_rank_or_zero()));
         } catch (const std::exception& e) {
             throw ConfigError("score.device", ctx.config.origin_of("score.device"), 0, e.what());
         }

@@ -7,9 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 #include "core/engine/table_file.hpp"
 #include "core/error.hpp"
@@ -26,19 +24,6 @@ namespace dhs::stages {
 using namespace train;
 
 namespace {
-
-int env_int(const char* name, int fallback) {
-    const char* v = std::getenv(name);
-    return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
-// Rank and rank count on this node, from the launcher (Open MPI, Slurm, MPICH/Intel MPI).
-int local_rank(int world_rank) {
-    return env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("SLURM_LOCALID", env_int("MPI_LOCALRANKID", world_rank)));
-}
-int local_size(int world_size) {
-    return env_int("OMPI_COMM_WORLD_LOCAL_SIZE", env_int("SLURM_NTASKS_PER_NODE", env_int("MPI_LOCALNRANKS", world_size)));
-}
 
 // The device a learner trains on; a CUDA request without a GPU is a configuration error.
 torch::Device learner_device(const Params& p, int local) {
@@ -71,7 +56,7 @@ struct Setup {
 Setup prepare(const engine::StageContext& ctx, const mpi::Comm& comm) {
     Setup s{read_params(ctx.config, ctx.run_dir), {}, {}, 0};
     const int has_device = s.p.device != "cpu" && learn::cuda_available() &&
-                           local_rank(comm.rank()) < static_cast<int>(torch::cuda::device_count());
+                           mpi::node_local_rank(comm.rank()) < static_cast<int>(torch::cuda::device_count());
     if (s.p.device == "cuda" && !learn::cuda_available())
         throw ConfigError("train.device", ctx.config.origin_of("train.device"), 0,
                           "cuda requested, but this build's libtorch sees no CUDA device (use auto or cpu)");
@@ -81,12 +66,6 @@ Setup prepare(const engine::StageContext& ctx, const mpi::Comm& comm) {
     s.set = build_training_set(s.p);
     s.steps = checked_steps(s.p, s.set, s.groups.learners());
     return s;
-}
-
-void set_threads(const Params& p, const mpi::Comm& comm) {
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int n = p.threads > 0 ? static_cast<int>(p.threads) : std::max(1, cores / std::max(1, local_size(comm.size())));
-    torch::set_num_threads(n);
 }
 
 // The resume point, read by rank 0 and shared; a fresh run clears old checkpoints.
@@ -126,9 +105,9 @@ void TrainStage::run(const engine::StageContext& ctx, const mpi::Comm& comm, con
     if (!g.is_learner) {
         if (!state.finished) serve(comm, s.p, s.set, g, state.epoch, state.step);
     } else {
-        set_threads(s.p, comm);
+        torch::set_num_threads(mpi::threads_per_rank(s.p.threads, comm.size()));
         learn::Learner learner(s.p.model, optim_spec(s.p, s.steps), s.p.loss,
-                               learner_device(s.p, local_rank(comm.rank())), s.p.seed);
+                               learner_device(s.p, mpi::node_local_rank(comm.rank())), s.p.seed);
         if (!state.checkpoint.empty()) {
             learner.load_checkpoint_bytes(read_file((fs::path(s.p.model_dir) / state.checkpoint).string()));
         } else {
