@@ -44,10 +44,8 @@ public:
         const std::int64_t got = pending_.wait(true);
         const double waited = seconds_since(t0);
         auto& msg = buf_[static_cast<std::size_t>(k_ % 2)];
-        const std::int64_t k = k_++;
-        post(k_);  // the next receive goes out before this batch is trained on
+        post(++k_);  // the next receive goes out before this batch is trained on
         unpack(std::span<const float>(msg.data(), static_cast<std::size_t>(got)), set_, p_.pre.crop, out);
-        (void)k;
         return waited;
     }
 
