@@ -317,8 +317,9 @@ echo "fake-dhs rank \$SLURM_PROCID start \${SLURM_RESTART_COUNT:-0}: \$*"
 if [ "\${SLURM_RESTART_COUNT:-0}" = 0 ]; then
   trap 'echo "fake-dhs rank \$SLURM_PROCID: SIGTERM, stopping"; kill \$! 2>/dev/null; exit 143' TERM
   touch "$state/started.\$SLURM_PROCID"
-  sleep 100 & wait
-  exit 1
+  # Slurm signals every process of the step, sleep included: keep waiting until bash's own
+  # SIGTERM arrives (a sleep killed first must not let the script fall through to an exit).
+  while :; do sleep 100 & wait \$!; done
 fi
 [ ${#run_cfg[@]} -gt 0 ] && exec "$dhs" "\$@"
 exit 0
