@@ -289,4 +289,36 @@ BootstrapInterval bootstrap_recall(std::span<const std::uint8_t> detected, int r
     return r;
 }
 
+Interval predicted_recall(std::span<const CellCompleteness> cells, int draws, double level, std::uint64_t seed) {
+    if (draws < 1) invalid("draws must be >= 1");
+    require_level(level);
+    std::int64_t lenses = 0;
+    double predicted = 0;
+    for (const auto& c : cells) {
+        if (c.lenses < 0 || c.detected < 0 || c.injected < 0 || c.detected > c.injected)
+            invalid("cell counts must satisfy 0 <= detected <= injected and lenses >= 0");
+        if (c.lenses > 0 && c.injected == 0) invalid("a cell holding lenses has no injection to predict from");
+        lenses += c.lenses;
+    }
+    if (lenses == 0) return {kNaN, kNaN, kNaN};
+    for (const auto& c : cells)
+        if (c.lenses > 0) predicted += static_cast<double>(c.lenses) * rate(c.detected, c.injected);
+    std::vector<double> replicates(static_cast<std::size_t>(draws));
+    for (int r = 0; r < draws; ++r) {
+        const std::uint64_t stream = splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(r) + 1));
+        double sum = 0;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            const auto& c = cells[i];
+            if (c.lenses == 0) continue;
+            const double u = static_cast<double>(splitmix64(stream + i) >> 11) * 0x1p-53 + 0x1p-54;
+            const double a = static_cast<double>(c.detected) + 0.5, b = static_cast<double>(c.injected - c.detected) + 0.5;
+            sum += static_cast<double>(c.lenses) * boost::math::ibeta_inv(a, b, u);
+        }
+        replicates[static_cast<std::size_t>(r)] = sum / static_cast<double>(lenses);
+    }
+    std::sort(replicates.begin(), replicates.end());
+    return {predicted / static_cast<double>(lenses), quantile_sorted(replicates, (1.0 - level) / 2.0),
+            quantile_sorted(replicates, (1.0 + level) / 2.0)};
+}
+
 }  // namespace dhs::kernels

@@ -177,4 +177,24 @@ struct BootstrapInterval {
 BootstrapInterval bootstrap_recall(std::span<const std::uint8_t> detected, int resamples, double level,
                                    std::uint64_t seed);
 
+// ---------------------------------------------------------------------------------------------
+// Predicted recall from a selection function
+
+/// @brief The lenses of one selection-function cell: `lenses` of the set fall in the cell, in
+/// which `detected` of `injected` injections were found at the threshold.
+struct CellCompleteness {
+    std::int64_t lenses = 0, detected = 0, injected = 0;
+};
+
+/// @brief The recall a selection function predicts for a set of lenses: the mean over the lenses
+/// of their cell's completeness, sum_c (m_c / M) k_c / n_c. Its interval at `level` is the
+/// percentile interval of `draws` Monte Carlo replicates in which every cell's completeness is
+/// drawn from its Jeffreys posterior Beta(k_c + 1/2, n_c - k_c + 1/2), by the inverse CDF
+/// (Boost.Math ibeta_inv) of the uniform (splitmix64(splitmix64(seed ^ splitmix64(r + 1)) + c)
+/// >> 11) * 2^-53 + 2^-54 for replicate r and cell c. The same seed gives the same interval.
+/// No cell, or no lens, gives NaN everywhere.
+/// @throws std::invalid_argument when a cell has lenses but no injection, a count is negative,
+/// k > n, draws < 1 or level is not in (0, 1).
+Interval predicted_recall(std::span<const CellCompleteness> cells, int draws, double level, std::uint64_t seed);
+
 }  // namespace dhs::kernels

@@ -30,6 +30,10 @@ void declare_config(config::Schema& s) {
            .description = "fit a temperature T on the val split (min NLL of sigmoid(logit / T)) and report the "
                           "calibration of the evaluated split after it",
            .default_yaml = "true"});
+    s.add({.key = "evaluate.truth_lenses", .type = ValueType::string,
+           .description = "a mock sky's truth table of its lenses (name, brickname, objid, theta_e_arcsec, ...) for "
+                          "the truth check; '' = <survey.root>/truth/lenses.csv when it exists; none = no check",
+           .default_yaml = "''"});
     s.add({.key = "evaluate.scores_file", .type = ValueType::string,
            .description = "the scoring stage's output ('': RUN_DIR/scores.h5)", .default_yaml = "''"});
 }
@@ -46,6 +50,14 @@ Params read_params(const config::Config& c, const std::string& run_dir) {
     p.injections_file = c.get_string("score.injections_file");
     if (p.injections_file.empty()) p.injections_file = run_file("injections.h5");
     p.sample_file = run_file("sample.h5");
+    const std::string truth = c.get_string("evaluate.truth_lenses");
+    if (truth.empty()) {
+        const std::string root = c.get_string("survey.root");
+        const fs::path mock = fs::path(root) / "truth" / "lenses.csv";
+        if (!root.empty() && fs::exists(mock)) p.truth_file = mock.string();
+    } else if (truth != "none") {
+        p.truth_file = truth;
+    }
     p.split = c.get_string("evaluate.split");
     p.fpr_targets = c.get_reals("evaluate.fpr_targets");
     p.bootstrap_resamples = static_cast<int>(c.get_int("evaluate.bootstrap_resamples"));

@@ -15,6 +15,7 @@ namespace dhs::stages::evaluate {
 
 struct Params {
     std::string scores_file, cutouts_file, injections_file, sample_file;
+    std::string truth_file;              ///< a mock sky's truth/lenses.csv ('' = no truth check)
     std::string split;                   ///< train, val, test or all
     std::vector<double> fpr_targets;
     int bootstrap_resamples = 1000;
@@ -44,6 +45,9 @@ struct Comparison {
     /// injection: theta_e, theta_e_over_psf), e.g. strata["type_bin"][i] = "DEV".
     std::map<std::string, std::vector<std::string>> strata;
     std::vector<std::string> confuser;   ///< real negatives: the N2 confuser_category ('' for N1)
+    /// Real positives: the true theta_E of a mock sky's lens (NaN when not in the truth table),
+    /// the stamp's r PSF FWHM (arcsec) and the r 5-sigma depth (mag): the selection function's axes.
+    std::vector<double> truth_theta_e, psf_fwhm_r, depth_r;
 };
 
 /// @brief "[lo, hi)" of the bin of `edges` holding v ("nan" when not finite, "out" outside).

@@ -5,9 +5,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
 
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
+#include "kernels/photometry.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 
 namespace fs = std::filesystem;
@@ -38,7 +43,10 @@ ScoreRows read_scores(const Params& p) {
 // Tier of positives, the strata and the negatives' confuser category ('' where unknown).
 struct SampleFacts {
     std::vector<std::string> tier, nobs_bin, type_bin, psfsize, depth, confuser;
+    std::vector<double> psf_r, depth_r;  ///< r PSF FWHM of the stamp (arcsec), r 5-sigma depth (mag)
 };
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 SampleFacts sample_facts(const Params& p) {
     SampleFacts f;
@@ -48,6 +56,9 @@ SampleFacts sample_facts(const Params& p) {
     const auto srow = cut.read_column("/stamps/sample_row").as<std::int64_t>();
     const std::size_t n = sets.size();
     for (auto* v : {&f.tier, &f.nobs_bin, &f.type_bin, &f.psfsize, &f.depth, &f.confuser}) v->assign(n, "");
+    // The stamp's own r PSF (as the injection stage bins its hosts), the sample's where absent.
+    f.psf_r = cut.exists("/stamps/psfsize_r") ? cut.read_column("/stamps/psfsize_r").as<double>() : std::vector<double>(n, kNaN);
+    f.depth_r.assign(n, kNaN);
     for (const std::string group : {"positives", "negatives"}) {
         const std::string g = "/" + group + "/";
         const auto strings = [&](const char* c) {
@@ -58,18 +69,56 @@ SampleFacts sample_facts(const Params& p) {
         };
         const auto tier = strings("tier"), nobs = strings("nobs_z_bin"), type = strings("type_bin"),
                    conf = strings("confuser_category");
-        const auto psf = reals("psfsize_z"), pdepth = reals("psfdepth_z");
+        const auto psf = reals("psfsize_z"), pdepth = reals("psfdepth_z"), psf_r = reals("psfsize_r"),
+                   depth_r = reals("psfdepth_r");
         for (std::size_t i = 0; i < n; ++i) {
             if (sets[i] != group || srow[i] < 0) continue;
             const auto r = static_cast<std::size_t>(srow[i]);
             const auto at = [r](const std::vector<std::string>& v) { return r < v.size() ? v[r] : std::string(); };
             f.tier[i] = at(tier), f.nobs_bin[i] = at(nobs), f.type_bin[i] = at(type), f.confuser[i] = at(conf);
             if (r < psf.size()) f.psfsize[i] = bin_label(psf[r], {0, 1.0, 1.2, 1.4, 1.6, 2.0, 1e9});
+            if (!(f.psf_r[i] > 0) && r < psf_r.size()) f.psf_r[i] = psf_r[r];
+            if (r < depth_r.size()) f.depth_r[i] = kernels::depth_mag_5sigma(depth_r[r]);
             if (r < pdepth.size() && pdepth[r] > 0)  // 5-sigma point-source depth, AB mag
                 f.depth[i] = bin_label(-2.5 * (std::log10(5.0 / std::sqrt(pdepth[r])) - 9.0), {0, 22, 22.5, 23, 23.5, 24, 99});
         }
     }
     return f;
+}
+
+// A mock sky's truth/lenses.csv: galaxy_id (brickname_objid, as the sample stage writes it) ->
+// theta_e_arcsec. @throws DataError naming the file and the missing column or bad value.
+std::map<std::string, double> read_truth(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(fmt::format("evaluate.truth_lenses: cannot read '{}'", path));
+    const auto split = [](const std::string& line) {
+        std::vector<std::string> out;
+        std::stringstream ss(line);
+        for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
+        return out;
+    };
+    std::string line;
+    std::getline(in, line);
+    const auto header = split(line);
+    const auto column = [&](const char* name) {
+        const auto it = std::find(header.begin(), header.end(), name);
+        if (it == header.end()) throw DataError(path, name, "the truth table has no such column");
+        return static_cast<std::size_t>(it - header.begin());
+    };
+    const std::size_t brick = column("brickname"), objid = column("objid"), theta = column("theta_e_arcsec");
+    std::map<std::string, double> out;
+    for (std::size_t row = 1; std::getline(in, line); ++row) {
+        if (line.empty()) continue;
+        const auto f = split(line);
+        if (f.size() != header.size())
+            throw DataError(path, fmt::format("row {}", row), fmt::format("{} fields, header has {}", f.size(), header.size()));
+        try {
+            out[f[brick] + "_" + f[objid]] = std::stod(f[theta]);
+        } catch (const std::exception&) {
+            throw DataError(path, "theta_e_arcsec", fmt::format("row {}: '{}' is not a number", row, f[theta]));
+        }
+    }
+    return out;
 }
 
 void fill_injection_cells(const Params& p, Comparison& c, const std::vector<std::int64_t>& rows) {
@@ -89,9 +138,12 @@ void fill_injection_cells(const Params& p, Comparison& c, const std::vector<std:
     c.cell_depth = to_int(col("cell_depth"));
     c.arc_snr = col("arc_snr");
     const auto theta = col("theta_e_arcsec"), psf = col("psf_fwhm_r");
+    // Controls have no lens: their theta_E strata are empty, and each stratum's injections are
+    // compared with all the controls (see strata_tables).
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        c.strata["theta_e"].push_back(bin_label(theta[i], {0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 99}));
-        c.strata["theta_e_over_psf"].push_back(bin_label(theta[i] / psf[i], {0, 0.5, 0.75, 1.0, 1.5, 2.0, 99}));
+        const bool lens = c.label[i] == 1;
+        c.strata["theta_e"].push_back(lens ? bin_label(theta[i], {0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 99}) : "");
+        c.strata["theta_e_over_psf"].push_back(lens ? bin_label(theta[i] / psf[i], {0, 0.5, 0.75, 1.0, 1.5, 2.0, 99}) : "");
     }
 }
 
@@ -111,6 +163,7 @@ std::vector<Comparison> load_comparisons(const Params& p, std::vector<std::strin
     std::vector<std::int64_t> inj_rows;
     SampleFacts facts;
     bool facts_read = false;
+    const std::map<std::string, double> truth = p.truth_file.empty() ? std::map<std::string, double>{} : read_truth(p.truth_file);
     for (std::size_t i = 0; i < s.p.size(); ++i) {
         if (p.split != "all" && s.split[i] != p.split) continue;
         const std::string& k = s.klass[i];
@@ -130,6 +183,11 @@ std::vector<Comparison> load_comparisons(const Params& p, std::vector<std::strin
             real.strata["type_bin"].push_back(at(facts.type_bin));
             real.strata["psfsize_z"].push_back(at(facts.psfsize));
             real.strata["psfdepth_z_mag"].push_back(at(facts.depth));
+            const auto real_at = [r](const std::vector<double>& v) { return r < v.size() ? v[r] : kNaN; };
+            real.psf_fwhm_r.push_back(real_at(facts.psf_r));
+            real.depth_r.push_back(real_at(facts.depth_r));
+            const auto t = truth.find(s.galaxy[i]);
+            real.truth_theta_e.push_back(k == "positive" && t != truth.end() ? t->second : kNaN);
         } else if (s.source[i] == "injections" && (k == "injection" || k == "control")) {
             keep(inj);
             inj.label.push_back(k == "injection" ? 1 : 0);

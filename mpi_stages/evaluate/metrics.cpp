@@ -1,10 +1,12 @@
 // The evaluation tables (see evaluate.hpp): per comparison the ROC and PR curves, AUC with a
 // bootstrap interval, TPR at the target FPRs, Bologna TPR0 / TPR10, reliability diagrams, ECE
 // and Brier; at the operating thresholds (chosen on the real negatives, else the controls) the
-// Tier-A / Tier-B recall with Clopper-Pearson and bootstrap intervals, the selection function
-// C(theta_E, PSF, depth) per cell, its 1-D marginals and C(arc_snr).
+// Tier-A / Tier-B recall with Clopper-Pearson and bootstrap intervals; AUC, recall and the
+// ROC / PR curves per stratum; the contaminant FPR (the selection function and the truth check
+// are in selection.cpp).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -12,7 +14,6 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/evaluation_metrics.hpp"
-#include "kernels/injection_design.hpp"
 #include "kernels/roc_auc.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 #include "mpi_stages/evaluate/rows.hpp"
@@ -22,12 +23,6 @@ namespace dhs::stages::evaluate {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-struct OperatingPoint {
-    double target_fpr = 0, threshold = kNaN, fpr = kNaN;
-    std::string chosen_on;
-    bool resolvable = false;
-};
 
 std::vector<double> where(const Comparison& c, std::uint8_t label) {
     std::vector<double> out;
@@ -92,24 +87,6 @@ std::vector<OperatingPoint> operating_points(const Params& p, const std::vector<
     return out;
 }
 
-// k of n detected at each resolvable operating point, with both intervals, into `rows`.
-void detection_rows(const Params& p, const std::vector<double>& scores, const std::vector<OperatingPoint>& ops,
-                    const std::function<void(Rows&)>& keys, Rows& rows) {
-    for (const auto& op : ops) {
-        if (!op.resolvable) continue;
-        std::vector<std::uint8_t> hit;
-        for (double s : scores) hit.push_back(s >= op.threshold ? 1 : 0);
-        const auto cp = kernels::clopper_pearson(
-            static_cast<std::int64_t>(std::count(hit.begin(), hit.end(), 1)), static_cast<std::int64_t>(hit.size()), p.ci_level);
-        const auto bs = kernels::bootstrap_recall(hit, p.bootstrap_resamples, p.ci_level, p.seed);
-        keys(rows);
-        rows.add("target_fpr", op.target_fpr), rows.add("threshold", op.threshold);
-        rows.add("n", static_cast<std::int64_t>(hit.size())), rows.add("k", bs.k), rows.add("fraction", cp.estimate);
-        rows.add("cp_lower", cp.lower), rows.add("cp_upper", cp.upper);
-        rows.add("bootstrap_lower", bs.lower), rows.add("bootstrap_upper", bs.upper);
-    }
-}
-
 void tier_recall(const Params& p, const Comparison& real, const std::vector<OperatingPoint>& ops, Rows& rows) {
     for (const std::string tier : {"A", "B", "all"}) {
         std::vector<double> s;
@@ -120,58 +97,50 @@ void tier_recall(const Params& p, const Comparison& real, const std::vector<Oper
     }
 }
 
-// C(theta_E, PSF, depth) per cell of the SPEC grid with the cell's edges.
-void selection_function(const Params& p, const Comparison& inj, const std::vector<OperatingPoint>& ops, Rows& cells,
-                        Rows& marginals, Rows& by_snr) {
-    const kernels::injection::SelectionGrid grid;
-    const auto lo = [](const kernels::injection::AxisBins& a, int i) { return a.centre(i) - 0.5 * a.step; };
-    std::map<int, std::vector<std::size_t>> by_cell;
-    for (std::size_t i = 0; i < inj.score.size(); ++i)
-        if (inj.label[i] == 1 && inj.cell[i] >= 0) by_cell[inj.cell[i]].push_back(i);
-    for (const auto& [cell, idx] : by_cell) {
-        std::vector<double> s;
-        for (auto i : idx) s.push_back(inj.score[i]);
-        const int it = inj.cell_theta_e[idx[0]], ip = inj.cell_psf[idx[0]], id = inj.cell_depth[idx[0]];
-        detection_rows(p, s, ops, [&](Rows& r) {
-            r.add("cell_id", static_cast<std::int64_t>(cell));
-            r.add("theta_e_lo", lo(grid.theta_e, it)), r.add("theta_e_hi", lo(grid.theta_e, it) + grid.theta_e.step);
-            r.add("psf_lo", lo(grid.psf, ip)), r.add("psf_hi", lo(grid.psf, ip) + grid.psf.step);
-            r.add("depth_lo", lo(grid.depth, id)), r.add("depth_hi", lo(grid.depth, id) + grid.depth.step);
-        }, cells);
-    }
-    // 1-D marginals over the injections inside the grid.
-    const std::vector<std::pair<std::string, std::pair<const std::vector<int>*, const kernels::injection::AxisBins*>>> axes{
-        {"theta_e", {&inj.cell_theta_e, &grid.theta_e}}, {"psf", {&inj.cell_psf, &grid.psf}}, {"depth", {&inj.cell_depth, &grid.depth}}};
-    for (const auto& [axis, what] : axes) {
-        for (int b = 0; b < what.second->count; ++b) {
-            std::vector<double> s;
-            for (std::size_t i = 0; i < inj.score.size(); ++i)
-                if (inj.label[i] == 1 && inj.cell[i] >= 0 && (*what.first)[i] == b) s.push_back(inj.score[i]);
-            if (s.empty()) continue;
-            detection_rows(p, s, ops, [&](Rows& r) {
-                r.add("axis", axis), r.add("lo", lo(*what.second, b)), r.add("hi", lo(*what.second, b) + what.second->step);
-            }, marginals);
-        }
-    }
-    // C(arc_snr) over every injection of the split, in the seed's target bins and beyond.
-    const std::vector<double> edges{0, 0.8, 2, 5, 8, 20, 50, std::numeric_limits<double>::infinity()};
-    for (std::size_t b = 0; b + 1 < edges.size(); ++b) {
-        std::vector<double> s;
-        for (std::size_t i = 0; i < inj.score.size(); ++i)
-            if (inj.label[i] == 1 && i < inj.arc_snr.size() && inj.arc_snr[i] >= edges[b] && inj.arc_snr[i] < edges[b + 1])
-                s.push_back(inj.score[i]);
-        if (s.empty()) continue;
-        detection_rows(p, s, ops, [&](Rows& r) { r.add("arc_snr_lo", edges[b]), r.add("arc_snr_hi", edges[b + 1]); }, by_snr);
-    }
-}
-
 // AUC (bootstrap interval) and recall at each operating threshold per stratum; strata with
 // fewer than 10 objects of a class are flagged `few`.
-void strata_tables(const Params& p, const Comparison& c, const std::vector<OperatingPoint>& ops, Rows& auc_rows,
-                   Rows& recall_rows) {
+// The ROC and precision-recall curves of one stratum value (both classes present).
+void stratum_curves(const Comparison& c, const std::string& kind, const std::string& value,
+                    const std::vector<std::size_t>& idx, Rows& roc_rows, Rows& pr_rows) {
+    std::vector<double> s;
+    std::vector<std::uint8_t> y;
+    for (auto i : idx) s.push_back(c.score[i]), y.push_back(c.label[i]);
+    const auto keys = [&](Rows& r) { r.add("comparison", c.name), r.add("stratum", kind), r.add("value", value); };
+    const auto roc = kernels::roc_curve(s, y);
+    for (std::size_t i = 0; i < roc.fpr.size(); ++i)
+        keys(roc_rows), roc_rows.add("fpr", roc.fpr[i]), roc_rows.add("tpr", roc.tpr[i]),
+            roc_rows.add("threshold", roc.thresholds[i]);
+    const auto pr = kernels::precision_recall_curve(s, y);
+    for (std::size_t i = 0; i < pr.precision.size(); ++i)
+        keys(pr_rows), pr_rows.add("precision", pr.precision[i]), pr_rows.add("recall", pr.recall[i]),
+            pr_rows.add("threshold", i < pr.thresholds.size() ? pr.thresholds[i] : kNaN);
+}
+
+struct StrataRows {
+    Rows auc, recall, roc, pr;
+};
+
+void strata_tables(const Params& p, const Comparison& c, const std::vector<OperatingPoint>& ops, StrataRows& out) {
+    Rows& auc_rows = out.auc;
+    Rows& recall_rows = out.recall;
     for (const auto& [kind, labels] : c.strata) {
+        // A stratum of the positives alone (theta_E of injections; every negative unlabelled):
+        // each value's positives are compared with all the negatives.
+        std::vector<std::size_t> unlabelled_negatives;
+        bool positives_only = true;
+        for (std::size_t i = 0; i < labels.size(); ++i)
+            if (c.label[i] == 0) {
+                if (labels[i].empty()) unlabelled_negatives.push_back(i);
+                else positives_only = false;
+            }
         std::map<std::string, std::vector<std::size_t>> groups;
-        for (std::size_t i = 0; i < labels.size(); ++i) groups[labels[i]].push_back(i);
+        for (std::size_t i = 0; i < labels.size(); ++i)
+            if (!(positives_only && labels[i].empty())) groups[labels[i]].push_back(i);
+        if (positives_only)
+            for (auto& [value, idx] : groups) {
+                idx.insert(idx.end(), unlabelled_negatives.begin(), unlabelled_negatives.end());
+                std::sort(idx.begin(), idx.end());
+            }
         for (const auto& [value, idx] : groups) {
             std::vector<double> pos, neg;
             for (auto i : idx) (c.label[i] ? pos : neg).push_back(c.score[i]);
@@ -184,6 +153,7 @@ void strata_tables(const Params& p, const Comparison& c, const std::vector<Opera
             auc_rows.add("auc", auc.auc), auc_rows.add("auc_lower", auc.lower), auc_rows.add("auc_upper", auc.upper);
             auc_rows.add("few", static_cast<std::int64_t>(pos.size() < 10 || neg.size() < 10));
             if (pos.empty()) continue;
+            if (!neg.empty()) stratum_curves(c, kind, value, idx, out.roc, out.pr);
             detection_rows(p, pos, ops, [&](Rows& r) {
                 r.add("comparison", c.name), r.add("stratum", kind), r.add("value", value);
             }, recall_rows);
@@ -224,11 +194,29 @@ nlohmann::json temperature_scaling(const Params& p, const Comparison& c, const s
 
 }  // namespace
 
+void detection_rows(const Params& p, const std::vector<double>& scores, const std::vector<OperatingPoint>& ops,
+                    const std::function<void(Rows&)>& keys, Rows& rows) {
+    for (const auto& op : ops) {
+        if (!op.resolvable) continue;
+        std::vector<std::uint8_t> hit;
+        for (double s : scores) hit.push_back(s >= op.threshold ? 1 : 0);
+        const auto cp = kernels::clopper_pearson(
+            static_cast<std::int64_t>(std::count(hit.begin(), hit.end(), 1)), static_cast<std::int64_t>(hit.size()), p.ci_level);
+        const auto bs = kernels::bootstrap_recall(hit, p.bootstrap_resamples, p.ci_level, p.seed);
+        keys(rows);
+        rows.add("target_fpr", op.target_fpr), rows.add("threshold", op.threshold);
+        rows.add("n", static_cast<std::int64_t>(hit.size())), rows.add("k", bs.k), rows.add("fraction", cp.estimate);
+        rows.add("cp_lower", cp.lower), rows.add("cp_upper", cp.upper);
+        rows.add("bootstrap_lower", bs.lower), rows.add("bootstrap_upper", bs.upper);
+    }
+}
+
 Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const std::vector<std::string>& skipped,
                     const std::vector<Comparison>& fit_on) {
     Evaluation e;
-    Rows tpr_rows, cal_rows, recall_rows, cell_rows, marginal_rows, snr_rows, auc_strata, recall_strata, fpr_rows,
-        failure_rows, histogram_rows;
+    Rows tpr_rows, cal_rows, recall_rows, cell_rows, marginal_rows, marginal_2d_rows, snr_rows, fpr_rows, failure_rows,
+        histogram_rows, truth_rows;
+    StrataRows strata;
     nlohmann::json summary{{"split", p.split}, {"ci_level", p.ci_level}, {"skipped", skipped},
                            {"comparisons", nlohmann::json::object()}};
     for (const auto& c : cs) {
@@ -245,10 +233,18 @@ Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const st
                                                {"threshold", op.resolvable ? nlohmann::json(op.threshold) : nlohmann::json(nullptr)},
                                                {"chosen_on", op.chosen_on}});
     for (const auto& c : cs) {
-        strata_tables(p, c, ops, auc_strata, recall_strata);
+        strata_tables(p, c, ops, strata);
         if (c.name == "real") tier_recall(p, c, ops, recall_rows), contaminant_fpr(p, c, ops, fpr_rows);
-        if (c.name == "injection") selection_function(p, c, ops, cell_rows, marginal_rows, snr_rows);
+        if (c.name == "injection") selection_function(p, c, ops, cell_rows, marginal_rows, marginal_2d_rows, snr_rows);
     }
+    const auto named = [&](const char* name) {
+        const auto it = std::find_if(cs.begin(), cs.end(), [&](const Comparison& c) { return c.name == name; });
+        return it == cs.end() ? nullptr : &*it;
+    };
+    if (const Comparison *real = named("real"), *inj = named("injection"); real && inj)
+        summary["truth_check"] = truth_check(p, *real, *inj, ops, truth_rows);
+    else
+        summary["truth_check"] = {{"done", false}, {"reason", "needs both the real lenses and the injections"}};
     const auto keep = [&](const Rows& r, const std::string& name, const std::string& what) {
         if (!r.order.empty()) e.groups.push_back(r.group(name, what));
     };
@@ -256,14 +252,21 @@ Evaluation evaluate(const Params& p, const std::vector<Comparison>& cs, const st
                                  "not resolvable (NaN) when target < 1/N_neg");
     keep(cal_rows, "calibration", "reliability diagram: fraction of positives vs mean p_lens per non-empty bin");
     keep(recall_rows, "recall", "Tier-A / Tier-B / all real positives detected at each operating threshold");
-    keep(auc_strata, "auc_by_stratum", "AUC with bootstrap interval per stratum (few: < 10 of a class)");
-    keep(recall_strata, "recall_by_stratum", "positives detected per stratum at each operating threshold");
+    keep(strata.auc, "auc_by_stratum", "AUC with bootstrap interval per stratum (few: < 10 of a class)");
+    keep(strata.recall, "recall_by_stratum", "positives detected per stratum at each operating threshold");
+    keep(strata.roc, "roc_by_stratum", "ROC curve (sklearn.metrics.roc_curve) per stratum value with both classes");
+    keep(strata.pr, "pr_by_stratum", "precision-recall curve (sklearn.metrics.precision_recall_curve; last "
+                                     "threshold NaN) per stratum value with both classes");
     keep(fpr_rows, "contaminant_fpr", "false-positive rate of the real negatives per N2 contaminant category "
                                       "(fraction = k / n, Clopper-Pearson interval)");
     keep(failure_rows, "failure_modes", "the most confident false positives (highest p_lens of the negatives) and "
                                         "false negatives (lowest of the positives): rows into the stamp files");
     keep(histogram_rows, "score_histograms", "p_lens histograms (20 bins) per stratum value and label");
     keep(marginal_rows, "completeness_marginals", "1-D completeness over the grid's theta_E, PSF and depth bins");
+    keep(marginal_2d_rows, "completeness_marginals_2d", "2-D completeness over pairs of the grid's axes "
+                                                         "(theta_e-psf, theta_e-depth, psf-depth)");
+    keep(truth_rows, "truth_check", "the mock sky's true lenses: measured recall per theta_E bin beside the recall "
+                                    "the injections' selection function predicts for their cells");
     keep(snr_rows, "completeness_arc_snr", "completeness of the injections by arc_snr");
     e.selection_function = cell_rows.group("selection_function",
                                            "completeness C(theta_E, PSF, depth) per cell at each operating threshold");

@@ -495,4 +495,44 @@ TEST(EvaluationMetrics, BootstrapRecallIsDeterministicAndEqualsANaiveResampling)
     EXPECT_TRUE(std::isnan(zero.lower) && std::isnan(zero.upper));
 }
 
+// One cell: the prediction is k / n and its Monte Carlo interval the Jeffreys interval
+// (scipy.stats.beta.ppf(a/2 and 1 - a/2, k + 1/2, n - k + 1/2)); k = 0 and k = n included.
+TEST(EvaluationMetrics, PredictedRecallOfOneCellIsTheJeffreysInterval) {
+    struct Case {
+        std::int64_t k, n;
+        double lower, upper;  // scipy 1.10 beta.ppf
+    };
+    for (const Case c : {Case{7, 20, 0.172276213631912, 0.5677660938414961},
+                         Case{0, 15, 3.219414432372689e-05, 0.15181666211439765},
+                         Case{15, 15, 0.8481833378856023, 0.9999678058556762}}) {
+        const std::vector<k::CellCompleteness> cells{{3, c.k, c.n}};
+        const k::Interval i = k::predicted_recall(cells, 20000, 0.95, 5);
+        EXPECT_DOUBLE_EQ(i.estimate, static_cast<double>(c.k) / static_cast<double>(c.n));
+        EXPECT_NEAR(i.lower, c.lower, 0.01) << c.k << "/" << c.n;
+        EXPECT_NEAR(i.upper, c.upper, 0.01) << c.k << "/" << c.n;
+    }
+}
+
+// Several cells: the estimate is the lens-weighted mean completeness; the interval narrows as
+// the injections per cell grow; cells without lenses play no part; the seed fixes the interval.
+TEST(EvaluationMetrics, PredictedRecallWeightsCellsByTheirLenses) {
+    const std::vector<k::CellCompleteness> cells{{2, 9, 10}, {1, 1, 10}, {0, 0, 0}, {1, 5, 10}};
+    const k::Interval i = k::predicted_recall(cells, 2000, 0.95, 7);
+    EXPECT_DOUBLE_EQ(i.estimate, (2 * 0.9 + 0.1 + 0.5) / 4.0);
+    EXPECT_LT(i.lower, i.estimate);
+    EXPECT_GT(i.upper, i.estimate);
+    const std::vector<k::CellCompleteness> more{{2, 9000, 10000}, {1, 1000, 10000}, {1, 5000, 10000}};
+    const k::Interval j = k::predicted_recall(more, 2000, 0.95, 7);
+    EXPECT_DOUBLE_EQ(j.estimate, i.estimate);
+    EXPECT_LT(j.upper - j.lower, 0.1 * (i.upper - i.lower));
+    const k::Interval again = k::predicted_recall(cells, 2000, 0.95, 7);
+    EXPECT_EQ(again.lower, i.lower);
+    EXPECT_EQ(again.upper, i.upper);
+    EXPECT_TRUE(std::isnan(k::predicted_recall({}, 10, 0.95, 1).estimate));
+    const std::vector<k::CellCompleteness> orphan{{1, 0, 0}}, bad{{1, 3, 2}};
+    EXPECT_THROW(k::predicted_recall(orphan, 10, 0.95, 1), std::invalid_argument);
+    EXPECT_THROW(k::predicted_recall(bad, 10, 0.95, 1), std::invalid_argument);
+    EXPECT_THROW(k::predicted_recall(cells, 0, 0.95, 1), std::invalid_argument);
+}
+
 }  // namespace

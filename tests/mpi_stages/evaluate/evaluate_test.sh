@@ -139,6 +139,199 @@ PY
 check "AUC overall and per stratum = sklearn; TPR at FPR; contaminant FPR, Tier recall, failure modes = numpy; CP, T = scipy" \
   against_references
 
+# With injections and a mock sky's truth table: the ROC / PR curves per stratum = sklearn (the
+# injections of a theta_E bin against all the controls, which have no theta_E), the
+# 2-D completeness marginals = numpy counts summing back to the injections, and the truth check
+# (true lenses' recall per theta_E bin beside the recall their cells predict) = numpy + scipy.
+"$py" - "$tmp" <<'PY' || exit 1
+import sys
+import h5py, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(11)
+S = lambda xs: np.array([x.encode() for x in xs], dtype=f"S{max(1, max(len(x) for x in xs))}")
+s = h5py.File(f"{d}/scores.h5", "r+")["scores"]
+npos = int((s["class"][:] == b"positive").sum())
+with h5py.File(f"{d}/run/sample.h5", "r+") as f:
+    f["positives/psfsize_r"] = rng.uniform(0.85, 1.85, npos)
+    f["positives/psfdepth_r"] = 25 * 10 ** (0.8 * rng.uniform(22.3, 24.7, npos) - 18)  # 5-sigma depth 22.3..24.7 mag
+with h5py.File(f"{d}/cutouts.h5", "r+") as f:  # the stamp's PSF is missing (0) for a third of them
+    n = len(f["stamps/target_set"])
+    f["stamps/psfsize_r"] = np.where(rng.uniform(size=n) < 0.33, 0.0, rng.uniform(0.85, 1.85, n))
+# Real positives are galaxies b_<row>; two thirds of them in the truth table.
+gal = [f"b_{i}" for i in range(len(s["class"]))]
+theta_true = rng.uniform(0.3, 3.2, npos)
+with open(f"{d}/lenses.csv", "w") as f:
+    f.write("name,brickname,objid,ra,theta_e_arcsec\n")
+    for i in range(npos):
+        if i % 3:
+            f.write(f"L{i},b,{i},1.0,{theta_true[i]:.5f}\n")
+# injections.h5: 1500 injections over the grid and 500 controls.
+ninj, nctl = 1500, 500
+it, ip, idp = rng.integers(-1, 11, ninj), rng.integers(0, 7, ninj), rng.integers(0, 5, ninj)
+cell = np.where(it < 0, -1, (it * 7 + ip) * 5 + idp)
+with h5py.File(f"{d}/injections.h5", "w") as f:
+    g = f.create_group("injections")
+    g["cell_id"] = np.r_[cell, -np.ones(nctl, int)].astype(np.int64)
+    g["cell_theta_e"] = np.r_[it, -np.ones(nctl, int)].astype(np.int32)
+    g["cell_psf"] = np.r_[np.where(it < 0, -1, ip), -np.ones(nctl, int)].astype(np.int32)
+    g["cell_depth"] = np.r_[np.where(it < 0, -1, idp), -np.ones(nctl, int)].astype(np.int32)
+    g["arc_snr"] = np.r_[rng.uniform(0, 40, ninj), np.zeros(nctl)]
+    g["theta_e_arcsec"] = np.r_[np.where(it < 0, 0.3, 0.5 + 0.25 * it), np.zeros(nctl)]
+    g["psf_fwhm_r"] = np.r_[0.9 + 0.15 * ip, np.ones(nctl)]
+# scores.h5 gains the galaxy ids and the injection rows (score rising with theta_E).
+pi = np.clip(rng.beta(2, 3, ninj) + 0.05 * np.maximum(it, 0), 0, 0.999).round(3)
+pc = rng.beta(2, 5, nctl).round(3)
+old = {k: s[k][:] for k in s}
+spl = np.where(rng.uniform(size=ninj + nctl) < 0.3, "val", "test")
+with h5py.File(f"{d}/scores2.h5", "w") as f:
+    g = f.create_group("scores")
+    g["source"] = np.r_[old["source"], S(["injections"] * (ninj + nctl))].astype("S10")
+    g["source_row"] = np.r_[old["source_row"], np.arange(ninj + nctl)].astype(np.int64)
+    g["class"] = np.r_[old["class"], S(["injection"] * ninj + ["control"] * nctl)].astype("S9")
+    g["split"] = np.r_[old["split"], S(spl)].astype("S5")
+    g["galaxy_id"] = np.r_[S(gal), S([f"h_{i}" for i in range(ninj + nctl)])].astype("S12")
+    p = np.r_[old["p_lens"], pi, pc].astype(np.float32)
+    g["p_lens"] = p
+    g["logit"] = np.log(p / (1 - p)).astype(np.float32)
+PY
+sed -e "s|scores_file: .*|scores_file: $tmp/scores2.h5|" -e "s|injections_file: .*|injections_file: $tmp/injections.h5|" \
+    -e "s|bootstrap_resamples: 200|bootstrap_resamples: 200\n  truth_lenses: $tmp/lenses.csv|" "$tmp/cfg.yaml" > "$tmp/cfg2.yaml"
+mkdir -p "$tmp/run2" && cp "$tmp/run/sample.h5" "$tmp/run2/"
+"$dhs" run "$tmp/cfg2.yaml" --out "$tmp/run2" > "$tmp/run2.log" 2>&1
+check "evaluate runs on the real lenses, the injections and the truth table" \
+  grep -q "evaluate: injection (" "$tmp/run2.log"
+with_injections_and_truth() {
+  "$py" - "$tmp" <<'PY'
+import json, sys
+import h5py, numpy as np
+from scipy.stats import beta
+from sklearn.metrics import precision_recall_curve, roc_curve
+d = sys.argv[1]
+M = (1 << 64) - 1
+def sm(x):
+    x = (x + 0x9E3779B97F4A7C15) & M
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M
+    return x ^ (x >> 31)
+def quantile(a, q):
+    pos = q * (len(a) - 1); lo = int(np.floor(pos)); hi = min(lo + 1, len(a) - 1); t = pos - lo
+    return a[hi] - (a[hi] - a[lo]) * (1 - t) if t >= 0.5 else a[lo] + (a[hi] - a[lo]) * t
+def cp(k, n, a=0.05):
+    return (0.0 if k == 0 else beta.ppf(a / 2, k, n - k + 1), 1.0 if k == n else beta.ppf(1 - a / 2, k + 1, n - k))
+s = h5py.File(f"{d}/scores2.h5")["scores"]
+e = h5py.File(f"{d}/run2/evaluation.h5")
+j = json.load(open(f"{d}/run2/evaluation_summary.json"))
+test = s["split"][:] == b"test"
+cls, p, src, row = s["class"][:], s["p_lens"][:].astype(np.float64), s["source"][:], s["source_row"][:]
+# ROC and PR per stratum = sklearn on the subset (injections by theta_E bin).
+inj = h5py.File(f"{d}/injections.h5")["injections"]
+m_inj = test & (src == b"injections")
+y_inj = (cls[m_inj] == b"injection").astype(int)
+theta = inj["theta_e_arcsec"][:][row[m_inj]]
+edges = [0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 99]
+r, q = e["roc_by_stratum"], e["pr_by_stratum"]
+checked = 0
+for lo, hi in zip(edges[:-1], edges[1:]):
+    label = f"[{lo:g}, {hi:g})".encode()
+    m = ((theta >= lo) & (theta < hi) & (y_inj == 1)) | (y_inj == 0)  # each stratum's injections vs all controls
+    if y_inj[m].min() == y_inj[m].max():
+        continue
+    sel = (r["comparison"][:] == b"injection") & (r["stratum"][:] == b"theta_e") & (r["value"][:] == label)
+    fpr, tpr, thr = roc_curve(y_inj[m], p[m_inj][m])
+    assert np.allclose(r["fpr"][:][sel], fpr, atol=1e-12) and np.allclose(r["tpr"][:][sel], tpr, atol=1e-12), label
+    assert np.allclose(r["threshold"][:][sel], thr, atol=1e-12), label
+    sel = (q["comparison"][:] == b"injection") & (q["stratum"][:] == b"theta_e") & (q["value"][:] == label)
+    pr, rc, _ = precision_recall_curve(y_inj[m], p[m_inj][m])
+    assert np.allclose(q["precision"][:][sel], pr, atol=1e-12) and np.allclose(q["recall"][:][sel], rc, atol=1e-12), label
+    checked += 1
+assert checked >= 4, checked
+# 2-D marginals: numpy counts per pair of bins; each plane sums back to the injections in the grid.
+c2 = e["completeness_marginals_2d"]
+is_inj = src == b"injections"
+def per_score_row(name):  # an injections.h5 column for every scores row (-1 for stamps of cutouts.h5)
+    out = np.full(len(row), -1, dtype=np.int64)
+    out[is_inj] = inj[name][:][row[is_inj]]
+    return out
+ax = {"theta_e": per_score_row("cell_theta_e"), "psf": per_score_row("cell_psf"), "depth": per_score_row("cell_depth")}
+first = {"theta_e": 0.375, "psf": 0.825, "depth": 22.25}
+step = {"theta_e": 0.25, "psf": 0.15, "depth": 0.5}
+ins = m_inj & (cls == b"injection")
+cells_all = per_score_row("cell_id")
+in_grid = ins & (cells_all >= 0)
+for plane in (b"theta_e-psf", b"theta_e-depth", b"psf-depth"):
+    a, b = plane.decode().split("-")
+    sel = c2["plane"][:] == plane
+    for thr in np.unique(c2["threshold"][:][sel]):
+        rows = sel & (c2["threshold"][:] == thr)
+        assert c2["n"][:][rows].sum() == in_grid.sum(), plane
+        for xl, yl, n, k in zip(c2["x_lo"][:][rows], c2["y_lo"][:][rows], c2["n"][:][rows], c2["k"][:][rows]):
+            bx, by = round((xl - first[a]) / step[a]), round((yl - first[b]) / step[b])
+            m = in_grid & (ax[a] == bx) & (ax[b] == by)
+            assert n == m.sum() and k == (p[m] >= thr).sum(), (plane, xl, yl)
+# The truth check, recomputed: lenses of the test split in the truth table with their cells.
+truth = {}
+for line in open(f"{d}/lenses.csv").read().splitlines()[1:]:
+    f = line.split(",")
+    truth[f"{f[1]}_{f[2]}"] = float(f[4])
+smp = h5py.File(f"{d}/run2/sample.h5")["positives"]
+cut = h5py.File(f"{d}/cutouts.h5")["stamps"]
+gid = s["galaxy_id"][:]
+lens_rows = [i for i in np.flatnonzero(test & (cls == b"positive")) if gid[i].decode() in truth]
+bin_of = lambda v, first, st, n: int(np.floor((v - first) / st)) if first <= v < first + n * st else -1
+lenses = []
+for i in lens_rows:
+    sr = cut["sample_row"][row[i]]
+    psf = cut["psfsize_r"][row[i]] if cut["psfsize_r"][row[i]] > 0 else smp["psfsize_r"][sr]
+    depth = -2.5 * (np.log10(5 / np.sqrt(smp["psfdepth_r"][sr])) - 9)
+    t = bin_of(truth[gid[i].decode()], 0.375, 0.25, 11)
+    cellid = -1 if min(t, bin_of(psf, 0.825, 0.15, 7), bin_of(depth, 22.25, 0.5, 5)) < 0 else \
+        (t * 7 + bin_of(psf, 0.825, 0.15, 7)) * 5 + bin_of(depth, 22.25, 0.5, 5)
+    lenses.append((t, cellid, p[i]))
+tc = e["truth_check"]
+assert j["truth_check"]["done"] and j["truth_check"]["true_lenses_in_split"] == len(lenses)
+n_rows = 0
+for k_ in range(len(tc["theta_e_bin"])):
+    thr, label = tc["threshold"][k_], tc["theta_e_bin"][k_]
+    chosen = [l for l in lenses if label == b"all" or l[0] == round((tc["theta_e_lo"][k_] - 0.375) / 0.25)]
+    cells = {}
+    for c in np.unique(cells_all[in_grid]):
+        m = in_grid & (cells_all == c)
+        cells[c] = ((p[m] >= thr).sum(), m.sum())
+    comp = [l for l in chosen if l[1] in cells]
+    kk = sum(l[2] >= thr for l in comp)
+    assert tc["n_lenses"][k_] == len(chosen) and tc["n_compared"][k_] == len(comp) and tc["n_detected"][k_] == kk, label
+    if not comp:
+        assert tc["verdict"][k_] == b"no prediction"
+        continue
+    assert np.allclose((tc["recall_lower"][k_], tc["recall_upper"][k_]), cp(kk, len(comp)), atol=1e-9)
+    w = {}
+    for l in comp:
+        w[l[1]] = w.get(l[1], 0) + 1
+    order = sorted(w)
+    pred = sum(w[c] * cells[c][0] / cells[c][1] for c in order) / len(comp)
+    assert abs(tc["predicted"][k_] - pred) < 1e-12, (label, tc["predicted"][k_], pred)
+    reps = []
+    for r_ in range(200):
+        st = sm(42 ^ sm(r_ + 1))  # run.seed 42
+        tot = 0.0
+        for ci, c in enumerate(order):
+            u = (sm((st + ci) & M) >> 11) * 2.0 ** -53 + 2.0 ** -54
+            kc, nc = cells[c]
+            tot += w[c] * beta.ppf(u, kc + 0.5, nc - kc + 0.5)
+        reps.append(tot / len(comp))
+    reps.sort()
+    lo, hi = quantile(reps, 0.025), quantile(reps, 0.975)
+    assert abs(tc["predicted_lower"][k_] - lo) < 1e-9 and abs(tc["predicted_upper"][k_] - hi) < 1e-9, (label, lo, hi)
+    overlap = tc["recall_upper"][k_] >= lo and hi >= tc["recall_lower"][k_]
+    assert tc["verdict"][k_] == (b"consistent" if overlap else b"inconsistent")
+    n_rows += 1
+assert n_rows >= 6, n_rows
+print(f"{checked} theta_E strata ROC / PR = sklearn; 2-D marginals = numpy; truth check of {len(lenses)} lenses "
+      f"({n_rows} rows) = numpy + scipy, verdicts {sorted(set(tc['verdict'][:]))}")
+PY
+}
+check "per-stratum ROC / PR = sklearn; 2-D marginals and the truth check = numpy, scipy" with_injections_and_truth
+
 # The report: dhs report writes figures, tables and index.html; a real headless browser loads
 # the page, every image renders, and the console shows no error.
 "$dhs" report "$tmp/run" > "$tmp/report.log" 2>&1
