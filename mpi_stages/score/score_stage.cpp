@@ -1,5 +1,5 @@
-// The `score` stage (see score_stage.hpp): plan (row ranges per stamp file), process (read,
-// prepare, infer a unit's stamps batch by batch), reduce (the model's identity as attributes
+// The `score` stage (see score_stage.hpp): plan (row ranges per stamp file), process (read and
+// prepare the next batch of a unit on a second thread while the model infers this one), reduce (the model's identity as attributes
 // and a per-class summary in the log).
 #include "mpi_stages/score/score_stage.hpp"
 
@@ -8,7 +8,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <map>
+#include <span>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -51,6 +53,40 @@ void classes_of(const hdf5::ResultReader& in, const Source& s, std::uint64_t fir
         for (std::size_t i = 0; i < control.size(); ++i) klass[i] = control[i] ? "control" : "injection";
         galaxy = in.read_column(s.group + "/host_galaxy_id", first, n).strings();
     }
+}
+
+// Rows [row, row + m) of the source read and prepared as training prepares them (crop,
+// raw_robust; metadata standardised with the model's mean and std); `flagged` gets each stamp's
+// zeroed bands. `meta` holds the unit's metadata columns, `offset` the batch's start in the unit.
+learn::Batch prepare_batch(const hdf5::ResultReader& in, const Source& s, std::uint64_t row, std::uint64_t m,
+                           const ModelCard& card, const std::vector<std::vector<double>>& meta, std::uint64_t offset,
+                           std::span<std::int32_t> flagged) {
+    const Column image = in.read_column(s.group + "/image", row, m);
+    const auto& shape = image.shape();
+    const int c = static_cast<int>(shape.at(0)), h = static_cast<int>(shape.at(1)), w = static_cast<int>(shape.at(2));
+    if (c != card.spec.in_channels || h < card.pre.crop)
+        throw DataError(s.file, s.group + "/image",
+                        fmt::format("stamps ({}, {}, {}) do not fit the model ({} bands, crop {})", c, h, w,
+                                    card.spec.in_channels, card.pre.crop));
+    const std::size_t cell = static_cast<std::size_t>(c) * h * w,
+                      out_cell = static_cast<std::size_t>(c) * card.pre.crop * card.pre.crop;
+    learn::Batch b;
+    b.n = static_cast<std::int64_t>(m), b.c = c, b.h = card.pre.crop, b.w = card.pre.crop;
+    b.n_meta = static_cast<int>(meta.size());
+    b.x.resize(m * out_cell);
+    b.meta.resize(m * meta.size());
+    const auto px = image.values<float>();
+    std::vector<float> scratch;
+    const learn::AugmentSpec none;
+    for (std::uint64_t i = 0; i < m; ++i) {
+        flagged[i] = learn::prepare_stamp(px.subspan(i * cell, cell), {}, c, h, w, card.pre, none, {},
+                                          std::span<float>(b.x).subspan(i * out_cell, out_cell), scratch);
+        for (std::size_t k = 0; k < meta.size(); ++k) {
+            const double v = meta[k][offset + i];
+            b.meta[i * meta.size() + k] = std::isfinite(v) ? static_cast<float>((v - card.meta_mean[k]) / card.meta_std[k]) : 0.f;
+        }
+    }
+    return b;
 }
 
 Table empty_schema() {
@@ -147,37 +183,22 @@ engine::UnitOutput ScoreStage::process(const engine::WorkUnit& unit, const engin
         meta.push_back(in.read_column(s.group + "/" + m, first, n).as<double>());
     }
 
+    // The next batch is read and prepared on a second thread while the model infers this one
+    // (the producer alone touches HDF5 while it runs; the future is joined before the next read).
     std::vector<float> logit(n), p_lens(n);
     std::vector<std::int32_t> flagged(n, 0);
-    std::vector<float> scratch;
-    learn::Batch b;
-    const learn::AugmentSpec none;
+    const auto batch_at = [&](std::uint64_t a) {
+        return std::async(std::launch::async, [&, a] {
+            const std::uint64_t m = std::min<std::uint64_t>(static_cast<std::uint64_t>(p.batch_size), n - a);
+            return prepare_batch(in, s, first + a, m, card, meta, a, std::span<std::int32_t>(flagged).subspan(a, m));
+        });
+    };
+    auto next = batch_at(0);
     for (std::uint64_t a = 0; a < n; a += static_cast<std::uint64_t>(p.batch_size)) {
-        const std::uint64_t m = std::min<std::uint64_t>(static_cast<std::uint64_t>(p.batch_size), n - a);
-        const Column image = in.read_column(s.group + "/image", first + a, m);
-        const auto& shape = image.shape();
-        const int c = static_cast<int>(shape.at(0)), h = static_cast<int>(shape.at(1)), w = static_cast<int>(shape.at(2));
-        if (c != card.spec.in_channels || h < card.pre.crop)
-            throw DataError(s.file, s.group + "/image",
-                            fmt::format("stamps ({}, {}, {}) do not fit the model ({} bands, crop {})", c, h, w,
-                                        card.spec.in_channels, card.pre.crop));
-        const std::size_t cell = static_cast<std::size_t>(c) * h * w, out_cell = static_cast<std::size_t>(c) * card.pre.crop * card.pre.crop;
-        b.n = static_cast<std::int64_t>(m), b.c = c, b.h = card.pre.crop, b.w = card.pre.crop;
-        b.n_meta = static_cast<int>(meta.size());
-        b.x.resize(m * out_cell);
-        b.meta.resize(m * meta.size());
-        const auto px = image.values<float>();
-        for (std::uint64_t i = 0; i < m; ++i) {
-            flagged[a + i] = learn::prepare_stamp(px.subspan(i * cell, cell), {}, c, h, w, card.pre, none, {},
-                                                  std::span<float>(b.x).subspan(i * out_cell, out_cell), scratch);
-            for (std::size_t k = 0; k < meta.size(); ++k) {
-                const double v = meta[k][a + i];
-                b.meta[i * meta.size() + k] =
-                    std::isfinite(v) ? static_cast<float>((v - card.meta_mean[k]) / card.meta_std[k]) : 0.f;
-            }
-        }
+        const learn::Batch b = next.get();
+        if (a + static_cast<std::uint64_t>(p.batch_size) < n) next = batch_at(a + static_cast<std::uint64_t>(p.batch_size));
         const auto z = model.logits(b);
-        for (std::uint64_t i = 0; i < m; ++i) {
+        for (std::int64_t i = 0; i < b.n; ++i) {
             logit[a + i] = z[i];
             p_lens[a + i] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(z[i]))));
         }
