@@ -6,17 +6,24 @@ HDF5 files, into RUN_DIR/report/ with an index.html that shows them with caption
     /usr/bin/python3 scripts/report.py RUN_DIR [--out DIR]
 
 Figures (PNG and PDF), after seed 001 section 7, each made when its inputs exist:
-  1. the HEALPix split of the sample (sky positions by split)
+  1. the HEALPix split: pool sky positions by split, and what goes where (objects of each
+     target set per split: pool, positives, negatives, hosts from sample.h5; injections and
+     controls from injections.h5)
   2. score distributions by stratum (evaluation.h5:/score_histograms)
   3. completeness C(theta_E, PSF) at the depths of the grid (/selection_function)
   4. failure gallery: the top false positives and false negatives as g, r, z colour composites
      (asinh stretch, as the Legacy Surveys viewer) from cutouts.h5 / injections.h5
   5. recall by Tier with Clopper-Pearson intervals (/recall)
   6. reliability diagrams (/calibration)
-  7. ROC and precision-recall curves (/roc_*, /pr_*) and AUC per stratum (/auc_by_stratum)
+  7. ROC and precision-recall curves (/roc_*, /pr_*), overall and by stratum (/roc_by_stratum,
+     /pr_by_stratum: a row per comparison and stratum with more than one value)
   8. false-positive rate per contaminant category (/contaminant_fpr)
-Tables (CSV, Markdown, LaTeX): TPR at FPR, AUC per stratum, Tier recall, contaminant FPR,
-selection function, training history.
+  9. 2-D marginals of the completeness (theta_E-PSF, theta_E-depth, PSF-depth) at the loosest
+     operating threshold (/completeness_marginals_2d)
+ 10. the truth check: the mock sky's true lenses' recall per theta_E bin beside the recall the
+     selection function predicts for them, at the loosest threshold (/truth_check)
+Tables (CSV, Markdown, LaTeX): 1 TPR at FPR, 2 AUC per stratum, 3 Tier recall, 4 contaminant FPR,
+5 training history, 6 selection function, 7 truth check (every threshold).
 """
 import argparse
 import csv
@@ -84,8 +91,8 @@ class Report:
         parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
                  f"<title>dhs report: {html.escape(self.run)}</title>",
                  "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
-                 "figure{margin:2em 0}img{max-width:100%;border:1px solid #ccc}"
-                 "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #bbb;padding:2px 6px}"
+                 "figure{margin:2em 0}img{max-width:100%;border:1px solid #ccc}div.table{overflow-x:auto}"
+                 "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #bbb;padding:2px 6px;white-space:nowrap}"
                  "figcaption,p.caption{color:#333}</style></head><body>",
                  "<h1>Dark Halo Scope run report</h1>",
                  f"<p>Run directory <code>{html.escape(os.path.abspath(self.run))}</code>.</p>"]
@@ -97,12 +104,12 @@ class Report:
             else:
                 name, columns, rows = what
                 parts.append(f'<p class="caption">{html.escape(caption)} (<a href="{name}.csv">CSV</a>, '
-                             f'<a href="{name}.md">Markdown</a>, <a href="{name}.tex">LaTeX</a>)</p><table><tr>')
+                             f'<a href="{name}.md">Markdown</a>, <a href="{name}.tex">LaTeX</a>)</p><div class="table"><table><tr>')
                 parts.append("".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>")
                 for r in rows[:200]:
                     cells = (f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in r)
                     parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-                parts.append("</table>")
+                parts.append("</table></div>")
         # For headless-browser checks: how many images the page has and how many rendered.
         parts.append("<script>window.addEventListener('load', () => { const im = [...document.images]; "
                      "document.body.dataset.images = im.length; "
@@ -113,22 +120,78 @@ class Report:
             f.write("\n".join(parts))
 
 
+SPLITS = ("train", "val", "test")
+
+
+def split_counts(r):
+    """Objects per split of each target set: the sample's pool, positives, negatives and hosts
+    (sample.h5), the injections and their controls (injections.h5); sets without a split column
+    are left out. Returns [(set, {split: count})]."""
+    out = []
+    if os.path.exists(r.path("sample.h5")):
+        with h5py.File(r.path("sample.h5")) as f:
+            for g in ("pool", "positives", "negatives", "hosts"):
+                if g in f and isinstance(f[g], h5py.Group) and "split" in f[g]:
+                    s, n = np.unique([text(x) for x in f[g]["split"][:]], return_counts=True)
+                    out.append((g, dict(zip(s, n))))
+    if os.path.exists(r.path("injections.h5")):
+        with h5py.File(r.path("injections.h5")) as f:
+            if "injections/split" in f:
+                split = np.array([text(x) for x in f["injections/split"][:]])
+                sets = [("injections", np.ones(len(split), bool))]
+                if "injections/is_control" in f:
+                    ctrl = f["injections/is_control"][:].astype(bool)
+                    sets = [("injections", ~ctrl), ("controls", ctrl)]
+                for name, m in sets:
+                    s, n = np.unique(split[m], return_counts=True)
+                    out.append((name, dict(zip(s, n))))
+    return out
+
+
 def fig_split(r):
-    if not os.path.exists(r.path("sample.h5")):
+    pool = None
+    if os.path.exists(r.path("sample.h5")):
+        with h5py.File(r.path("sample.h5")) as f:
+            if "pool" in f and "split" in f["pool"]:
+                pool = f["pool/ra"][:], f["pool/dec"][:], np.array([text(x) for x in f["pool/split"][:]])
+    counts = split_counts(r)
+    if pool is None and not counts:
         return
-    with h5py.File(r.path("sample.h5")) as f:
-        if "pool" not in f:
-            return
-        pool = f["pool"]
-        ra, dec, split = pool["ra"][:], pool["dec"][:], np.array([text(x) for x in pool["split"][:]])
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for s, c in (("train", "tab:blue"), ("val", "tab:orange"), ("test", "tab:green")):
-        m = split == s
-        ax.scatter(ra[m], dec[m], s=2, c=c, label=f"{s} ({m.sum()})")
-    ax.set_xlabel("RA [deg]"), ax.set_ylabel("Dec [deg]"), ax.invert_xaxis(), ax.legend(markerscale=4)
-    r.figure(fig, "fig1_split", "Figure 1: the HEALPix split",
-             "Pool galaxies by split: train / val / test are whole HEALPix cells (nside 128), so no galaxy's "
-             "neighbourhood is shared between them.")
+    ncols = (pool is not None) + bool(counts)
+    fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols + 1, 4.2), squeeze=False)
+    axes = list(axes[0])
+    colours = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green"}
+    if pool is not None:
+        ax, ra, dec, split = axes.pop(0), *pool
+        for s in SPLITS:
+            m = split == s
+            ax.scatter(ra[m], dec[m], s=2, c=colours[s], label=f"{s} ({m.sum()})")
+        ax.set_xlabel("RA [deg]"), ax.set_ylabel("Dec [deg]"), ax.invert_xaxis()
+        ax.legend(markerscale=4, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+        ax.set_title("pool galaxies on the sky")
+    if counts:
+        ax = axes.pop(0)
+        splits = list(SPLITS) + sorted({s for _, c in counts for s in c} - set(SPLITS))
+        width = 0.8 / len(splits)
+        x = np.arange(len(counts))
+        for i, s in enumerate(splits):
+            n = np.array([c.get(s, 0) for _, c in counts])
+            bars = ax.bar(x + (i - (len(splits) - 1) / 2) * width, np.where(n > 0, n, np.nan), width,
+                          color=colours.get(s, "tab:gray"), label=s)
+            for b, v in zip(bars, n):
+                if v > 0:
+                    ax.text(b.get_x() + b.get_width() / 2, v * 1.08, str(v), ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, [name for name, _ in counts])
+        ax.set_yscale("log"), ax.set_ylabel("objects"), ax.legend(title="split", fontsize=8)
+        ax.set_ylim(0.7, 4 * max(max(c.values()) for _, c in counts))
+        ax.set_title("what goes where: objects per split")
+    sky = ("pool galaxies by split; train / val / test are whole HEALPix cells (nside 128), so no galaxy's "
+           "neighbourhood is shared between them")
+    bars = ("the objects of each target set per split (the sample's pool, real positives, negatives and injection "
+            "hosts; the injections and their controls, in their hosts' split), log scale, counts above the bars")
+    parts = ([sky] if pool is not None else []) + ([bars] if counts else [])
+    caption = (f"Left: {parts[0]}. Right: {parts[1]}." if len(parts) == 2 else parts[0][0].upper() + parts[0][1:] + ".")
+    r.figure(fig, "fig1_split", "Figure 1: the HEALPix split and what goes where", caption)
 
 
 def fig_scores(r, ev):
@@ -251,18 +314,67 @@ def fig_calibration(r, ev):
              "scaling where fitted).")
 
 
+MAX_STRATUM_ROWS = 6  # per-stratum rows of figure 7, to keep it legible
+
+
+def curves_by_stratum(ev):
+    """{(comparison, stratum): [(value, fpr, tpr, precision, recall)]} from /roc_by_stratum and
+    /pr_by_stratum, strata with a single value left out (nothing to compare)."""
+    if "roc_by_stratum" not in ev or "pr_by_stratum" not in ev:
+        return {}
+    roc, pr = table(ev["roc_by_stratum"]), table(ev["pr_by_stratum"])
+    out = {}
+    for key in dict.fromkeys(zip(roc["comparison"], roc["stratum"])):
+        rows = []
+        for v in dict.fromkeys(roc["value"][(roc["comparison"] == key[0]) & (roc["stratum"] == key[1])]):
+            a = (roc["comparison"] == key[0]) & (roc["stratum"] == key[1]) & (roc["value"] == v)
+            b = (pr["comparison"] == key[0]) & (pr["stratum"] == key[1]) & (pr["value"] == v)
+            rows.append((v, roc["fpr"][a], roc["tpr"][a], pr["precision"][b], pr["recall"][b]))
+        if len(rows) > 1:
+            out[key] = rows
+    return out
+
+
+def roc_pr_panels(ax_roc, ax_pr, curves, title):
+    """ROC (log FPR, with the chance line) and PR curves of [(label, fpr, tpr, precision, recall)]."""
+    low = 1.0
+    for label, fpr, tpr, prec, rec in curves:
+        ax_roc.plot(fpr, tpr, label=label, lw=1.2)
+        ax_pr.plot(rec, prec, label=label, lw=1.2)
+        if (fpr > 0).any():
+            low = min(low, fpr[fpr > 0].min())
+    x = np.logspace(np.log10(low), 0, 50)
+    ax_roc.plot(x, x, "k:", lw=0.8)
+    ax_roc.set_xscale("log"), ax_roc.set_xlabel("FPR"), ax_roc.set_ylabel("TPR"), ax_roc.set_ylim(-0.02, 1.02)
+    ax_pr.set_xlabel("recall"), ax_pr.set_ylabel("precision"), ax_pr.set_xlim(-0.02, 1.02), ax_pr.set_ylim(-0.02, 1.02)
+    ax_roc.set_title(f"ROC: {title}", fontsize=10), ax_pr.set_title(f"precision-recall: {title}", fontsize=10)
+    ax_roc.legend(fontsize=7, loc="lower right"), ax_pr.legend(fontsize=7, loc="upper right")
+
+
 def fig_roc(r, ev):
-    comps = [k[4:] for k in ev if k.startswith("roc_")]
+    comps = [k[4:] for k in ev if k.startswith("roc_") and k != "roc_by_stratum" and f"pr_{k[4:]}" in ev]
     if not comps:
         return
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    for c in comps:
-        axes[0].plot(ev[f"roc_{c}/fpr"][:], ev[f"roc_{c}/tpr"][:], label=c)
-        axes[1].plot(ev[f"pr_{c}/recall"][:], ev[f"pr_{c}/precision"][:], label=c)
-    axes[0].set_xscale("log"), axes[0].set_xlabel("FPR"), axes[0].set_ylabel("TPR"), axes[0].legend()
-    axes[1].set_xlabel("recall"), axes[1].set_ylabel("precision"), axes[1].legend()
-    r.figure(fig, "fig7_roc_pr", "Figure 7: ROC and precision-recall curves",
-             "ROC (log FPR) and precision-recall curves of p_lens for each comparison.")
+    all_strata = curves_by_stratum(ev)
+    strata = list(all_strata.items())[:MAX_STRATUM_ROWS]
+    counts = {}
+    if "auc_by_stratum" in ev:
+        t = table(ev["auc_by_stratum"])
+        counts = {(c, s, v): (p, n) for c, s, v, p, n in zip(t["comparison"], t["stratum"], t["value"],
+                                                              t["n_positive"], t["n_negative"])}
+    fig, axes = plt.subplots(1 + len(strata), 2, figsize=(10, 3.6 + 3.1 * len(strata)), squeeze=False)
+    roc_pr_panels(axes[0, 0], axes[0, 1], [(c, ev[f"roc_{c}/fpr"][:], ev[f"roc_{c}/tpr"][:], ev[f"pr_{c}/precision"][:],
+                                           ev[f"pr_{c}/recall"][:]) for c in comps], "all, each comparison")
+    for (ax_roc, ax_pr), ((comp, stratum), rows) in zip(axes[1:], strata):
+        n = lambda v: " ({}/{})".format(*counts[(comp, stratum, v)]) if (comp, stratum, v) in counts else ""
+        roc_pr_panels(ax_roc, ax_pr, [(v + n(v), *c) for v, *c in rows], f"{comp}, {stratum}")
+    fig.tight_layout()
+    r.figure(fig, "fig7_roc_pr", "Figure 7: ROC and precision-recall curves by stratum",
+             "Top: ROC (log FPR; dotted: chance) and precision-recall curves of p_lens for each comparison. "
+             "Below: the same per stratum, one row per comparison and stratum with more than one value, a curve "
+             "per value (legend: value (positives/negatives)); a theta_E stratum's injections are compared "
+             "with all the controls." + (f" The first {MAX_STRATUM_ROWS} strata are shown." if
+                                          len(all_strata) > MAX_STRATUM_ROWS else ""))
     if "tpr_at_fpr" in ev:
         t = table(ev["tpr_at_fpr"])
         rows = [(c, f, bool(res), tp, th, n1, n0) for c, f, res, tp, th, n1, n0 in zip(
@@ -297,6 +409,108 @@ def fig_contaminants(r, ev):
             ["category", "target_fpr", "threshold", "n", "k", "fpr", "ci_lower", "ci_upper"], rows)
 
 
+AXIS_LABELS = {"theta_e": "theta_E [arcsec]", "psf": "PSF FWHM [arcsec]", "depth": "depth r [mag]"}
+
+
+def edges(lo, hi):
+    """The sorted bin edges of cells [lo, hi) (rounded, so that float noise does not split an edge)."""
+    return np.unique(np.round(np.concatenate([lo, hi]), 6))
+
+
+def fig_completeness_2d(r, ev):
+    if "completeness_marginals_2d" not in ev:
+        return
+    t = table(ev["completeness_marginals_2d"])
+    if not len(t["target_fpr"]):
+        return
+    target = max(t["target_fpr"])
+    m = t["target_fpr"] == target
+    planes = [p for p in ("theta_e-psf", "theta_e-depth", "psf-depth") if (m & (t["plane"] == p)).any()]
+    if not planes:
+        return
+    grids = [(p, edges(t["x_lo"][m & (t["plane"] == p)], t["x_hi"][m & (t["plane"] == p)]),
+              edges(t["y_lo"][m & (t["plane"] == p)], t["y_hi"][m & (t["plane"] == p)])) for p in planes]
+    widths = [max(5, len(xe) - 1) for _, xe, _ in grids]  # panel widths follow the number of columns
+    fig, axes = plt.subplots(1, len(planes), figsize=(min(15, 2 + 0.42 * sum(widths)), 4.2), squeeze=False,
+                             layout="constrained", gridspec_kw={"width_ratios": widths})
+    for ax, (plane, xe, ye) in zip(axes[0], grids):
+        k = m & (t["plane"] == plane)
+        grid = np.full((len(ye) - 1, len(xe) - 1), np.nan)
+        for xlo, xhi, ylo, yhi, c in zip(t["x_lo"][k], t["x_hi"][k], t["y_lo"][k], t["y_hi"][k], t["fraction"][k]):
+            grid[np.searchsorted(ye, round(ylo, 6)):np.searchsorted(ye, round(yhi, 6)),
+                 np.searchsorted(xe, round(xlo, 6)):np.searchsorted(xe, round(xhi, 6))] = c
+        im = ax.pcolormesh(xe, ye, grid, vmin=0, vmax=1, cmap="viridis")
+        if grid.size <= 60:
+            for xlo, xhi, ylo, yhi, n, k_, c in zip(t["x_lo"][k], t["x_hi"][k], t["y_lo"][k], t["y_hi"][k],
+                                                   t["n"][k], t["k"][k], t["fraction"][k]):
+                ax.text((xlo + xhi) / 2, (ylo + yhi) / 2, f"{k_}/{n}", ha="center", va="center", fontsize=7.5,
+                        rotation=90 if len(xe) > 13 else 0, color="white" if c < 0.5 else "black")
+        xa, ya = plane.split("-")
+        ax.set_xlabel(AXIS_LABELS.get(xa, xa)), ax.set_ylabel(AXIS_LABELS.get(ya, ya))
+        ax.set_title(f"{plane} (threshold {t['threshold'][k][0]:.3g})", fontsize=10)
+    fig.colorbar(im, ax=axes[0].tolist(), label="completeness")
+    r.figure(fig, "fig9_completeness_2d", "Figure 9: 2-D marginals of the completeness",
+             f"Completeness of the injections per pair of bins (theta_E and PSF, theta_E and depth, PSF and depth; "
+             f"the third variable summed over) at the threshold of FPR {target:g}, the loosest resolvable operating "
+             f"point; numbers: detected / injected (k/n); blank: no injection.")
+
+
+def fig_truth_check(r, ev):
+    if "truth_check" not in ev:
+        return
+    t = table(ev["truth_check"])
+    ok = np.isfinite(t["threshold"])
+    if not ok.any():
+        return
+    target = max(t["target_fpr"][ok])
+    m = ok & (t["target_fpr"] == target)
+    bins = m & (t["theta_e_bin"] != "all") & (t["n_compared"] > 0)
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    first = True
+    for lo, hi, p, plo, phi in zip(t["theta_e_lo"][bins], t["theta_e_hi"][bins], t["predicted"][bins],
+                                   t["predicted_lower"][bins], t["predicted_upper"][bins]):
+        if np.isfinite(p):
+            ax.fill_between([lo, hi], plo, phi, color="tab:orange", alpha=0.3, lw=0,
+                            label="predicted by the selection function" if first else None)
+            ax.plot([lo, hi], [p, p], color="tab:orange", lw=1.5)
+            first = False
+    colours = {"consistent": "tab:blue", "inconsistent": "tab:red"}
+    for verdict in dict.fromkeys(t["verdict"][bins]):
+        v = bins & (t["verdict"] == verdict)
+        x, y = (t["theta_e_lo"][v] + t["theta_e_hi"][v]) / 2, t["recall"][v]
+        ax.errorbar(x, y, yerr=[y - t["recall_lower"][v], t["recall_upper"][v] - y], fmt="o", capsize=3,
+                    color=colours.get(verdict, "tab:gray"), label=f"measured (true lenses): {verdict}")
+        for xi, yi, k, n in zip(x, y, t["n_detected"][v], t["n_compared"][v]):
+            ax.annotate(f"{k}/{n}", (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=7)
+    title = f"truth check at the threshold of FPR {target:g} ({t['threshold'][m][0]:.3g})"
+    a = m & (t["theta_e_bin"] == "all")
+    if a.any():
+        i = np.flatnonzero(a)[0]
+        title += (f"\nall lenses: recall {t['recall'][i]:.2f} [{t['recall_lower'][i]:.2f}, {t['recall_upper'][i]:.2f}], "
+                  f"predicted {t['predicted'][i]:.2f} [{t['predicted_lower'][i]:.2f}, {t['predicted_upper'][i]:.2f}]: "
+                  f"{t['verdict'][i]}")
+    ax.set_title(title, fontsize=10), ax.set_xlabel("theta_E [arcsec]"), ax.set_ylabel("recall")
+    ax.set_ylim(-0.03, 1.28), ax.legend(fontsize=8, loc="upper center", ncol=2)
+    rule, interval = "consistent when the two intervals overlap", "Clopper-Pearson (measured)"
+    if os.path.exists(r.path("evaluation_summary.json")):
+        with open(r.path("evaluation_summary.json")) as f:
+            tc = json.load(f).get("truth_check", {})
+        rule, interval = tc.get("verdict_rule", rule), tc.get("interval", interval)
+    r.figure(fig, "fig10_truth_check", "Figure 10: the truth check",
+             "Recall of the mock sky's own true lenses (the truth catalogue's lenses in the split, on the selection "
+             "function's grid) per theta_E bin, measured (points: detected / compared, with intervals) beside the "
+             "recall that the injection-calibrated selection function predicts for the same lenses from their cells "
+             f"(shaded band: interval, line: prediction), at the loosest resolvable operating threshold. Intervals: "
+             f"{interval}; verdict: {rule}.")
+    cols = ["theta_e_bin", "target_fpr", "threshold", "n_lenses", "n_compared", "n_detected", "recall", "recall_lower",
+            "recall_upper", "predicted", "predicted_lower", "predicted_upper", "verdict"]
+    rows = list(zip(*(t[c] for c in cols)))
+    r.table("table7_truth_check", "Table 7: the truth check",
+            "Per theta_E bin (and all lenses) and operating threshold: the mock sky's true lenses, those compared "
+            "(on the grid), detected, the measured recall with its interval and the selection function's "
+            f"prediction with its interval; verdict: {rule}.", cols, rows)
+
+
 def table_history(r):
     if not os.path.exists(r.path("train.h5")):
         return
@@ -319,7 +533,8 @@ def main():
     ev_path = r.path("evaluation.h5")
     if os.path.exists(ev_path):
         with h5py.File(ev_path) as ev:
-            for step in (fig_scores, fig_completeness, fig_gallery, fig_recall, fig_calibration, fig_roc, fig_contaminants):
+            for step in (fig_scores, fig_completeness, fig_gallery, fig_recall, fig_calibration, fig_roc, fig_contaminants,
+                         fig_completeness_2d, fig_truth_check):
                 step(r, ev)
     table_history(r)
     r.write_index()
