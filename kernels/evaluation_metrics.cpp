@@ -302,7 +302,9 @@ Interval predicted_recall(std::span<const CellCompleteness> cells, int draws, do
     }
     if (lenses == 0) return {kNaN, kNaN, kNaN};
     for (const auto& c : cells)
-        if (c.lenses > 0) predicted += static_cast<double>(c.lenses) * rate(c.detected, c.injected);
+        if (c.lenses > 0)  // the Jeffreys posterior mean
+            predicted += static_cast<double>(c.lenses) * (static_cast<double>(c.detected) + 0.5) /
+                         (static_cast<double>(c.injected) + 1.0);
     std::vector<double> replicates(static_cast<std::size_t>(draws));
     for (int r = 0; r < draws; ++r) {
         const std::uint64_t stream = splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(r) + 1));

@@ -187,9 +187,12 @@ struct CellCompleteness {
 };
 
 /// @brief The recall a selection function predicts for a set of lenses: the mean over the lenses
-/// of their cell's completeness, sum_c (m_c / M) k_c / n_c. Its interval at `level` is the
-/// percentile interval of `draws` Monte Carlo replicates in which every cell's completeness is
-/// drawn from its Jeffreys posterior Beta(k_c + 1/2, n_c - k_c + 1/2), by the inverse CDF
+/// of their cell's completeness, each cell's completeness C_c given its k_c of n_c injections
+/// detected having the Jeffreys posterior Beta(k_c + 1/2, n_c - k_c + 1/2). The estimate is the
+/// posterior mean sum_c (m_c / M) (k_c + 1/2) / (n_c + 1) (not the plug-in k_c / n_c, which a
+/// cell with k_c = 0 of a few injections would put below the interval); the interval at `level`
+/// is the percentile interval of `draws` Monte Carlo replicates of sum_c (m_c / M) C_c, each C_c
+/// drawn by the inverse CDF
 /// (Boost.Math ibeta_inv) of the uniform (splitmix64(splitmix64(seed ^ splitmix64(r + 1)) + c)
 /// >> 11) * 2^-53 + 2^-54 for replicate r and cell c. The same seed gives the same interval.
 /// No cell, or no lens, gives NaN everywhere.

@@ -167,6 +167,7 @@ def fig_split(r):
             m = split == s
             ax.scatter(ra[m], dec[m], s=2, c=colours[s], label=f"{s} ({m.sum()})")
         ax.set_xlabel("RA [deg]"), ax.set_ylabel("Dec [deg]"), ax.invert_xaxis()
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
         ax.legend(markerscale=4, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14))
         ax.set_title("pool galaxies on the sky")
     if counts:

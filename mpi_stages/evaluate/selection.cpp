@@ -200,7 +200,7 @@ nlohmann::json truth_check(const Params& p, const Comparison& real, const Compar
     std::int64_t on_grid = 0;
     for (const auto& l : lenses) on_grid += l.cell >= 0 ? 1 : 0;
     return {{"done", true}, {"truth_file", p.truth_file}, {"true_lenses_in_split", lenses.size()},
-            {"on_grid", on_grid}, {"interval", "observed: Clopper-Pearson; predicted: Jeffreys-posterior Monte Carlo"},
+            {"on_grid", on_grid}, {"interval", "observed: Clopper-Pearson; predicted: Jeffreys posterior mean, Monte Carlo interval"},
             {"verdict_rule", "consistent when the two intervals overlap"}, {"by_operating_point", verdicts}};
 }
 

@@ -308,7 +308,7 @@ for k_ in range(len(tc["theta_e_bin"])):
     for l in comp:
         w[l[1]] = w.get(l[1], 0) + 1
     order = sorted(w)
-    pred = sum(w[c] * cells[c][0] / cells[c][1] for c in order) / len(comp)
+    pred = sum(w[c] * (cells[c][0] + 0.5) / (cells[c][1] + 1) for c in order) / len(comp)  # Jeffreys mean
     assert abs(tc["predicted"][k_] - pred) < 1e-12, (label, tc["predicted"][k_], pred)
     reps = []
     for r_ in range(200):
