@@ -189,6 +189,156 @@ double median_of_finite(std::span<float> values) {
     return median_inplace(values.data(), n);
 }
 
+namespace {
+
+// The finite pixels among im[idx...]: their sum and count (NaN pixels add 0 and do not count;
+// branch-free).
+struct FiniteSum {
+    double sum = 0;
+    std::size_t count = 0;
+};
+FiniteSum finite_sum(const float* im, std::span<const std::uint32_t> idx) {
+    FiniteSum f;
+    for (auto i : idx) {
+        const float v = im[i];
+        const bool ok = finite_bits(v);
+        f.sum += ok ? v : 0.0f;
+        f.count += ok;
+    }
+    return f;
+}
+
+// A band's median absolute deviation (of its finite pixels about their median) and how many of
+// its pixels are finite, by radix selection on order keys (written for every pixel, kept for
+// finite ones: no branches).
+struct WholeStamp {
+    double mad = kNaN;
+    std::size_t finite = 0;
+};
+WholeStamp whole_stamp(const float* im, std::size_t npix, StampFeatureScratch& scratch) {
+    std::uint32_t* keys = scratch.keys.data();
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < npix; ++i) n += finite_bits(im[i]);
+    const bool all_finite = n == npix;  // the usual case: plain loops that vectorise
+    if (all_finite) {
+        for (std::size_t i = 0; i < npix; ++i) keys[i] = order_key(im[i]);
+    } else {
+        n = 0;
+        for (std::size_t i = 0; i < npix; ++i) {
+            const float v = im[i];
+            keys[n] = order_key(v);
+            n += finite_bits(v);
+        }
+    }
+    const double med = median_of_keys(keys, n, [&](auto&& visit) {
+        for (std::size_t i = 0; i < npix; ++i)
+            if (std::isfinite(im[i])) visit(order_key(im[i]));
+    });
+    std::uint64_t* dkeys = scratch.deviation_keys.data();
+    std::size_t nd = 0;
+    if (all_finite) {
+        for (std::size_t i = 0; i < npix; ++i) dkeys[i] = order_key(std::fabs(static_cast<double>(im[i]) - med));
+        nd = npix;
+    } else {
+        for (std::size_t i = 0; i < npix; ++i) {
+            const float v = im[i];
+            dkeys[nd] = order_key(std::fabs(static_cast<double>(v) - med));
+            nd += finite_bits(v);
+        }
+    }
+    const double mad = median_of_keys(dkeys, nd, [&](auto&& visit) {
+        for (std::size_t i = 0; i < npix; ++i)
+            if (std::isfinite(im[i])) visit(order_key(std::fabs(static_cast<double>(im[i]) - med)));
+    });
+    return {mad, n};
+}
+
+// Standard deviation (ddof 0) of the sector means over the sectors with a finite pixel; NaN
+// when fewer than two have one.
+double sector_spread(const double* sec_sum, const std::size_t* sec_cnt, int nsec) {
+    double smean = 0;
+    int nvalid = 0;
+    for (int s = 0; s < nsec; ++s)
+        if (sec_cnt[s] > 0) {
+            smean += sec_sum[s] / static_cast<double>(sec_cnt[s]);
+            ++nvalid;
+        }
+    if (nvalid < 2) return kNaN;
+    smean /= nvalid;
+    double sv = 0;
+    for (int s = 0; s < nsec; ++s)
+        if (sec_cnt[s] > 0) {
+            const double d = sec_sum[s] / static_cast<double>(sec_cnt[s]) - smean;
+            sv += d * d;
+        }
+    return std::sqrt(sv / nvalid);
+}
+
+// Annulus: mean, max, sector means, then the deviation about the mean.
+void annulus_features(const float* im, const FeatureRegions& g, BandFeatures& bf) {
+    const auto annulus = g.annulus();
+    const auto sector = g.annulus_sector();
+    double sec_sum[kMaxSectors] = {};
+    std::size_t sec_cnt[kMaxSectors] = {};
+    double sum = 0;
+    std::size_t cnt = 0;
+    double amax = -std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < annulus.size(); ++j) {
+        const float v = im[annulus[j]];
+        const bool ok = finite_bits(v);
+        const float w = ok ? v : 0.0f;
+        sum += w;
+        cnt += ok;
+        amax = ok ? std::max(amax, static_cast<double>(v)) : amax;
+        sec_sum[sector[j]] += w;
+        sec_cnt[sector[j]] += ok;
+    }
+    bf.annulus_brightness = mean_or_nan(sum, cnt);
+    bf.annulus_max = cnt > 0 ? amax : kNaN;
+    double ss = 0;
+    for (auto i : annulus) {
+        const float v = im[i];
+        const double d = finite_bits(v) ? v - bf.annulus_brightness : 0.0;
+        ss += d * d;
+    }
+    bf.annulus_std = cnt > 0 ? std::sqrt(ss / static_cast<double>(cnt)) : kNaN;
+    bf.azimuthal_asymmetry = sector_spread(sec_sum, sec_cnt, g.spec().sectors);
+}
+
+// Azimuthal-median radial profile into prof[0, profile_bins); vals is scratch of npix floats.
+void radial_profile_of(const float* im, const FeatureRegions& g, float* vals, float* prof) {
+    for (int k = 0; k < g.spec().profile_bins; ++k) {
+        std::size_t m = 0;
+        for (auto i : g.profile_bin(k)) {  // branch-free gather of the finite pixels
+            const float v = im[i];
+            vals[m] = v;
+            m += finite_bits(v);
+        }
+        prof[k] = static_cast<float>(median_inplace(vals, m));
+    }
+}
+
+// The central core_box x core_box pixels into out.
+void copy_core_box(const float* im, const FeatureRegions& g, float* out) {
+    const int box = g.spec().core_box;
+    for (int y = 0; y < box; ++y)
+        std::copy_n(im + static_cast<std::size_t>(g.box_y0() + y) * static_cast<std::size_t>(g.width()) +
+                        static_cast<std::size_t>(g.box_x0()),
+                    box, out + static_cast<std::size_t>(y) * static_cast<std::size_t>(box));
+}
+
+// Share of core pixels with any of reject_maskbits set (0 for an empty core).
+double core_masked_fraction(const FeatureRegions& g, std::span<const std::uint32_t> maskbits,
+                            std::uint32_t reject_maskbits) {
+    const auto core = g.core();
+    std::size_t masked = 0;
+    for (auto i : core)
+        if (maskbits[i] & reject_maskbits) ++masked;
+    return core.empty() ? 0.0 : static_cast<double>(masked) / static_cast<double>(core.size());
+}
+
+}  // namespace
+
 StampFeatures compute_stamp_features(const FeatureRegions& g, std::size_t bands, std::span<const float> image,
                                      std::span<const std::uint32_t> maskbits, std::uint32_t reject_maskbits,
                                      std::span<float> radial_profile, std::span<float> core_pixels,
@@ -207,159 +357,33 @@ StampFeatures compute_stamp_features(const FeatureRegions& g, std::size_t bands,
         scratch.deviation_keys.resize(npix);
     }
 
-    const auto core = g.core(), annulus = g.annulus(), outer = g.outer();
-    const auto sector = g.annulus_sector();
-    const int nsec = g.spec().sectors;
+    const auto core = g.core();
     StampFeatures f;
     f.num_bands = bands;
     std::size_t nan_all = 0, nan_core = 0;
     for (std::size_t b = 0; b < bands; ++b) {
         const float* im = image.data() + b * npix;
         BandFeatures& bf = f.band[b];
-
-        // Whole stamp: NaN count and the median absolute deviation, by radix selection on
-        // order keys (written for every pixel, kept for finite ones: no branches).
-        std::uint32_t* keys = scratch.keys.data();
-        std::size_t n = 0;
-        for (std::size_t i = 0; i < npix; ++i) n += finite_bits(im[i]);
-        const bool all_finite = n == npix;  // the usual case: plain loops that vectorise
-        if (all_finite) {
-            for (std::size_t i = 0; i < npix; ++i) keys[i] = order_key(im[i]);
-        } else {
-            n = 0;
-            for (std::size_t i = 0; i < npix; ++i) {
-                const float v = im[i];
-                keys[n] = order_key(v);
-                n += finite_bits(v);
-            }
-        }
-        nan_all += npix - n;
-        const double med = median_of_keys(keys, n, [&](auto&& visit) {
-            for (std::size_t i = 0; i < npix; ++i)
-                if (std::isfinite(im[i])) visit(order_key(im[i]));
-        });
-        std::uint64_t* dkeys = scratch.deviation_keys.data();
-        std::size_t nd = 0;
-        if (all_finite) {
-            for (std::size_t i = 0; i < npix; ++i) dkeys[i] = order_key(std::fabs(static_cast<double>(im[i]) - med));
-            nd = npix;
-        } else {
-            for (std::size_t i = 0; i < npix; ++i) {
-                const float v = im[i];
-                dkeys[nd] = order_key(std::fabs(static_cast<double>(v) - med));
-                nd += finite_bits(v);
-            }
-        }
-        bf.mad = median_of_keys(dkeys, nd, [&](auto&& visit) {
-            for (std::size_t i = 0; i < npix; ++i)
-                if (std::isfinite(im[i])) visit(order_key(std::fabs(static_cast<double>(im[i]) - med)));
-        });
-
-        // Core.
-        double sum = 0;
-        std::size_t cnt = 0;
-        for (auto i : core) {  // NaN pixels add 0 and do not count (branch-free)
-            const float v = im[i];
-            const bool ok = finite_bits(v);
-            sum += ok ? v : 0.0f;
-            cnt += ok;
-        }
-        nan_core += core.size() - cnt;
-        bf.core_brightness = mean_or_nan(sum, cnt);
-
-        // Annulus: mean, max, sector means, then the deviation about the mean.
-        double sec_sum[kMaxSectors] = {};
-        std::size_t sec_cnt[kMaxSectors] = {};
-        sum = 0;
-        cnt = 0;
-        double amax = -std::numeric_limits<double>::infinity();
-        for (std::size_t j = 0; j < annulus.size(); ++j) {
-            const float v = im[annulus[j]];
-            const bool ok = finite_bits(v);
-            const float w = ok ? v : 0.0f;
-            sum += w;
-            cnt += ok;
-            amax = ok ? std::max(amax, static_cast<double>(v)) : amax;
-            sec_sum[sector[j]] += w;
-            sec_cnt[sector[j]] += ok;
-        }
-        bf.annulus_brightness = mean_or_nan(sum, cnt);
-        bf.annulus_max = cnt > 0 ? amax : kNaN;
-        double ss = 0;
-        for (auto i : annulus) {
-            const float v = im[i];
-            const double d = finite_bits(v) ? v - bf.annulus_brightness : 0.0;
-            ss += d * d;
-        }
-        bf.annulus_std = cnt > 0 ? std::sqrt(ss / static_cast<double>(cnt)) : kNaN;
-        double smean = 0;
-        int nvalid = 0;
-        for (int s = 0; s < nsec; ++s)
-            if (sec_cnt[s] > 0) {
-                smean += sec_sum[s] / static_cast<double>(sec_cnt[s]);
-                ++nvalid;
-            }
-        if (nvalid >= 2) {
-            smean /= nvalid;
-            double sv = 0;
-            for (int s = 0; s < nsec; ++s)
-                if (sec_cnt[s] > 0) {
-                    const double d = sec_sum[s] / static_cast<double>(sec_cnt[s]) - smean;
-                    sv += d * d;
-                }
-            bf.azimuthal_asymmetry = std::sqrt(sv / nvalid);
-        } else {
-            bf.azimuthal_asymmetry = kNaN;
-        }
-
+        const WholeStamp whole = whole_stamp(im, npix, scratch);
+        nan_all += npix - whole.finite;
+        bf.mad = whole.mad;
+        const FiniteSum in_core = finite_sum(im, core);
+        nan_core += core.size() - in_core.count;
+        bf.core_brightness = mean_or_nan(in_core.sum, in_core.count);
+        annulus_features(im, g, bf);
         // Outer ring and the gradient.
-        sum = 0;
-        cnt = 0;
-        for (auto i : outer) {
-            const float v = im[i];
-            const bool ok = finite_bits(v);
-            sum += ok ? v : 0.0f;
-            cnt += ok;
-        }
-        bf.outer_brightness = mean_or_nan(sum, cnt);
+        const FiniteSum outer = finite_sum(im, g.outer());
+        bf.outer_brightness = mean_or_nan(outer.sum, outer.count);
         bf.radial_gradient = (std::isfinite(bf.outer_brightness) && bf.outer_brightness != 0.0)
                                  ? bf.core_brightness / bf.outer_brightness
                                  : kNaN;
-
-        // Azimuthal-median radial profile.
-        float* vals = scratch.values.data();
-        if (!radial_profile.empty()) {
-            float* prof = radial_profile.data() + b * g.profile_size();
-            for (int k = 0; k < g.spec().profile_bins; ++k) {
-                std::size_t m = 0;
-                for (auto i : g.profile_bin(k)) {  // branch-free gather of the finite pixels
-                    const float v = im[i];
-                    vals[m] = v;
-                    m += finite_bits(v);
-                }
-                prof[k] = static_cast<float>(median_inplace(vals, m));
-            }
-        }
-        // Central box.
-        if (!core_pixels.empty()) {
-            const int box = g.spec().core_box;
-            float* out = core_pixels.data() + b * g.box_size();
-            for (int y = 0; y < box; ++y)
-                std::copy_n(im + static_cast<std::size_t>(g.box_y0() + y) * static_cast<std::size_t>(g.width()) +
-                                static_cast<std::size_t>(g.box_x0()),
-                            box, out + static_cast<std::size_t>(y) * static_cast<std::size_t>(box));
-        }
+        if (!radial_profile.empty())
+            radial_profile_of(im, g, scratch.values.data(), radial_profile.data() + b * g.profile_size());
+        if (!core_pixels.empty()) copy_core_box(im, g, core_pixels.data() + b * g.box_size());
     }
     f.total_nan_frac = static_cast<double>(nan_all) / static_cast<double>(bands * npix);
     f.core_nan_frac = core.empty() ? 0.0 : static_cast<double>(nan_core) / static_cast<double>(bands * core.size());
-    if (maskbits.empty()) {
-        f.core_masked_frac = kNaN;
-    } else {
-        std::size_t masked = 0;
-        for (auto i : core)
-            if (maskbits[i] & reject_maskbits) ++masked;
-        f.core_masked_frac = core.empty() ? 0.0 : static_cast<double>(masked) / static_cast<double>(core.size());
-    }
+    f.core_masked_frac = maskbits.empty() ? kNaN : core_masked_fraction(g, maskbits, reject_maskbits);
     return f;
 }
 
