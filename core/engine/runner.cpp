@@ -118,23 +118,32 @@ GatherMeta stage_meta(const mpi::Comm& comm, const Stage& stage, const StageCont
     return meta;
 }
 
+// Where a stage keeps its journal and its output in the run directory.
+struct StagePaths {
+    std::string journal, spool_dir, complete_marker, output;
+    StagePaths(const StageContext& ctx, const Stage& stage)
+        : journal((fs::path(ctx.run_dir) / "journal" / stage.name()).string()),
+          spool_dir(journal + "/spool"),
+          complete_marker(journal + "/COMPLETE"),
+          output((fs::path(ctx.run_dir) / stage.output_file()).string()) {}
+};
+
 // A collective stage: one call on every rank; complete when it returns. Its checkpoints are
 // its journal, so a resume is handed to it rather than to the unit machinery.
 void run_collective_stage(const mpi::Comm& comm, const CollectiveStage& stage, const StageContext& ctx,
                           const RunOptions& opt, bool resuming, const std::string& command_line) {
-    const std::string journal = (fs::path(ctx.run_dir) / "journal" / stage.name()).string();
-    const std::string output = (fs::path(ctx.run_dir) / stage.output_file()).string();
+    const StagePaths at(ctx, stage);
     mpi::on_rank0(comm, [&] {
-        fs::create_directories(journal);
-        fs::remove(journal + "/COMPLETE");
+        fs::create_directories(at.journal);
+        fs::remove(at.complete_marker);
     });
     auto t0 = std::chrono::steady_clock::now();
-    CollectiveRun run{resuming, output, stage_meta(comm, stage, ctx, opt, command_line)};
+    CollectiveRun run{resuming, at.output, stage_meta(comm, stage, ctx, opt, command_line)};
     stage.run(ctx, comm, run);
     comm.barrier();
-    mpi::on_rank0(comm, [&] { write_text_atomically(journal + "/COMPLETE", iso_now() + "\n"); });
+    mpi::on_rank0(comm, [&] { write_text_atomically(at.complete_marker, iso_now() + "\n"); });
     if (comm.rank() == 0)
-        spdlog::info("stage {}: wrote {} in {}", stage.name(), output,
+        spdlog::info("stage {}: wrote {} in {}", stage.name(), at.output,
                      format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
 }
 
@@ -143,74 +152,76 @@ struct StageOutcome {
     std::int64_t quarantined = 0;
 };
 
-StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx, const RunOptions& opt,
-                       bool upstream_changed, const std::string& command_line) {
-    const config::Config& cfg = ctx.config;
-    const std::string journal = (fs::path(ctx.run_dir) / "journal" / stage.name()).string();
-    const std::string spool_dir = journal + "/spool";
-    const std::string complete_marker = journal + "/COMPLETE";
-    const std::string output = (fs::path(ctx.run_dir) / stage.output_file()).string();
-    const bool resuming = opt.resume && !upstream_changed;
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
-    // A finished stage is skipped on resume.
+// Rank 0's `v` on every rank. Collective.
+std::vector<std::int64_t> broadcast_indices(const mpi::Comm& comm, const std::vector<std::int64_t>& v) {
+    std::string msg(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::int64_t));
+    comm.broadcast(msg);
+    std::vector<std::int64_t> out(msg.size() / sizeof(std::int64_t));
+    std::memcpy(out.data(), msg.data(), msg.size());
+    return out;
+}
+
+// True on every rank when resuming and the journal marks the stage complete beside its file.
+bool complete_in_journal(const mpi::Comm& comm, const StagePaths& at, bool resuming) {
     std::string skip = "0";
-    if (comm.rank() == 0 && resuming && fs::exists(complete_marker) && fs::exists(output)) skip = "1";
+    if (comm.rank() == 0 && resuming && fs::exists(at.complete_marker) && fs::exists(at.output)) skip = "1";
     comm.broadcast(skip);
-    if (skip == "1") {
-        spdlog::info("stage {}: complete in the journal, skipped ({})", stage.name(), output);
-        return {};
-    }
-    if (const auto* collective = dynamic_cast<const CollectiveStage*>(&stage)) {
-        run_collective_stage(comm, *collective, ctx, opt, resuming, command_line);
-        return {true, 0};
-    }
+    return skip == "1";
+}
 
-    auto t0 = std::chrono::steady_clock::now();
-    const auto groups = stage.output_groups(ctx);
-    const auto plan = collective_plan(comm, stage, ctx);
+// The units of the plan whose spool files check out (a torn or corrupt one runs again).
+// Rank-local (rank 0).
+std::set<std::int64_t> units_in_journal(const Stage& stage, const StagePaths& at, std::size_t planned) {
+    std::set<std::int64_t> done;
+    for (auto idx : list_spooled_units(at.spool_dir)) {
+        if (idx >= static_cast<std::int64_t>(planned)) continue;
+        if (verify_spool(spool_path(at.spool_dir, idx)))
+            done.insert(idx);
+        else
+            spdlog::warn("stage {}: spool file of unit {} is torn or corrupt; the unit runs again", stage.name(), idx);
+    }
+    return done;
+}
+
+// The journal: the plan's fingerprint, then one spool file per finished unit. On a resume the
+// fingerprint must match and the finished units are kept; otherwise the spool is cleared.
+// @returns the units still to run, on every rank. Collective.
+std::vector<std::int64_t> open_journal(const mpi::Comm& comm, const Stage& stage, const StagePaths& at,
+                                       const std::vector<WorkUnit>& plan, bool resuming) {
     const std::string plan_sha = util::sha256_hex(plan_to_json(plan));
-
-    // The journal: the plan's fingerprint, then one spool file per finished unit.
-    std::string todo_msg;
-    std::int64_t reused = 0;
+    std::vector<std::int64_t> todo;
     mpi::on_rank0(comm, [&] {
-        fs::create_directories(spool_dir);
-        const std::string plan_file = journal + "/plan.sha256";
+        fs::create_directories(at.spool_dir);
+        const std::string plan_file = at.journal + "/plan.sha256";
         if (resuming && fs::exists(plan_file)) {
             std::string old = read_text(plan_file);
             if (old != plan_sha)
                 throw Error(fmt::format("stage '{}': the work plan differs from the one in the journal ({}); the "
                                         "inputs or config changed since the run started: use a new run directory",
-                                        stage.name(), journal));
+                                        stage.name(), at.journal));
         }
         std::set<std::int64_t> done;
-        if (resuming) {
-            for (auto idx : list_spooled_units(spool_dir)) {
-                if (idx >= static_cast<std::int64_t>(plan.size())) continue;
-                if (verify_spool(spool_path(spool_dir, idx)))
-                    done.insert(idx);
-                else
-                    spdlog::warn("stage {}: spool file of unit {} is torn or corrupt; the unit runs again", stage.name(), idx);
-            }
-        } else {
-            for (auto idx : list_spooled_units(spool_dir)) fs::remove(spool_path(spool_dir, idx));
-        }
-        fs::remove(complete_marker);
+        if (resuming) done = units_in_journal(stage, at, plan.size());
+        else
+            for (auto idx : list_spooled_units(at.spool_dir)) fs::remove(spool_path(at.spool_dir, idx));
+        fs::remove(at.complete_marker);
         write_text_atomically(plan_file, plan_sha);
-        std::vector<std::int64_t> todo;
         for (std::int64_t i = 0; i < static_cast<std::int64_t>(plan.size()); ++i)
             if (!done.count(i)) todo.push_back(i);
-        reused = static_cast<std::int64_t>(done.size());
-        todo_msg = std::string(reinterpret_cast<const char*>(todo.data()), todo.size() * sizeof(std::int64_t));
     });
-    comm.broadcast(todo_msg);
-    std::vector<std::int64_t> todo(todo_msg.size() / sizeof(std::int64_t));
-    std::memcpy(todo.data(), todo_msg.data(), todo_msg.size());
-    if (comm.rank() == 0)
-        spdlog::info("stage {}: {} units planned, {} already done (journal), {} to run on {} ranks", stage.name(),
-                     plan.size(), plan.size() - todo.size(), todo.size(), comm.size());
+    return broadcast_indices(comm, todo);
+}
 
-    // Process.
+// Runs the units `todo` under the scheduler; each unit's rows are spooled before it counts as
+// done. @returns every unit's report on rank 0 (empty elsewhere). Collective.
+std::vector<UnitReport> process_units(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx,
+                                      const std::vector<OutputGroup>& groups, const std::vector<WorkUnit>& plan,
+                                      const std::vector<std::int64_t>& todo, const std::string& spool_dir) {
+    const config::Config& cfg = ctx.config;
     auto work = [&](const WorkUnit& u) -> std::uint64_t {
         UnitOutput out = stage.process(u, ctx);
         validate_unit_output(out, groups, u.id);
@@ -226,10 +237,20 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
     auto reports = run_schedule(comm, plan, todo, work,
                                 {.in_flight = static_cast<int>(cfg.get_int("run.units_in_flight"))}, progress.get());
     if (progress) progress->finish();
+    return reports;
+}
 
-    // Rank 0 tells everyone which units are done and which were quarantined.
+// Which units are done and which were quarantined (in unit order), on every rank.
+struct UnitsSettled {
+    std::vector<std::int64_t> done;
     std::vector<Failure> failures;
-    std::string done_msg, fail_msg;
+};
+
+// Rank 0 tells everyone which units are done and which were quarantined. Collective.
+UnitsSettled settle_units(const mpi::Comm& comm, const Stage& stage, const std::vector<WorkUnit>& plan,
+                          std::vector<UnitReport> reports) {
+    std::vector<std::int64_t> done;
+    std::string fail_msg;
     if (comm.rank() == 0) {
         std::set<std::int64_t> failed;
         nlohmann::json fj = nlohmann::json::array();
@@ -240,52 +261,90 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
                 fj.push_back({{"index", r.index}, {"id", plan[static_cast<std::size_t>(r.index)].id}, {"rank", r.rank},
                               {"message", r.message}});
             }
-        std::vector<std::int64_t> done;
         for (std::int64_t i = 0; i < static_cast<std::int64_t>(plan.size()); ++i)
             if (!failed.count(i)) done.push_back(i);
-        done_msg = std::string(reinterpret_cast<const char*>(done.data()), done.size() * sizeof(std::int64_t));
         fail_msg = fj.dump();
     }
-    comm.broadcast(done_msg);
+    UnitsSettled units;
+    units.done = broadcast_indices(comm, done);
     comm.broadcast(fail_msg);
-    std::vector<std::int64_t> done(done_msg.size() / sizeof(std::int64_t));
-    std::memcpy(done.data(), done_msg.data(), done_msg.size());
     for (const auto& x : nlohmann::json::parse(fail_msg))
-        failures.push_back({x["index"], x["id"], x["rank"], x["message"]});
-    for (const auto& f : failures)
+        units.failures.push_back({x["index"], x["id"], x["rank"], x["message"]});
+    for (const auto& f : units.failures)
         if (comm.rank() == 0) spdlog::error("stage {}: quarantined unit {} '{}' (rank {}): {}", stage.name(), f.unit_index, f.unit_id, f.rank, f.message);
+    return units;
+}
 
-    // Gather into RUN_DIR/<stage>.h5.
+// Seconds spent in each part of a unit stage, for its log line and provenance.
+struct StageSeconds {
+    double process = 0, gather = 0, reduce = 0;
+};
+
+// The stage's closing log line on rank 0: rows per group, seconds per part, quarantined units.
+void log_stage_done(const Stage& stage, const StagePaths& at, const std::map<std::string, std::uint64_t>& totals,
+                    const StageSeconds& s, std::size_t quarantined) {
+    std::string rows;
+    for (const auto& [g, n] : totals) rows += fmt::format(" /{}={}", g, n);
+    // Seconds to the millisecond below a minute: benchmarks read the stage's own time here.
+    auto secs = [](double x) { return x < 60 ? fmt::format("{:.3f}s", x) : format_duration(x); };
+    spdlog::info("stage {}: wrote {} (rows:{}) in {} (process {}, gather {}, reduce {}); {} quarantined", stage.name(),
+                 at.output, rows, secs(s.process + s.gather + s.reduce), secs(s.process), secs(s.gather),
+                 secs(s.reduce), quarantined);
+}
+
+// A unit stage: plan, journal, process (resumable unit by unit), gather into RUN_DIR/<stage>.h5,
+// reduce; complete only when no unit was quarantined.
+StageOutcome run_unit_stage(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx, const RunOptions& opt,
+                            bool resuming, const std::string& command_line, const StagePaths& at) {
+    const config::Config& cfg = ctx.config;
+    auto t0 = std::chrono::steady_clock::now();
+    const auto groups = stage.output_groups(ctx);
+    const auto plan = collective_plan(comm, stage, ctx);
+    const auto todo = open_journal(comm, stage, at, plan, resuming);
+    if (comm.rank() == 0)
+        spdlog::info("stage {}: {} units planned, {} already done (journal), {} to run on {} ranks", stage.name(),
+                     plan.size(), plan.size() - todo.size(), todo.size(), comm.size());
+    const auto units = settle_units(comm, stage, plan, process_units(comm, stage, ctx, groups, plan, todo, at.spool_dir));
+
     GatherMeta meta = stage_meta(comm, stage, ctx, opt, command_line);
     meta.root_int_attrs = {{"seed", ctx.seed},
                            {"units_planned", static_cast<std::int64_t>(plan.size())},
-                           {"units_quarantined", static_cast<std::int64_t>(failures.size())}};
-    meta.failures = failures;
-    double process_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    meta.run_real_attrs["process_seconds"] = process_s;
-    meta.run_real_attrs["units_from_journal"] = static_cast<double>(reused);
+                           {"units_quarantined", static_cast<std::int64_t>(units.failures.size())}};
+    meta.failures = units.failures;
+    StageSeconds s;
+    s.process = seconds_since(t0);
+    meta.run_real_attrs["process_seconds"] = s.process;
+    meta.run_real_attrs["units_from_journal"] = static_cast<double>(plan.size() - todo.size());
     auto tg = std::chrono::steady_clock::now();
-    auto totals = gather_stage(comm, groups, done, spool_dir, output, meta);
-    double gather_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tg).count();
-
+    auto totals = gather_stage(comm, groups, units.done, at.spool_dir, at.output, meta);
+    s.gather = seconds_since(tg);
     auto tr = std::chrono::steady_clock::now();
-    stage.reduce(ctx, comm, output);
-    double reduce_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
+    stage.reduce(ctx, comm, at.output);
+    s.reduce = seconds_since(tr);
 
+    const bool complete = units.failures.empty();
     mpi::on_rank0(comm, [&] {
-        if (failures.empty()) write_text_atomically(complete_marker, iso_now() + "\n");
-        if (!cfg.get_bool("run.keep_spool") && failures.empty()) fs::remove_all(spool_dir);
+        if (complete) write_text_atomically(at.complete_marker, iso_now() + "\n");
+        if (!cfg.get_bool("run.keep_spool") && complete) fs::remove_all(at.spool_dir);
     });
-    if (comm.rank() == 0) {
-        std::string rows;
-        for (const auto& [g, n] : totals) rows += fmt::format(" /{}={}", g, n);
-        // Seconds to the millisecond below a minute: benchmarks read the stage's own time here.
-        auto secs = [](double x) { return x < 60 ? fmt::format("{:.3f}s", x) : format_duration(x); };
-        spdlog::info("stage {}: wrote {} (rows:{}) in {} (process {}, gather {}, reduce {}); {} quarantined",
-                     stage.name(), output, rows, secs(process_s + gather_s + reduce_s), secs(process_s),
-                     secs(gather_s), secs(reduce_s), failures.size());
+    if (comm.rank() == 0) log_stage_done(stage, at, totals, s, units.failures.size());
+    return {true, static_cast<std::int64_t>(units.failures.size())};
+}
+
+StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx, const RunOptions& opt,
+                       bool upstream_changed, const std::string& command_line) {
+    const StagePaths at(ctx, stage);
+    const bool resuming = opt.resume && !upstream_changed;
+    // A finished stage is skipped on resume.
+    if (complete_in_journal(comm, at, resuming)) {
+        spdlog::info("stage {}: complete in the journal, skipped ({})", stage.name(), at.output);
+        return {};
     }
-    return {true, static_cast<std::int64_t>(failures.size())};
+    if (const auto* collective = dynamic_cast<const CollectiveStage*>(&stage)) {
+        run_collective_stage(comm, *collective, ctx, opt, resuming, command_line);
+        return {true, 0};
+    }
+    return run_unit_stage(comm, stage, ctx, opt, resuming, command_line, at);
 }
 
 }  // namespace
