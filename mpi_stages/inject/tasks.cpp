@@ -192,6 +192,335 @@ std::map<std::int64_t, Template> read_templates(const Params& p, const std::vect
     return out;
 }
 
+// The tasks of a unit with their attempt-0 draws; the source kind and template never change
+// with attempts.
+struct UnitTasks {
+    std::vector<inj::Task> tasks;
+    std::vector<inj::TaskDraw> draws;
+    std::vector<std::int64_t> template_of;  // template row per task; -1: Sersic source or control
+    std::vector<std::uint64_t> stamp_rows;  // cutouts.h5 row of each task's stamp
+    std::vector<std::uint64_t> template_rows;
+};
+
+UnitTasks unit_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
+    const Params& p = c.params;
+    const HostCatalog& H = c.hosts;
+    UnitTasks u;
+    u.template_of.assign(ids.size(), -1);
+    for (const auto id : ids) {
+        const auto t = c.designer->task(id);
+        if (!t) throw Error(fmt::format("inject: task {} is not part of the design (stale plan?)", id));
+        const auto h = static_cast<std::size_t>(t->host);
+        u.draws.push_back(inj::draw_task(p.design, *t, {H.mag_g[h], H.mag_r[h], H.mag_z[h]}));
+        const bool use_template = !t->is_control && (p.source == SourceMode::template_bank ||
+                                                      (p.source == SourceMode::mixed && u.draws.back().u_source_kind < p.template_fraction));
+        if (use_template) {
+            u.template_of[u.tasks.size()] = std::min<std::int64_t>(
+                c.templates - 1, static_cast<std::int64_t>(u.draws.back().u_template * static_cast<double>(c.templates)));
+            u.template_rows.push_back(static_cast<std::uint64_t>(u.template_of[u.tasks.size()]));
+        }
+        u.stamp_rows.push_back(H.stamp_row[static_cast<std::size_t>(t->stamp_host)]);
+        u.tasks.push_back(*t);
+    }
+    return u;
+}
+
+std::vector<std::uint64_t> sorted_unique(std::vector<std::uint64_t> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+}
+
+/// The host stamps of a unit, read once in runs of nearby rows (a unit follows the bricks, and
+/// cutouts.h5 keeps a brick's stamps together): fewer, larger reads than a point selection.
+/// Not copyable (the stamps are views into its own blocks).
+class HostStamps {
+public:
+    HostStamps(const Params& p, const std::vector<std::uint64_t>& rows) {
+        const std::size_t npix = static_cast<std::size_t>(p.stamp_size) * static_cast<std::size_t>(p.stamp_size);
+        const hdf5::ResultReader cut(p.cutouts_file);
+        const bool have_masks = cut.exists("/stamps/maskbits");
+        for (std::size_t i = 0; i < rows.size();) {
+            std::size_t j = i + 1;
+            while (j < rows.size() && rows[j] - rows[j - 1] <= 3) ++j;  // read small gaps through
+            const std::uint64_t first = rows[i], count = rows[j - 1] - first + 1;
+            Block b{first, cut.read_column("/stamps/image", first, count), cut.read_column("/stamps/invvar", first, count), {}};
+            if (have_masks) {
+                const Column m = cut.read_column("/stamps/maskbits", first, count);
+                if (m.cell_size() != npix) throw DataError(p.cutouts_file, "/stamps/maskbits", "maskbits are not (N, S, S)");
+                b.maskbits = m.as<std::int32_t>();
+            } else {
+                b.maskbits.assign(count * npix, 0);
+            }
+            blocks_.push_back(std::move(b));
+            i = j;
+        }
+        for (const auto& b : blocks_)
+            for (std::size_t k = 0; k < b.image.num_rows(); ++k)
+                stamp_[b.first + k] = {b.image.values<float>().subspan(k * 3 * npix, 3 * npix),
+                                       b.invvar.values<float>().subspan(k * 3 * npix, 3 * npix),
+                                       std::span<const std::int32_t>(b.maskbits).subspan(k * npix, npix)};
+    }
+    HostStamps(const HostStamps&) = delete;
+    HostStamps& operator=(const HostStamps&) = delete;
+
+    const HostStamp& at(std::uint64_t row) const { return stamp_.at(row); }
+    std::size_t reads() const noexcept { return blocks_.size(); }
+
+private:
+    struct Block {
+        std::uint64_t first;
+        Column image, invvar;
+        std::vector<std::int32_t> maskbits;
+    };
+    std::vector<Block> blocks_;
+    std::map<std::uint64_t, HostStamp> stamp_;
+};
+
+/// The arc_snr bin a task's draw targets in the rejection step (by the configured fractions).
+int snr_target_bin(const Params& p, double u_snr_bin) {
+    double acc = 0.0;
+    for (std::size_t k = 0; k < p.snr_fractions.size(); ++k) {
+        acc += p.snr_fractions[k];
+        if (u_snr_bin < acc) return static_cast<int>(k);
+    }
+    return static_cast<int>(p.snr_fractions.size()) - 1;
+}
+
+/// Where the rejection step left a draw: its target arc_snr bin (-1: no step) and whether it
+/// placed arc_snr there.
+struct SnrTarget {
+    int bin = -1;
+    bool met = false;
+};
+
+/// A task's source: the template it uses (null for a Sersic source) and the stamp's PSF per band.
+struct SourceSetup {
+    const Template* tmpl = nullptr;
+    std::array<kernels::Psf, 3> psf;
+};
+
+/// Fills the rows of a unit's `/injections` columns, one task at a time: the host's columns and
+/// stamp planes, then for an injection its source rendered, placed in its arc_snr bin when asked,
+/// scaled and added, with its S/N and its lens and source parameters.
+class UnitInjector {
+public:
+    UnitInjector(const Context& c, const UnitTasks& ut, const std::map<std::int64_t, Template>& templates,
+                 const HostStamps& stamps, Rows& out)
+        : p_(c.params), H_(c.hosts), ut_(ut), templates_(templates), stamps_(stamps), out_(out),
+          npix_(static_cast<std::size_t>(p_.stamp_size) * static_cast<std::size_t>(p_.stamp_size)),
+          psfs_(p_.stamp_size, p_.stamp_size, p_.pixel_scale, p_.psf_half_size),
+          grid_(inj::grid_name(p_.design.grid)) {
+        geom_.width = geom_.height = p_.stamp_size;
+        geom_.pixel_scale = p_.pixel_scale;
+    }
+
+    void row(std::size_t r) {
+        const HostStamp& host = stamps_.at(ut_.stamp_rows[r]);
+        host_columns(r, host);
+        if (ut_.tasks[r].is_control) control_columns(r);  // injection stays zero; arc_snr, annulus_snr, oversample 0; flags false
+        else inject(r, host);
+    }
+
+private:
+    // What the row holds whatever the task: the host, its cell, its stamp copied bit for bit.
+    void host_columns(std::size_t r, const HostStamp& host) {
+        const inj::Task& t = ut_.tasks[r];
+        const auto hs = static_cast<std::size_t>(t.stamp_host), ht = static_cast<std::size_t>(t.host);
+        const auto& fwhm = H_.psf_fwhm[hs];
+        const int S = p_.stamp_size;
+        out_.set("injection_id", r, t.task_id);
+        out_.set("host_galaxy_id", r, H_.galaxy_id[hs]);
+        out_.set("task_host_galaxy_id", r, H_.galaxy_id[ht]);
+        out_.set("brickname", r, H_.brickname[hs]);
+        out_.set("ra", r, H_.ra[hs]);
+        out_.set("dec", r, H_.dec[hs]);
+        out_.set("split", r, H_.split[hs]);
+        out_.set("grid", r, std::string(grid_));
+        out_.set("cell_id", r, t.cell_id);
+        out_.set("cell_theta_e", r, t.cell_theta_e);
+        out_.set("cell_psf", r, t.cell_psf);
+        out_.set("cell_depth", r, t.cell_depth);
+        out_.set("is_control", r, t.is_control);
+        out_.set("control_kind", r, std::string(!t.is_control ? "" : t.unpaired ? "unpaired" : "paired"));
+        out_.set("host_borrowed", r, t.borrowed);
+        out_.set("psf_fwhm_g", r, fwhm[0]);
+        out_.set("psf_fwhm_r", r, fwhm[1]);
+        out_.set("psf_fwhm_z", r, fwhm[2]);
+        out_.set("depth_r", r, H_.depth_r[hs]);
+        out_.set("host_mag_r", r, H_.mag_r[ht]);
+        out_.set("bad_pixel_frac", r, inj::bad_pixel_fraction(host.image, host.invvar, S, S, 3));
+        auto image = out_.plane("image", r), invvar = out_.plane("invvar", r);
+        std::memcpy(image.data(), host.image.data(), image.size_bytes());  // bit for bit
+        std::memcpy(invvar.data(), host.invvar.data(), invvar.size_bytes());
+        std::copy(host.maskbits.begin(), host.maskbits.end(),
+                  out_.t.column("maskbits").mutable_values<std::int32_t>().begin() + static_cast<std::ptrdiff_t>(r * npix_));
+        out_.set("template_index", r, ut_.template_of[r]);
+        out_.set("snr_target_bin", r, -1);
+    }
+
+    void control_columns(std::size_t r) {
+        for (const char* k : {"q", "lens_e", "lens_phi", "shear", "shear_angle", "src_dmag", "src_mag_r", "src_flux_g",
+                              "src_flux_r", "src_flux_z", "src_reff_arcsec", "src_e", "src_n", "src_phi",
+                              "src_x_arcsec", "src_y_arcsec", "target_magnification", "magnification",
+                              "tangential_stretch"})
+            out_.set(k, r, kNaN);
+        out_.set("theta_e_arcsec", r, 0.0);
+        out_.set("source_kind", r, std::string());
+    }
+
+    void inject(std::size_t r, const HostStamp& host) {
+        const inj::Task& t = ut_.tasks[r];
+        const auto& fwhm = H_.psf_fwhm[static_cast<std::size_t>(t.stamp_host)];
+        const SourceSetup src{ut_.template_of[r] >= 0 ? &templates_.at(ut_.template_of[r]) : nullptr,
+                              {psf_for(p_, fwhm[0]), psf_for(p_, fwhm[1]), psf_for(p_, fwhm[2])}};
+        inj::TaskDraw d = ut_.draws[r];
+        UnitRender u = render(d, src);
+        SnrTarget target;
+        if (p_.snr_rejection) target = place_in_snr_bin(t, host, src, d, u);
+
+        const std::array<double, 3> flux = {kernels::nanomaggies_from_mag(d.src_mag_r + d.src_gr),
+                                            kernels::nanomaggies_from_mag(d.src_mag_r),
+                                            kernels::nanomaggies_from_mag(d.src_mag_r - d.src_rz)};
+        auto image = out_.plane("image", r), injection = out_.plane("injection", r);
+        const bool finite = add_injection(u, flux, host, image, injection);
+        snr_columns(r, host, injection, d.theta_e - fwhm[1], d.theta_e + fwhm[1]);
+        out_.set("snr_target_bin", r, target.bin);
+        out_.set("snr_target_met", r, target.met);
+        source_columns(r, d, flux, src.tmpl, u, finite, fwhm[1]);
+    }
+
+    // A draw rendered at unit source flux: lensed, then PSF-convolved per band.
+    UnitRender render(const inj::TaskDraw& d, const SourceSetup& src) {
+        const kernels::SieLens lens(kernels::SieParams{.theta_e = d.theta_e, .q = d.lens_q, .phi = d.lens_phi,
+                                                       .gamma_ext = d.shear, .phi_ext = d.shear_angle});
+        UnitRender u;
+        if (src.tmpl != nullptr) {
+            const inj::TemplateSource s(src.tmpl->view(), 1.0, d.src_phi, d.src_x, d.src_y);
+            u.lensed = inj::render_lensed_adaptive(lens, s, geom_, p_.render);
+        } else {
+            const inj::SersicSource s(1.0, d.src_reff, d.src_n, d.src_e, d.src_phi, d.src_x, d.src_y);
+            u.lensed = inj::render_lensed_adaptive(lens, s, geom_, p_.render);
+        }
+        u.bands.assign(3 * npix_, 0.0f);
+        psfs_.convolve(src.psf, u.lensed.image, u.bands);
+        u.tangential_stretch = inj::median_tangential_stretch(lens, geom_, u.lensed.image);
+        u.border = inj::border_flux_fraction(u.lensed.image, p_.stamp_size, p_.stamp_size);
+        return u;
+    }
+
+    // The rejection step: draws again (attempts 1, 2, ...) until a source magnitude puts arc_snr
+    // in the task's target bin, and sets it; when none does, the attempt-0 draw stays.
+    SnrTarget place_in_snr_bin(const inj::Task& t, const HostStamp& host, const SourceSetup& src, inj::TaskDraw& d,
+                               UnitRender& u) {
+        const auto ht = static_cast<std::size_t>(t.host);
+        const auto host_r = host.image.subspan(npix_, npix_), ivar_r = host.invvar.subspan(npix_, npix_);
+        SnrTarget target{snr_target_bin(p_, d.u_snr_bin), false};
+        const auto bin = static_cast<std::size_t>(target.bin);
+        const double lo = p_.snr_edges[bin];
+        const double hi = bin + 1 < p_.snr_edges.size() ? p_.snr_edges[bin + 1] : std::numeric_limits<double>::infinity();
+        const inj::TaskDraw first = d;
+        UnitRender first_render;
+        for (int attempt = 0; attempt < p_.snr_max_attempts; ++attempt) {
+            if (attempt > 0) {
+                d = inj::draw_task(p_.design, t, {H_.mag_g[ht], H_.mag_r[ht], H_.mag_z[ht]}, attempt);
+                u = render(d, src);
+            }
+            const double unit_snr = inj::matched_filter_snr(u.band(1, npix_), ivar_r, host_r);
+            if (const auto m = inj::mag_range_for_snr(unit_snr, lo, hi, p_.design.priors.src_mag_r.lo, p_.snr_mag_max)) {
+                d.src_mag_r = m->lo + (m->hi - m->lo) * d.u_snr_mag;
+                d.src_dmag = d.src_mag_r - H_.mag_r[ht];
+                target.met = true;
+                break;
+            }
+            if (attempt == 0) first_render = u;
+        }
+        if (!target.met && p_.snr_max_attempts > 1) {  // keep the plain draw
+            d = first;
+            u = std::move(first_render);
+        }
+        return target;
+    }
+
+    // The unit render scaled to the source's band fluxes, alone and added to the host (then the
+    // planted core shortcut, if any). @returns whether every injected value is finite.
+    bool add_injection(const UnitRender& u, const std::array<double, 3>& flux, const HostStamp& host,
+                       std::span<float> image, std::span<float> injection) const {
+        bool finite = true;
+        for (std::size_t b = 0; b < 3; ++b)
+            for (std::size_t k = 0; k < npix_; ++k) {
+                const float v = static_cast<float>(u.bands[b * npix_ + k] * flux[b]);
+                finite = finite && std::isfinite(v);
+                injection[b * npix_ + k] = v;
+                image[b * npix_ + k] = host.image[b * npix_ + k] + v;
+            }
+        if (p_.plant_core_shortcut > 0.0)
+            inj::plant_core_brightening(image, injection, host.image, p_.stamp_size, p_.stamp_size, 3,
+                                        kPlantCoreRadiusPx, p_.plant_core_shortcut);
+        return finite;
+    }
+
+    // arc_snr (r), arc_snr_grz and the annulus S/N in theta_E -+ FWHM_r (arcsec, the inner
+    // radius at least 0).
+    void snr_columns(std::size_t r, const HostStamp& host, std::span<const float> injection, double inner_arcsec,
+                     double outer_arcsec) {
+        double snr2 = 0.0;
+        for (std::size_t b = 0; b < 3; ++b) {
+            const double s = inj::matched_filter_snr(injection.subspan(b * npix_, npix_), host.invvar.subspan(b * npix_, npix_),
+                                                     host.image.subspan(b * npix_, npix_));
+            snr2 += s * s;
+            if (b == 1) out_.set("arc_snr", r, s);
+        }
+        out_.set("arc_snr_grz", r, std::sqrt(snr2));
+        const double r_in = std::max(0.0, inner_arcsec) / p_.pixel_scale, r_out = outer_arcsec / p_.pixel_scale;
+        out_.set("annulus_snr", r, inj::annulus_snr(injection.subspan(npix_, npix_), host.invvar.subspan(npix_, npix_),
+                                                    host.image.subspan(npix_, npix_), p_.stamp_size, p_.stamp_size, r_in,
+                                                    r_out));
+    }
+
+    // The lens and source parameters of the draw as injected, and the physics flags.
+    void source_columns(std::size_t r, const inj::TaskDraw& d, const std::array<double, 3>& flux, const Template* tmpl,
+                        const UnitRender& u, bool finite, double fwhm_r) {
+        const double mu = u.lensed.flux;
+        out_.set("source_kind", r, std::string(tmpl ? "template" : "sersic"));
+        out_.set("theta_e_arcsec", r, d.theta_e);
+        out_.set("q", r, d.lens_q);
+        out_.set("lens_e", r, (1.0 - d.lens_q) / (1.0 + d.lens_q));
+        out_.set("lens_phi", r, d.lens_phi);
+        out_.set("shear", r, d.shear);
+        out_.set("shear_angle", r, d.shear_angle);
+        out_.set("src_dmag", r, d.src_dmag);
+        out_.set("src_mag_r", r, d.src_mag_r);
+        out_.set("src_flux_g", r, flux[0]);
+        out_.set("src_flux_r", r, flux[1]);
+        out_.set("src_flux_z", r, flux[2]);
+        out_.set("src_reff_arcsec", r, tmpl ? tmpl->moments.half_light_radius : d.src_reff);
+        out_.set("src_e", r, tmpl ? tmpl->moments.e : d.src_e);
+        out_.set("src_n", r, tmpl ? kNaN : d.src_n);
+        out_.set("src_phi", r, d.src_phi);
+        out_.set("src_x_arcsec", r, d.src_x);
+        out_.set("src_y_arcsec", r, d.src_y);
+        out_.set("target_magnification", r, d.target_magnification > 0.0 ? d.target_magnification : kNaN);
+        out_.set("magnification", r, mu);
+        out_.set("tangential_stretch", r, u.tangential_stretch);
+        out_.set("oversample", r, u.lensed.oversample);
+        out_.set("physics_valid", r, finite && std::isfinite(mu) && mu > 0.0 && std::isfinite(u.tangential_stretch) &&
+                                         u.border < 0.01);
+        out_.set("resolved", r, d.theta_e / fwhm_r >= p_.resolved_ratio);
+    }
+
+    const Params& p_;
+    const HostCatalog& H_;
+    const UnitTasks& ut_;
+    const std::map<std::int64_t, Template>& templates_;
+    const HostStamps& stamps_;
+    Rows& out_;
+    std::size_t npix_;
+    kernels::StampGeometry geom_;
+    inj::PsfBandConvolver psfs_;
+    const char* grid_;
+};
+
 }  // namespace
 
 engine::OutputGroup injections_group(int stamp_size) {
@@ -210,249 +539,23 @@ engine::OutputGroup injections_group(int stamp_size) {
 
 Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
     const Params& p = c.params;
-    const HostCatalog& H = c.hosts;
-    const auto& spec = p.design;
-    const int S = p.stamp_size;
-    const std::size_t npix = static_cast<std::size_t>(S) * static_cast<std::size_t>(S);
     const std::size_t n = ids.size();
-
-    // Tasks and their attempt-0 draws; the source kind and template never change with attempts.
-    std::vector<inj::Task> tasks;
-    std::vector<inj::TaskDraw> draws;
-    std::vector<std::int64_t> template_of(n, -1);
-    std::vector<std::uint64_t> stamp_rows, template_rows;
-    for (const auto id : ids) {
-        const auto t = c.designer->task(id);
-        if (!t) throw Error(fmt::format("inject: task {} is not part of the design (stale plan?)", id));
-        const auto h = static_cast<std::size_t>(t->host);
-        draws.push_back(inj::draw_task(spec, *t, {H.mag_g[h], H.mag_r[h], H.mag_z[h]}));
-        const bool use_template = !t->is_control && (p.source == SourceMode::template_bank ||
-                                                      (p.source == SourceMode::mixed && draws.back().u_source_kind < p.template_fraction));
-        if (use_template) {
-            template_of[tasks.size()] = std::min<std::int64_t>(
-                c.templates - 1, static_cast<std::int64_t>(draws.back().u_template * static_cast<double>(c.templates)));
-            template_rows.push_back(static_cast<std::uint64_t>(template_of[tasks.size()]));
-        }
-        stamp_rows.push_back(H.stamp_row[static_cast<std::size_t>(t->stamp_host)]);
-        tasks.push_back(*t);
-    }
-    auto unique = [](std::vector<std::uint64_t> v) {
-        std::sort(v.begin(), v.end());
-        v.erase(std::unique(v.begin(), v.end()), v.end());
-        return v;
-    };
-    const auto rows = unique(stamp_rows);
-    const auto templates = read_templates(p, unique(template_rows));
-
-    // Host stamps, read once per unit in runs of nearby rows (a unit follows the bricks, and
-    // cutouts.h5 keeps a brick's stamps together): fewer, larger reads than a point selection.
+    const UnitTasks ut = unit_tasks(c, ids);
+    const auto rows = sorted_unique(ut.stamp_rows);
+    const auto templates = read_templates(p, sorted_unique(ut.template_rows));
     const auto t0 = std::chrono::steady_clock::now();
-    const hdf5::ResultReader cut(p.cutouts_file);
-    const bool have_masks = cut.exists("/stamps/maskbits");
-    struct Block {
-        std::uint64_t first;
-        Column image, invvar;
-        std::vector<std::int32_t> maskbits;
-    };
-    std::vector<Block> blocks;
-    for (std::size_t i = 0; i < rows.size();) {
-        std::size_t j = i + 1;
-        while (j < rows.size() && rows[j] - rows[j - 1] <= 3) ++j;  // read small gaps through
-        const std::uint64_t first = rows[i], count = rows[j - 1] - first + 1;
-        Block b{first, cut.read_column("/stamps/image", first, count), cut.read_column("/stamps/invvar", first, count), {}};
-        if (have_masks) {
-            const Column m = cut.read_column("/stamps/maskbits", first, count);
-            if (m.cell_size() != npix) throw DataError(p.cutouts_file, "/stamps/maskbits", "maskbits are not (N, S, S)");
-            b.maskbits = m.as<std::int32_t>();
-        } else {
-            b.maskbits.assign(count * npix, 0);
-        }
-        blocks.push_back(std::move(b));
-        i = j;
-    }
-    std::map<std::uint64_t, HostStamp> stamp;
-    for (const auto& b : blocks)
-        for (std::size_t k = 0; k < b.image.num_rows(); ++k)
-            stamp[b.first + k] = {b.image.values<float>().subspan(k * 3 * npix, 3 * npix),
-                                  b.invvar.values<float>().subspan(k * 3 * npix, 3 * npix),
-                                  std::span<const std::int32_t>(b.maskbits).subspan(k * npix, npix)};
+    const HostStamps stamps(p, rows);
     const auto t1 = std::chrono::steady_clock::now();
-
-    kernels::StampGeometry geom;
-    geom.width = geom.height = S;
-    geom.pixel_scale = p.pixel_scale;
-    inj::PsfBandConvolver psfs(S, S, p.pixel_scale, p.psf_half_size);
-    const char* grid = inj::grid_name(spec.grid);
 
     // Rows in task order; processed host by host so a host's PSFs are set up once.
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return stamp_rows[a] < stamp_rows[b]; });
-    Rows out(n, S);
-    for (const std::size_t r : order) {
-        const inj::Task& t = tasks[r];
-        const auto hs = static_cast<std::size_t>(t.stamp_host), ht = static_cast<std::size_t>(t.host);
-        const HostStamp& host = stamp.at(stamp_rows[r]);
-        const auto& fwhm = H.psf_fwhm[hs];
-        out.set("injection_id", r, t.task_id);
-        out.set("host_galaxy_id", r, H.galaxy_id[hs]);
-        out.set("task_host_galaxy_id", r, H.galaxy_id[ht]);
-        out.set("brickname", r, H.brickname[hs]);
-        out.set("ra", r, H.ra[hs]);
-        out.set("dec", r, H.dec[hs]);
-        out.set("split", r, H.split[hs]);
-        out.set("grid", r, std::string(grid));
-        out.set("cell_id", r, t.cell_id);
-        out.set("cell_theta_e", r, t.cell_theta_e);
-        out.set("cell_psf", r, t.cell_psf);
-        out.set("cell_depth", r, t.cell_depth);
-        out.set("is_control", r, t.is_control);
-        out.set("control_kind", r, std::string(!t.is_control ? "" : t.unpaired ? "unpaired" : "paired"));
-        out.set("host_borrowed", r, t.borrowed);
-        out.set("psf_fwhm_g", r, fwhm[0]);
-        out.set("psf_fwhm_r", r, fwhm[1]);
-        out.set("psf_fwhm_z", r, fwhm[2]);
-        out.set("depth_r", r, H.depth_r[hs]);
-        out.set("host_mag_r", r, H.mag_r[ht]);
-        out.set("bad_pixel_frac", r, inj::bad_pixel_fraction(host.image, host.invvar, S, S, 3));
-        auto image = out.plane("image", r), injection = out.plane("injection", r), invvar = out.plane("invvar", r);
-        std::memcpy(image.data(), host.image.data(), image.size_bytes());  // bit for bit
-        std::memcpy(invvar.data(), host.invvar.data(), invvar.size_bytes());
-        std::copy(host.maskbits.begin(), host.maskbits.end(), out.t.column("maskbits").mutable_values<std::int32_t>().begin() +
-                                                                  static_cast<std::ptrdiff_t>(r * npix));
-        out.set("template_index", r, template_of[r]);
-        out.set("snr_target_bin", r, -1);
-        if (t.is_control) {
-            for (const char* k : {"q", "lens_e", "lens_phi", "shear", "shear_angle", "src_dmag", "src_mag_r", "src_flux_g",
-                                  "src_flux_r", "src_flux_z", "src_reff_arcsec", "src_e", "src_n", "src_phi",
-                                  "src_x_arcsec", "src_y_arcsec", "target_magnification", "magnification",
-                                  "tangential_stretch"})
-                out.set(k, r, kNaN);
-            out.set("theta_e_arcsec", r, 0.0);
-            out.set("source_kind", r, std::string());
-            continue;  // injection stays zero; arc_snr, annulus_snr, oversample 0; flags false
-        }
-
-        // Render a draw at unit source flux: lensed, then PSF-convolved per band.
-        const Template* tmpl = template_of[r] >= 0 ? &templates.at(template_of[r]) : nullptr;
-        const std::array<kernels::Psf, 3> psf3 = {psf_for(p, fwhm[0]), psf_for(p, fwhm[1]), psf_for(p, fwhm[2])};
-        auto render = [&](const inj::TaskDraw& d) {
-            const kernels::SieLens lens(kernels::SieParams{.theta_e = d.theta_e, .q = d.lens_q, .phi = d.lens_phi,
-                                                           .gamma_ext = d.shear, .phi_ext = d.shear_angle});
-            UnitRender u;
-            if (tmpl != nullptr) {
-                const inj::TemplateSource src(tmpl->view(), 1.0, d.src_phi, d.src_x, d.src_y);
-                u.lensed = inj::render_lensed_adaptive(lens, src, geom, p.render);
-            } else {
-                const inj::SersicSource src(1.0, d.src_reff, d.src_n, d.src_e, d.src_phi, d.src_x, d.src_y);
-                u.lensed = inj::render_lensed_adaptive(lens, src, geom, p.render);
-            }
-            u.bands.assign(3 * npix, 0.0f);
-            psfs.convolve(psf3, u.lensed.image, u.bands);
-            u.tangential_stretch = inj::median_tangential_stretch(lens, geom, u.lensed.image);
-            u.border = inj::border_flux_fraction(u.lensed.image, S, S);
-            return u;
-        };
-        auto host_r = host.image.subspan(npix, npix);
-        auto ivar_r = host.invvar.subspan(npix, npix);
-        inj::TaskDraw d = draws[r];
-        UnitRender u = render(d);
-
-        // Optional rejection step: the source magnitude inside the task's target arc_snr bin.
-        bool met = false;
-        int target = -1;
-        if (p.snr_rejection) {
-            double acc = 0.0;
-            target = static_cast<int>(p.snr_fractions.size()) - 1;
-            for (std::size_t k = 0; k < p.snr_fractions.size(); ++k) {
-                acc += p.snr_fractions[k];
-                if (d.u_snr_bin < acc) {
-                    target = static_cast<int>(k);
-                    break;
-                }
-            }
-            const double lo = p.snr_edges[static_cast<std::size_t>(target)];
-            const double hi = static_cast<std::size_t>(target) + 1 < p.snr_edges.size()
-                                  ? p.snr_edges[static_cast<std::size_t>(target) + 1]
-                                  : std::numeric_limits<double>::infinity();
-            const inj::TaskDraw first = d;
-            UnitRender first_render;
-            for (int attempt = 0; attempt < p.snr_max_attempts; ++attempt) {
-                if (attempt > 0) {
-                    d = inj::draw_task(spec, t, {H.mag_g[ht], H.mag_r[ht], H.mag_z[ht]}, attempt);
-                    u = render(d);
-                }
-                const double unit_snr = inj::matched_filter_snr(u.band(1, npix), ivar_r, host_r);
-                if (const auto m = inj::mag_range_for_snr(unit_snr, lo, hi, spec.priors.src_mag_r.lo, p.snr_mag_max)) {
-                    d.src_mag_r = m->lo + (m->hi - m->lo) * d.u_snr_mag;
-                    d.src_dmag = d.src_mag_r - H.mag_r[ht];
-                    met = true;
-                    break;
-                }
-                if (attempt == 0) first_render = u;
-            }
-            if (!met && p.snr_max_attempts > 1) {  // keep the plain draw
-                d = first;
-                u = std::move(first_render);
-            }
-        }
-
-        const std::array<double, 3> flux = {kernels::nanomaggies_from_mag(d.src_mag_r + d.src_gr),
-                                            kernels::nanomaggies_from_mag(d.src_mag_r),
-                                            kernels::nanomaggies_from_mag(d.src_mag_r - d.src_rz)};
-        bool finite = true;
-        for (std::size_t b = 0; b < 3; ++b)
-            for (std::size_t k = 0; k < npix; ++k) {
-                const float v = static_cast<float>(u.bands[b * npix + k] * flux[b]);
-                finite = finite && std::isfinite(v);
-                injection[b * npix + k] = v;
-                image[b * npix + k] = host.image[b * npix + k] + v;
-            }
-        if (p.plant_core_shortcut > 0.0)
-            inj::plant_core_brightening(image, injection, host.image, S, S, 3, kPlantCoreRadiusPx, p.plant_core_shortcut);
-
-        double snr2 = 0.0;
-        for (std::size_t b = 0; b < 3; ++b) {
-            const double s = inj::matched_filter_snr(injection.subspan(b * npix, npix), host.invvar.subspan(b * npix, npix),
-                                                     host.image.subspan(b * npix, npix));
-            snr2 += s * s;
-            if (b == 1) out.set("arc_snr", r, s);
-        }
-        out.set("arc_snr_grz", r, std::sqrt(snr2));
-        const double r_in = std::max(0.0, d.theta_e - fwhm[1]) / p.pixel_scale, r_out = (d.theta_e + fwhm[1]) / p.pixel_scale;
-        out.set("annulus_snr", r, inj::annulus_snr(injection.subspan(npix, npix), ivar_r, host_r, S, S, r_in, r_out));
-        out.set("snr_target_bin", r, target);
-        out.set("snr_target_met", r, met);
-
-        const double mu = u.lensed.flux;
-        out.set("source_kind", r, std::string(tmpl ? "template" : "sersic"));
-        out.set("theta_e_arcsec", r, d.theta_e);
-        out.set("q", r, d.lens_q);
-        out.set("lens_e", r, (1.0 - d.lens_q) / (1.0 + d.lens_q));
-        out.set("lens_phi", r, d.lens_phi);
-        out.set("shear", r, d.shear);
-        out.set("shear_angle", r, d.shear_angle);
-        out.set("src_dmag", r, d.src_dmag);
-        out.set("src_mag_r", r, d.src_mag_r);
-        out.set("src_flux_g", r, flux[0]);
-        out.set("src_flux_r", r, flux[1]);
-        out.set("src_flux_z", r, flux[2]);
-        out.set("src_reff_arcsec", r, tmpl ? tmpl->moments.half_light_radius : d.src_reff);
-        out.set("src_e", r, tmpl ? tmpl->moments.e : d.src_e);
-        out.set("src_n", r, tmpl ? kNaN : d.src_n);
-        out.set("src_phi", r, d.src_phi);
-        out.set("src_x_arcsec", r, d.src_x);
-        out.set("src_y_arcsec", r, d.src_y);
-        out.set("target_magnification", r, d.target_magnification > 0.0 ? d.target_magnification : kNaN);
-        out.set("magnification", r, mu);
-        out.set("tangential_stretch", r, u.tangential_stretch);
-        out.set("oversample", r, u.lensed.oversample);
-        out.set("physics_valid", r, finite && std::isfinite(mu) && mu > 0.0 && std::isfinite(u.tangential_stretch) &&
-                                        u.border < 0.01);
-        out.set("resolved", r, d.theta_e / fwhm[1] >= p.resolved_ratio);
-    }
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return ut.stamp_rows[a] < ut.stamp_rows[b]; });
+    Rows out(n, p.stamp_size);
+    UnitInjector injector(c, ut, templates, stamps, out);
+    for (const std::size_t r : order) injector.row(r);
     spdlog::debug("inject: {} tasks, {} host stamps in {} reads: read {:.3f} s, inject {:.3f} s", n, rows.size(),
-                  blocks.size(), std::chrono::duration<double>(t1 - t0).count(),
+                  stamps.reads(), std::chrono::duration<double>(t1 - t0).count(),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
     return std::move(out.t);
 }
