@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/util/sha256.hpp"
+#include "kernels/learn/frozen_resnet.hpp"
 #include "mpi_stages/score/score.hpp"
 
 namespace fs = std::filesystem;
@@ -35,8 +36,21 @@ public:
         const std::string bytes = read_bytes(weights);
         sha256_ = util::sha256_hex(bytes);
         learner_.load_weights_pt(std::vector<char>(bytes.begin(), bytes.end()));
+        if (learn::FrozenResNet18::available(card_.spec, device))
+            frozen_ = std::make_unique<learn::FrozenResNet18>(*learner_.model(), card_.spec);
     }
-    std::vector<float> logits(const learn::Batch& batch) override { return learner_.predict(batch); }
+    // On the CPU a ResNet-18 scores through its frozen copy (BatchNorm folded, oneDNN layout:
+    // see frozen_resnet.hpp), elsewhere through the learner's eager model.
+    std::vector<float> logits(const learn::Batch& b) override {
+        if (!frozen_) return learner_.predict(b);
+        auto* x = const_cast<float*>(b.x.data());  // read only: from_blob wants a mutable pointer
+        const auto z = frozen_->forward(torch::from_blob(x, {b.n, b.c, b.h, b.w}, torch::kFloat32),
+                                        b.n_meta > 0 ? torch::from_blob(const_cast<float*>(b.meta.data()),
+                                                                        {b.n, b.n_meta}, torch::kFloat32)
+                                                     : torch::Tensor())
+                            .contiguous();
+        return {z.data_ptr<float>(), z.data_ptr<float>() + z.numel()};
+    }
 
 private:
     const learn::ModelSpec& card_from(const std::string& dir) {
@@ -45,6 +59,7 @@ private:
         return card_.spec;
     }
     learn::Learner learner_;
+    std::unique_ptr<learn::FrozenResNet18> frozen_;
 };
 
 // A TorchScript module (a model trained or exported in Python): forward(x) or forward(x, meta).

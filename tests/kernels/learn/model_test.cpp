@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/learn/frozen_resnet.hpp"
 #include "kernels/learn/learner.hpp"
 #include "tests/support/python_support.hpp"
 #include "tests/support/test_support.hpp"
@@ -74,6 +75,40 @@ TEST(LearnModel, ForwardGivesOneLogitPerStamp) {
     EXPECT_FALSE(model->has_batch_norm());
     EXPECT_TRUE(model->named_buffers().is_empty());
     EXPECT_EQ(model->forward(torch::randn({4, 3, 64, 64}), {}).sizes(), torch::IntArrayRef({4}));
+}
+
+// The frozen CPU copy (BatchNorm folded, oneDNN layout) gives the eager model's logits to float
+// rounding, for both stems, with metadata and non-trivial running statistics and affines; the
+// eager model is left as it was.
+TEST(LearnModel, FrozenResNet18GivesTheEagerLogits) {
+    if (!dhs::learn::FrozenResNet18::available(resnet("imagenet"), torch::kCPU)) GTEST_SKIP() << "no oneDNN";
+    torch::NoGradGuard no_grad;
+    for (const char* stem : {"small_input", "imagenet"}) {
+        const ModelSpec spec = resnet(stem, 16, 2);
+        auto model = dhs::learn::make_model(spec, 5);
+        torch::manual_seed(9);
+        for (auto& m : model->modules(false))
+            if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+                bn->running_mean.copy_(0.2 * torch::randn_like(bn->running_mean));
+                bn->running_var.copy_(0.5 + torch::rand_like(bn->running_var));
+                bn->weight.copy_(1 + 0.3 * torch::randn_like(bn->weight));
+                bn->bias.copy_(0.1 * torch::randn_like(bn->bias));
+            }
+        model->eval();
+        const auto x = torch::randn({6, 3, 64, 64}), meta = torch::randn({6, 2});
+        const auto eager = model->forward(x, meta);
+        const dhs::learn::FrozenResNet18 frozen(*model, spec);
+        const auto y = frozen.forward(x, meta);
+        ASSERT_EQ(y.sizes(), eager.sizes());
+        const double scale = 1 + eager.abs().max().item<double>();
+        EXPECT_LT((y - eager).abs().max().item<double>(), 1e-4 * scale) << stem;
+        EXPECT_TRUE(torch::equal(model->forward(x, meta), eager)) << stem;  // the eager model is untouched
+        EXPECT_THROW(frozen.forward(x, torch::Tensor()), std::invalid_argument);
+    }
+    EXPECT_FALSE(dhs::learn::FrozenResNet18::available(resnet("imagenet"), torch::Device("cuda")));
+    ModelSpec cnn;
+    cnn.arch = "simple_cnn";
+    EXPECT_FALSE(dhs::learn::FrozenResNet18::available(cnn, torch::kCPU));
 }
 
 TEST(LearnModel, InitialWeightsDependOnTheSeedOnly) {

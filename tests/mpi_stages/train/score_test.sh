@@ -3,8 +3,9 @@
 # the same scores.h5 for 1, 2 and 3 ranks (h5diff outside /provenance/run); every stamp scored
 # once, in file order, p_lens = sigmoid(logit), the model's SHA-256 recorded; the trained model
 # separates the test split's rings; a TorchScript file exported from the weights
-# (scripts/export_torchscript.py) scores the same as the dhs model it came from; a missing
-# model stops before any work.
+# (scripts/export_torchscript.py) scores the same as the dhs model it came from; a ResNet-18
+# scored through its frozen CPU copy gives the same scores.h5 on 1 and 2 ranks and its
+# TorchScript export's logits to float rounding; a missing model stops before any work.
 set -uo pipefail
 dhs="${DHS_EXE:?}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -91,6 +92,29 @@ assert d <= 1e-4, d
 PY
 }
 check "a TorchScript file exported from the weights scores as the dhs model" ts_same
+
+# A ResNet-18 scores through its frozen CPU copy (BatchNorm folded, oneDNN layout): the same
+# scores.h5 on 1 and 2 ranks, and within float rounding of its TorchScript export (eager).
+rn=(--set train.arch=resnet18 --set train.width=8 --set train.epochs=1)
+"$dhs" run "$tmp/cfg.yaml" --out "$tmp/rn0" --stages train "${rn[@]}" > "$tmp/rn0.log" 2>&1
+for n in 1 2; do
+  mkdir -p "$tmp/rn$n"
+  mpi "$n" "$dhs" run "$tmp/cfg.yaml" --out "$tmp/rn$n" --stages score --set score.model="$tmp/rn0/model" \
+    > "$tmp/rn$n.log" 2>&1
+done
+check "ResNet-18 (frozen CPU path): scores.h5 identical for 1 and 2 ranks" same "$tmp/rn1/scores.h5" "$tmp/rn2/scores.h5"
+"$py" "$repo/scripts/export_torchscript.py" "$tmp/rn0/model" "$tmp/rn.ts.pt" > "$tmp/rn-export.log" 2>&1
+"$dhs" run "$tmp/cfg.yaml" --out "$tmp/rnts" --stages score --set score.model="$tmp/rn.ts.pt" > "$tmp/rnts.log" 2>&1
+rn_close() {
+  "$py" - "$tmp/rn1/scores.h5" "$tmp/rnts/scores.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(x)["scores"]["logit"][:].astype(np.float64) for x in sys.argv[1:3])
+d = float(np.abs(a - b).max())
+print(f"ResNet-18 frozen vs its TorchScript export (eager): max |logit diff| {d:.2e} (max |logit| {np.abs(b).max():.3g})")
+assert 0 <= d <= 1e-4 * (1 + np.abs(b).max()), d
+PY
+}
+check "ResNet-18: the frozen CPU path scores as the TorchScript export to float rounding" rn_close
 
 "$dhs" run "$tmp/cfg.yaml" --out "$tmp/nomodel" --stages score --set score.model="$tmp/none" > "$tmp/nomodel.log" 2>&1
 rc=$?
