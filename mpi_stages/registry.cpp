@@ -28,7 +28,7 @@ void register_stages(engine::StageRegistry& r) {
     // The science pipeline, in order.
     r.add("sample", "sweeps -> negative pool, injection hosts, positives, stratified negatives (SPEC Stage 1)",
           [] { return std::make_unique<SampleStage>(); }, SampleStage::declare_config);
-    r.add("cutouts", "targets -> 101x101 image/invvar/maskbits stamps cut brick by brick from the coadds (SPEC Stage 2)",
+    r.add("cutouts", "targets -> image/invvar/maskbits stamps (cutouts.stamp_size, 101 by default) cut brick by brick from the coadds (SPEC Stage 2)",
           [] { return std::make_unique<CutoutsStage>(); }, CutoutsStage::declare_config);
     r.add("inject", "lensed sources injected into host stamps: grids, controls, selection function (SPEC Stage 3)",
           [] { return std::make_unique<InjectStage>(); }, InjectStage::declare_config);

@@ -1,6 +1,6 @@
 // `dhs make-template-bank --out FILE [--n N] [--seed S] [--size PX] [--pixel-scale ARCSEC]`: an
 // HDF5 bank of irregular clumpy galaxies (an exponential disk plus Gaussian clumps), unit-flux
-// stamps at their pixel scale, in the format the injection stage reads (README "Template bank
+// stamps at their pixel scale, in the format the injection stage reads (docs/injection.md "Template bank
 // format"). Template i depends on (seed, i) only, so any rank count writes the same bank; each
 // rank renders a contiguous block of templates.
 #include <boost/program_options.hpp>

@@ -298,8 +298,8 @@ StageOutcome run_unit_stage(const mpi::Comm& comm, const Stage& stage, const Sta
                             bool resuming, const std::string& command_line, const StagePaths& at) {
     const config::Config& cfg = ctx.config;
     auto t0 = std::chrono::steady_clock::now();
-    const auto groups = stage.output_groups(ctx);
     const auto plan = collective_plan(comm, stage, ctx);
+    const auto groups = stage.output_groups(ctx);  // after the plan: a stage may read its inputs for it
     const auto todo = open_journal(comm, stage, at, plan, resuming);
     if (comm.rank() == 0)
         spdlog::info("stage {}: {} units planned, {} already done (journal), {} to run on {} ranks", stage.name(),

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
+#include "mpi_stages/common/stamp_geometry.hpp"
 #include "mpi_stages/cutouts/cutouts.hpp"
 
 namespace dhs::stages {
@@ -17,12 +18,6 @@ namespace dhs::stages {
 namespace ct = cutouts;
 
 namespace {
-
-std::string joined(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-    return s;
-}
 
 /// The targets of a unit's payload, in row order: bricks as listed, targets as listed.
 std::vector<std::pair<int, std::int64_t>> payload_targets(const std::string& payload) {
@@ -79,7 +74,7 @@ std::vector<engine::OutputGroup> CutoutsStage::output_groups(const engine::Stage
     add(Column("reason", VS{}), "",
         "';'-separated notes: edge, missing:<kind>, corrupt:<kind>, home_missing, center_outside, no_coadd, "
         "no_projection (empty when none)");
-    const std::string bands = joined(p.bands);
+    const std::string bands = join_bands(p.bands);
     add(Column("image", std::vector<float>{}, {nb, s, s}), "nanomaggy",
         "image stamps, bands " + bands + "; NaN beyond the coadd" +
             (p.nan_where_invvar_zero && p.with_invvar ? " and where invvar is 0" : ""));

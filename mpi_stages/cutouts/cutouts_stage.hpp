@@ -17,7 +17,7 @@ class CutoutsStage final : public engine::Stage {
 public:
     std::string name() const override { return "cutouts"; }
     std::string description() const override {
-        return "cutouts: 101x101 image/invvar/maskbits stamps of every target, cut brick by brick from the coadds";
+        return "cutouts: image/invvar/maskbits stamps (cutouts.stamp_size) of every target, cut brick by brick from the coadds";
     }
     std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
     std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;

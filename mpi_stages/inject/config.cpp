@@ -99,8 +99,6 @@ void declare_config(config::Schema& s) {
     add("inject.resolved_ratio", ValueType::real, "resolved = theta_E / PSF FWHM (r) >= this", "0.5", 0.01, 10.0, "");
     add("inject.batch_size", ValueType::integer, "tasks per work unit (units follow the hosts' brick order; ~13 MB of rows per 32)", "32",
         1, 1e6, "");
-    add("inject.stamp_size", ValueType::integer, "side of the host stamps (must match cutouts.h5)", "101", 9, 2001,
-        "pixels");
     add("inject.sample_file", ValueType::string, "hosts file (default RUN_DIR/sample.h5, group /hosts)", "''", none,
         none, "");
     add("inject.cutouts_file", ValueType::string, "host stamps file (default RUN_DIR/cutouts.h5, group /stamps)", "''",
@@ -167,9 +165,6 @@ Params read_params(const config::Config& c, const std::string& run_dir, std::int
     if (p.render.max_oversample < p.render.oversample)
         throw ConfigError("inject.max_oversample", c.origin_of("inject.max_oversample"), 0,
                           "must be >= inject.oversample (" + std::to_string(p.render.oversample) + ")");
-    p.stamp_size = static_cast<int>(c.get_int("inject.stamp_size"));
-    if (p.stamp_size % 2 == 0)
-        throw ConfigError("inject.stamp_size", c.origin_of("inject.stamp_size"), 0, "must be odd (a centre pixel)");
     p.pixel_scale = c.get_real("survey.pixel_scale_arcsec");
     p.batch_size = static_cast<int>(c.get_int("inject.batch_size"));
     p.snr_rejection = c.get_bool("inject.snr_rejection");

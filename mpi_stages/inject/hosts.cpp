@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "kernels/photometry.hpp"
+#include "mpi_stages/common/stamp_geometry.hpp"
 #include "mpi_stages/inject/inject.hpp"
 
 namespace dhs::stages::inject {
@@ -49,16 +50,12 @@ HostCatalog load_hosts(const Params& p) {
     if (!sample.exists("/hosts")) throw DataError(p.sample_file, "/hosts", "no injection-host group");
     if (!cut.exists("/stamps")) throw DataError(p.cutouts_file, "/stamps", "no stamp group");
 
-    // Stamps: shape, and the row of each host's stamp.
-    for (const char* name : {"/stamps/image", "/stamps/invvar"}) {
-        if (!cut.exists(name)) throw DataError(p.cutouts_file, name, "required dataset is missing");
-        const auto shape = cut.read_column(name, 0, 0).shape();
-        const auto s = static_cast<std::size_t>(p.stamp_size);
-        if (shape != std::vector<std::size_t>{3, s, s})
-            throw DataError(p.cutouts_file, name,
-                            "stamps are not (N, 3, " + std::to_string(s) + ", " + std::to_string(s) +
-                                ") (inject.stamp_size)");
-    }
+    // Stamps: invvar shaped as the image (host_stamp_size read that), the row of each host's stamp.
+    if (!cut.exists("/stamps/invvar")) throw DataError(p.cutouts_file, "/stamps/invvar", "required dataset is missing");
+    const auto side = static_cast<std::size_t>(p.stamp_size);
+    if (cut.read_column("/stamps/invvar", 0, 0).shape() != std::vector<std::size_t>{3, side, side})
+        throw DataError(p.cutouts_file, "/stamps/invvar",
+                        "not shaped as /stamps/image (3, " + std::to_string(side) + ", " + std::to_string(side) + ")");
     const auto stamp_ids = strings(cut, "/stamps/galaxy_id");
     std::vector<std::string> target_set;
     if (cut.exists("/stamps/target_set")) target_set = strings(cut, "/stamps/target_set");
@@ -156,6 +153,16 @@ HostCatalog load_hosts(const Params& p) {
     return h;
 }
 
+int host_stamp_size(const Params& p) {
+    require_file(p.cutouts_file, "host stamps file (cutouts.h5)");
+    const StampGeometry g = read_stamp_geometry(p.cutouts_file, "/stamps/image");
+    if (g.bands != std::vector<std::string>{"g", "r", "z"})
+        throw DataError(p.cutouts_file, "/stamps/image:bands",
+                        "the injection stage renders sources in g, r, z; the host stamps hold " + join_bands(g.bands));
+    if (g.size < 9) throw DataError(p.cutouts_file, "/stamps/image", "stamps smaller than 9 x 9 pixels");
+    return g.size;
+}
+
 std::shared_ptr<const Context> context(const engine::StageContext& ctx) {
     static std::mutex m;
     static std::string key;
@@ -173,6 +180,7 @@ std::shared_ptr<const Context> context(const engine::StageContext& ctx) {
     if (cached && key == k) return cached;
     auto c = std::make_shared<Context>();
     c->params = std::move(params);
+    c->params.stamp_size = host_stamp_size(c->params);
     c->hosts = load_hosts(c->params);
     try {
         c->designer = std::make_unique<inj::TaskDesigner>(c->params.design, c->hosts.keys);

@@ -28,13 +28,13 @@ enum class SourceMode { sersic, template_bank, mixed };
 struct Params {
     kernels::injection::DesignSpec design;
     SourceMode source = SourceMode::sersic;
-    std::string template_bank;            ///< HDF5 bank (README "Template bank format"); '' = none
+    std::string template_bank;            ///< HDF5 bank (docs/injection.md "Template bank format"); '' = none
     double template_fraction = 0.5;       ///< mixed: share of template sources
     bool moffat = true;                   ///< PSF model: Moffat (else Gaussian)
     double moffat_beta = 3.5;
     int psf_half_size = 16;               ///< kernel (2h+1)^2 pixels
     kernels::injection::RenderSettings render;
-    int stamp_size = 101;
+    int stamp_size = 0;                   ///< the host stamps' side, read from cutouts.h5 (context())
     double pixel_scale = 0.262;           ///< survey.pixel_scale_arcsec
     int batch_size = 32;
     bool snr_rejection = false;

@@ -24,7 +24,7 @@ namespace inj = kernels::injection;
 void InjectStage::declare_config(config::Schema& s) { inject::declare_config(s); }
 
 std::vector<engine::OutputGroup> InjectStage::output_groups(const engine::StageContext& ctx) const {
-    return {inject::injections_group(static_cast<int>(ctx.config.get_int("inject.stamp_size")))};
+    return {inject::injections_group(inject::context(ctx)->params.stamp_size)};  // the host stamps' side
 }
 
 std::vector<engine::WorkUnit> InjectStage::plan(const engine::StageContext& ctx) const {
@@ -116,7 +116,7 @@ void InjectStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm,
 }
 
 std::int64_t InjectStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
-    const auto s = ctx.config.get_int("inject.stamp_size");
+    const std::int64_t s = inject::context(ctx)->params.stamp_size;
     // Output rows (image, injection, invvar, maskbits) plus the host stamps read, twice over.
     return 2 * unit.rows_out * s * s * 4 * (3 * 3 + 1 + 6) + (64 << 20);
 }

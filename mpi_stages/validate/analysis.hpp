@@ -60,7 +60,7 @@ struct Totals {
 /// first available one; null when none is.
 const ComparisonResult* primary_comparison(const std::vector<ComparisonResult>& results);
 
-/// @brief The summary JSON (seed 001 section 5 schema, extended; README "The validation stage").
+/// @brief The summary JSON (seed 001 section 5 schema, extended; docs/validation.md).
 nlohmann::ordered_json summary_json(const Params& p, const engine::StageContext& ctx,
                                     const std::vector<ComparisonResult>& results, const Totals& totals,
                                     const std::string& timestamp);

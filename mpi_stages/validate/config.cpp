@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "mpi_stages/common/stamp_geometry.hpp"
 #include "mpi_stages/validate/validate.hpp"
 
 namespace fs = std::filesystem;
@@ -33,7 +34,6 @@ void declare_config(config::Schema& s) {
            .description = "what to audit: real (positives vs negatives), injection (injections vs controls)",
            .default_yaml = "[real, injection]", .choices = {"real", "injection"}});
     integer("validate.batch_size", "stamps per work unit (read as one row block)", "256", 1, 1e6, "stamps");
-    integer("validate.stamp_size", "expected stamp side; other sizes fail size_ok", "101", 8, 4096, "pixels");
     real("validate.core_radius_px", "core: r < this (core brightness, core NaN and mask fractions)", "8", 0.5, 1000,
          "pixels");
     real("validate.annulus_inner_px", "annulus inner radius (brightness, max, std, asymmetry)", "4", 0, 1000, "pixels");
@@ -96,7 +96,11 @@ Params read_params(const config::Config& c, const std::string& run_dir) {
     p.compare_real = std::find(which.begin(), which.end(), "real") != which.end();
     p.compare_injection = std::find(which.begin(), which.end(), "injection") != which.end();
     p.batch_size = c.get_int("validate.batch_size");
-    p.stamp_size = static_cast<int>(c.get_int("validate.stamp_size"));
+    // The expected stamp side is the cutouts' (only cutouts.stamp_size sets it): injections of
+    // another size fail size_ok.
+    for (const auto& f : {p.cutouts_file, p.injections_file})
+        if (p.stamp_size == 0 && fs::exists(f))
+            p.stamp_size = read_stamp_geometry(f, f == p.cutouts_file ? "/stamps/image" : "/injections/image").size;
     p.bands = c.get_strings("survey.bands");
     if (std::find(p.bands.begin(), p.bands.end(), "r") == p.bands.end())
         throw ConfigError("survey.bands", c.origin_of("survey.bands"), 0,
@@ -117,9 +121,6 @@ Params read_params(const config::Config& c, const std::string& run_dir) {
     p.spec.sectors = static_cast<int>(c.get_int("validate.azimuthal_sectors"));
     p.spec.profile_bins = static_cast<int>(c.get_int("validate.profile_bins"));
     p.spec.core_box = static_cast<int>(c.get_int("validate.core_box_px"));
-    if (p.spec.core_box > p.stamp_size)
-        throw ConfigError("validate.core_box_px", c.origin_of("validate.core_box_px"), 0,
-                          "must not exceed validate.stamp_size");
     p.max_total_nan_frac = c.get_real("validate.max_total_nan_frac");
     p.max_core_nan_frac = c.get_real("validate.max_core_nan_frac");
     p.reject_maskbits = static_cast<std::uint32_t>(c.get_int("validate.reject_maskbits"));

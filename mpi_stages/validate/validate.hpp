@@ -28,7 +28,7 @@ struct Params {
     std::string injections_file;  ///< absolute; RUN_DIR/injections.h5 unless validate.injections_file
     bool compare_real = true, compare_injection = true;
     std::int64_t batch_size = 256;
-    int stamp_size = 101;
+    int stamp_size = 0;           ///< the cutouts' side (else the injections'): other sizes fail size_ok
     std::vector<std::string> bands;  ///< survey.bands, in stamp order
     kernels::StampFeatureSpec spec;
     double max_total_nan_frac = 0.05, max_core_nan_frac = 0.0, max_core_masked_frac = 0.0;

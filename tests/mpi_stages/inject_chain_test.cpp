@@ -1,9 +1,11 @@
 // The injection stage in the chain on the mock sky: dhs mock-sky (configs/mock_sky_test.yaml),
 // then `dhs run configs/demo.yaml --stages sample,cutouts,inject` (Sersic sources, 2 per cell) on
 // 1 and 2 ranks: the same injections.h5 (every dataset, byte for byte); every control is its host's
-// cutouts.h5 stamp bit for bit; as many controls as injections.
+// cutouts.h5 stamp bit for bit; as many controls as injections. With cutouts.stamp_size 65 alone
+// changed, the injections and the validation follow the cutouts' side.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -63,6 +65,40 @@ TEST(Inject, ChainOnTheMockSky) {
         EXPECT_EQ(std::memcmp(img.data() + i * 3 * kPix, simg.data() + r * 3 * kPix, 3 * kPix * sizeof(float)), 0) << i;
     }
     EXPECT_EQ(2 * controls, static_cast<int>(t.num_rows()));
+}
+
+// Only the cutouts stage has a stamp-size key: with cutouts.stamp_size 65 and no other key
+// changed, the injections are 65 x 65 (the host stamps' side) and validation audits them as such.
+TEST(Inject, StampSizeFollowsTheCutouts) {
+    const dhs::test::TempDir dir("dhs-inject-size-");
+    const std::string mock = dir.file("mock"), out = dir.file("run");
+    ASSERT_EQ(std::system((kDhs + " mock-sky --out " + mock + " --config " + DHS_SOURCE_DIR +
+                           "/configs/mock_sky_test.yaml > " + mock + ".log 2>&1").c_str()),
+              0);
+    const std::string cmd = kDhs + " run " + DHS_SOURCE_DIR + "/configs/demo.yaml --out " + out +
+                            " --stages sample,cutouts,inject,validate --set survey.root=" + mock +
+                            " --set inject.source=sersic --set inject.per_cell=2 --set run.log_level=warn"
+                            " --set cutouts.stamp_size=65 > " + out + ".log 2>&1";
+    const int rc = std::system(cmd.c_str());
+    ASSERT_TRUE(rc == 0 || WEXITSTATUS(rc) == 3) << "see " << out << ".log";  // 3: gates failed, still written
+    dhs::hdf5::ResultReader inj(out + "/injections.h5"), cut(out + "/cutouts.h5"), val(out + "/validation.h5");
+    EXPECT_EQ(cut.read_column("/stamps/image", 0, 0).shape(), (std::vector<std::size_t>{3, 65, 65}));
+    EXPECT_EQ(inj.read_column("/injections/image", 0, 0).shape(), (std::vector<std::size_t>{3, 65, 65}));
+    // Every injection passes the size check; a cutout exactly when cutouts.h5 says its stamp is whole.
+    const auto size_ok = val.read_column("/metrics/size_ok").as<int>();
+    const auto source = val.read_column("/metrics/source").strings();
+    const auto row = val.read_column("/metrics/source_row").as<std::int64_t>();
+    const auto cut_ok = cut.read_column("/stamps/size_ok").as<int>();
+    std::size_t injections = 0;
+    for (std::size_t i = 0; i < size_ok.size(); ++i) {
+        if (source[i] == "injections") {
+            ++injections;
+            EXPECT_EQ(size_ok[i], 1) << "injection row " << row[i];
+        } else {
+            EXPECT_EQ(size_ok[i], cut_ok.at(static_cast<std::size_t>(row[i]))) << "cutouts row " << row[i];
+        }
+    }
+    EXPECT_GT(injections, 0u);
 }
 
 }  // namespace
