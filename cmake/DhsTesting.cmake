@@ -8,9 +8,17 @@
 # MPI: link the MPI-initialising test main (tests/mpi_test_main.cpp) instead of gtest_main.
 # RANKS: also run under mpiexec with each listed rank count (implies MPI).
 
-# Root may only start mpirun when told so, and more ranks than cores need --oversubscribe;
-# multithreaded ranks need --bind-to none. The tests set these; the library never does.
-set(DHS_MPIEXEC_PREFLAGS --oversubscribe --bind-to none CACHE STRING "Flags after the rank count for MPI tests")
+# Open MPI: root may only start mpirun when told so (DHS_TEST_ENV), more ranks than cores need
+# --oversubscribe and multithreaded ranks --bind-to none. MPICH's hydra oversubscribes by
+# default and spells the binding -bind-to none. The tests set these; the library never does.
+execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version OUTPUT_VARIABLE dhs_mpiexec_version ERROR_QUIET)
+if(dhs_mpiexec_version MATCHES "Open MPI|OpenRTE")
+  set(dhs_default_preflags --oversubscribe --bind-to none)
+else()
+  set(dhs_default_preflags -bind-to none)
+endif()
+set(DHS_MPIEXEC_PREFLAGS ${dhs_default_preflags} CACHE STRING "Flags after the rank count for MPI tests")
+string(REPLACE ";" " " DHS_MPIEXEC_PREFLAGS_TEXT "${DHS_MPIEXEC_PREFLAGS}")
 set(DHS_TEST_ENV "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1;OMPI_MCA_mpi_yield_when_idle=1"
     "DHS_SHARED_DIR=${DHS_SHARED_DIR}")
 
@@ -28,7 +36,8 @@ function(dhs_add_test)
     target_link_libraries(${exe} PRIVATE GTest::gtest_main)
   endif()
   target_compile_definitions(${exe} PRIVATE DHS_SHARED_DIR="${DHS_SHARED_DIR}"
-                             DHS_SOURCE_DIR="${PROJECT_SOURCE_DIR}" DHS_BINARY_DIR="${PROJECT_BINARY_DIR}")
+                             DHS_SOURCE_DIR="${PROJECT_SOURCE_DIR}" DHS_BINARY_DIR="${PROJECT_BINARY_DIR}"
+                             DHS_MPIEXEC_PREFLAGS="${DHS_MPIEXEC_PREFLAGS_TEXT}")
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()

@@ -1,6 +1,8 @@
-// The dhs error hierarchy: typed exceptions with structured fields (file, HDU, column,
-// key, line, work unit, rank) so a failure says exactly where it happened. Thrown through
-// [[noreturn]] helpers; after openPMD-api's Error.hpp. Knows nothing of lenses.
+// The dhs error hierarchy: typed exceptions with structured fields (ConfigError: key, file,
+// line; FitsError: file, HDU, column, cfitsio status; HdfError: file, object; DataError: file
+// and the place inside it) so a failure says exactly where it happened; the engine adds the
+// work unit and the rank when it quarantines a unit. After openPMD-api's Error.hpp. Knows
+// nothing of lenses.
 #pragma once
 
 #include <optional>

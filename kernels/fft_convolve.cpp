@@ -1,6 +1,6 @@
 // FftConvolver (fft_convolve.hpp): FFTW r2c / c2r convolution with zero-padded, wrapped kernels
-// (one forward transform of the image serves every kernel) when DHS_HAVE_FFTW is defined, else
-// the direct convolve() of psf.hpp; and the tiled (overlap-save) convolution of large images.
+// (one forward transform of the image serves every kernel); and the tiled (overlap-save)
+// convolution of large images. FFTW is a required dependency (cmake/DhsDependencies.cmake).
 #include "kernels/fft_convolve.hpp"
 
 #include "kernels/detail_image.hpp"
@@ -12,12 +12,10 @@
 #include <string>
 #include <vector>
 
-#if defined(DHS_HAVE_FFTW)
 #include <fftw3.h>
 
 #include <mutex>
 #include <new>
-#endif
 
 namespace dhs::kernels {
 namespace {
@@ -27,7 +25,6 @@ using detail::pixels;
 
 void require(bool ok, const char* what) { detail::require(ok, "dhs::kernels fft_convolve: ", what); }
 
-#if defined(DHS_HAVE_FFTW)
 // The FFTW planner (plan creation and destruction) is not thread-safe; execution is.
 std::mutex& planner_mutex() {
     static std::mutex m;
@@ -43,13 +40,10 @@ int fft_size(int n) {
         if (r == 1) return m;
     }
 }
-#endif
 
 }  // namespace
 
-#if defined(DHS_HAVE_FFTW)
 
-bool fft_available() noexcept { return true; }
 
 struct FftConvolver::Impl {
     int width = 0, height = 0, px = 0, py = 0, nc = 0;  // nc = px / 2 + 1 complex columns
@@ -187,60 +181,6 @@ void FftConvolver::convolve_all(std::span<const float> image, std::span<float> o
 }
 
 int FftConvolver::kernels() const noexcept { return static_cast<int>(impl_->kernels.size()); }
-
-#else  // no FFTW: the direct convolution
-
-bool fft_available() noexcept { return false; }
-
-struct FftConvolver::Impl {
-    int width = 0, height = 0, ksize = 0;
-    std::vector<std::vector<float>> kernels;
-};
-
-FftConvolver::FftConvolver(int width, int height, std::span<const float> kernel, int ksize)
-    : FftConvolver(width, height, std::vector<std::vector<float>>{std::vector<float>(kernel.begin(), kernel.end())},
-                   ksize) {}
-
-FftConvolver::FftConvolver(int width, int height, std::span<const std::vector<float>> kernels, int ksize)
-    : impl_(std::make_unique<Impl>()) {
-    require(width > 0 && height > 0, "image width and height must be > 0");
-    require(!kernels.empty(), "at least one kernel");
-    for (const auto& kernel : kernels)
-        require(ksize > 0 && ksize % 2 == 1 && kernel.size() == pixels(ksize, ksize),
-                "kernel must be ksize x ksize with ksize odd");
-    impl_->width = width;
-    impl_->height = height;
-    impl_->ksize = ksize;
-    impl_->kernels.assign(kernels.begin(), kernels.end());
-}
-
-void FftConvolver::set_kernels(std::span<const std::vector<float>> kernels) {
-    require(kernels.size() == impl_->kernels.size(), "set_kernels needs as many kernels as the convolver has");
-    for (const auto& kernel : kernels)
-        require(kernel.size() == pixels(impl_->ksize, impl_->ksize), "set_kernels needs kernels of the constructed ksize");
-    impl_->kernels.assign(kernels.begin(), kernels.end());
-}
-
-void FftConvolver::convolve(std::span<const float> image, std::span<float> out) {
-    require(image.size() == pixels(impl_->width, impl_->height) && out.size() == image.size(),
-            "image and out must hold width * height pixels");
-    require(!overlaps(image, out), "out must not overlap the image");
-    dhs::kernels::convolve(image, impl_->width, impl_->height, impl_->kernels[0], impl_->ksize, out);
-}
-
-void FftConvolver::convolve_all(std::span<const float> image, std::span<float> out) {
-    const std::size_t n = pixels(impl_->width, impl_->height);
-    require(image.size() == n && out.size() == n * impl_->kernels.size(),
-            "image must hold width * height pixels and out kernels x width x height");
-    require(!overlaps(image, out), "out must not overlap the image");
-    for (std::size_t k = 0; k < impl_->kernels.size(); ++k)
-        dhs::kernels::convolve(image, impl_->width, impl_->height, impl_->kernels[k], impl_->ksize,
-                               out.subspan(k * n, n));
-}
-
-int FftConvolver::kernels() const noexcept { return static_cast<int>(impl_->kernels.size()); }
-
-#endif
 
 FftConvolver::~FftConvolver() = default;
 FftConvolver::FftConvolver(FftConvolver&&) noexcept = default;

@@ -1,8 +1,7 @@
 // FFT convolution of images with a fixed PSF kernel (FFTW 3, double precision), for kernels too
 // large for the direct O(ksize^2) loop and not separable (Moffat). Same definition and result
 // as psf.hpp convolve(): zero padding, output the size of the input, kernel centre (h, h).
-// Built with FFTW when DHS_HAVE_FFTW is defined (Debian libfftw3-dev, pkg-config fftw3);
-// otherwise FftConvolver falls back to the direct convolve() and fft_available() is false.
+// FFTW (Debian libfftw3-dev, pkg-config fftw3) is a required dependency.
 //
 // Units: images and kernels are dimensionless float arrays here (flux per pixel in, flux per
 // pixel out; the kernel sums to 1 to conserve flux). Pure numerics: no I/O, no MPI, no logging.
@@ -13,10 +12,6 @@
 #include <vector>
 
 namespace dhs::kernels {
-
-/// @brief True when this build convolves through FFTW (DHS_HAVE_FFTW), false when FftConvolver
-/// is the direct-convolution fallback.
-bool fft_available() noexcept;
 
 /// @brief Convolves width x height row-major float images with one ksize x ksize kernel (ksize
 /// odd) by FFT: zero-padded to at least (width + ksize - 1) x (height + ksize - 1) (sizes with

@@ -43,7 +43,7 @@ namespace {
 
 const std::string kDhs = std::string(DHS_BINARY_DIR) + "/apps/dhs/dhs";
 const std::string kMockConfig = std::string(DHS_SOURCE_DIR) + "/configs/mock_sky_test.yaml";
-const std::string kMpi = std::string(DHS_MPIEXEC) + " --oversubscribe --bind-to none -n ";
+const std::string kMpi = std::string(DHS_MPIEXEC) + " " DHS_MPIEXEC_PREFLAGS " -n ";
 const char* kBands[3] = {"g", "r", "z"};
 constexpr int kS = 101, kH = 50;
 constexpr double kCoreRadius = 8;

@@ -38,7 +38,7 @@ TEST(Inject, ChainOnTheMockSky) {
                              " --set inject.source=sersic --set inject.per_cell=2 --set run.log_level=warn";
     auto chain = [&](const std::string& out, int ranks) {
         std::string cmd = ranks > 1 ? std::string(DHS_MPIEXEC) + " -n " + std::to_string(ranks) +
-                                          " --oversubscribe --bind-to none " + kDhs
+                                          " " DHS_MPIEXEC_PREFLAGS " " + kDhs
                                     : kDhs;
         cmd += " run " + cfg + " --out " + out + " --stages sample,cutouts,inject " + sets + " > " + out + ".log 2>&1";
         return std::system(cmd.c_str());

@@ -180,7 +180,7 @@ struct Fixture {
             const std::string& sets = "") const {
         const std::string logf = out + ".log";
         std::string cmd = ranks > 0 ? std::string(DHS_MPIEXEC) + " -n " + std::to_string(ranks) +
-                                          " --oversubscribe --bind-to none " + kDhs
+                                          " " DHS_MPIEXEC_PREFLAGS " " + kDhs
                                     : kDhs;
         cmd += " run " + cfg + " --out " + out + " --stages inject " + sets + " > " + logf + " 2>&1";
         const int rc = std::system(cmd.c_str());
@@ -386,7 +386,7 @@ TEST(Inject, TemplateBankSources) {
     ASSERT_EQ(std::system((kDhs + " make-template-bank --out " + bank + " --n 6 --size 65 > /dev/null").c_str()), 0);
     {  // the same bank from 2 ranks; unit-flux templates with their pixel scale
         const std::string bank2 = f.dir.file("bank2.h5");
-        ASSERT_EQ(std::system((std::string(DHS_MPIEXEC) + " -n 2 --oversubscribe --bind-to none " + kDhs +
+        ASSERT_EQ(std::system((std::string(DHS_MPIEXEC) + " -n 2 " DHS_MPIEXEC_PREFLAGS " " + kDhs +
                                " make-template-bank --out " + bank2 + " --n 6 --size 65 > /dev/null")
                                   .c_str()),
                   0);

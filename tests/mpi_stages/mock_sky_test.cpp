@@ -62,7 +62,7 @@ protected:
         wide = base / "wide";
         fs::remove_all(base);
         ASSERT_EQ(std::system((kDhs + " mock-sky --out " + one.string() + " --config " + kConfig).c_str()), 0);
-        const std::string mpi = std::string(DHS_MPIEXEC) + " -n 2 --oversubscribe --bind-to none " + kDhs +
+        const std::string mpi = std::string(DHS_MPIEXEC) + " -n 2 " DHS_MPIEXEC_PREFLAGS " " + kDhs +
                                 " mock-sky --out " + two.string() + " --config " + kConfig;
         ASSERT_EQ(std::system(mpi.c_str()), 0);
         ASSERT_EQ(std::system((kDhs + " mock-sky --out " + moffat.string() + " --config " + kConfig +

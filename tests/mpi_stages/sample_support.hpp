@@ -49,7 +49,7 @@ inline Result sh(const std::string& cmd) {
 }
 
 inline std::string mpirun(int n) {
-    return std::string(DHS_MPIEXEC) + " -n " + std::to_string(n) + " --oversubscribe --bind-to none ";
+    return std::string(DHS_MPIEXEC) + " -n " + std::to_string(n) + " " DHS_MPIEXEC_PREFLAGS " ";
 }
 
 inline bool python_has(const std::string& modules) {

@@ -48,7 +48,7 @@ int run_dhs(const fs::path& run_dir, int ranks, const std::string& extra = "") {
     const fs::path config = run_dir.parent_path() / "validate_test.yaml";
     std::string cmd = kDhs + " run " + config.string() + " --out " + run_dir.string() + " " + extra;
     if (ranks > 1)
-        cmd = std::string(DHS_MPIEXEC) + " -n " + std::to_string(ranks) + " --oversubscribe --bind-to none " + cmd;
+        cmd = std::string(DHS_MPIEXEC) + " -n " + std::to_string(ranks) + " " DHS_MPIEXEC_PREFLAGS " " + cmd;
     cmd += " > " + (run_dir.string() + ".log") + " 2>&1";
     const int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
