@@ -8,17 +8,7 @@
 # Steps whose subcommand this build does not have yet are reported as such, not faked.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-out="$(mkdir -p "${1:-demo-out}" && cd "${1:-demo-out}" && pwd)"
-ranks="${RANKS:-2}"
-build_dir="${BUILD_DIR:-$repo/build}"
-
-"$repo/scripts/setup.sh" --build-dir "$build_dir" >/dev/null
-dhs="$build_dir/apps/dhs/dhs"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# Ranks waiting in MPI yield the core (helps when ranks outnumber cores).
-export OMPI_MCA_mpi_yield_when_idle=1
-mpi=(mpirun -n "$ranks" --oversubscribe --bind-to none)
+source "$(dirname "${BASH_SOURCE[0]}")/run_env.sh" demo-out "$@"  # repo out ranks build_dir dhs mpi
 has() { "$dhs" --help | grep -qE "^  $1 "; }
 summary=()
 

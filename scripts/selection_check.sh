@@ -10,14 +10,7 @@
 # About 15 minutes on 2 cores (mock sky ~3 min, training ~6 min).
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-out="$(mkdir -p "${1:-selection-out}" && cd "${1:-selection-out}" && pwd)"
-ranks="${RANKS:-2}"
-build_dir="${BUILD_DIR:-$repo/build}"
-"$repo/scripts/setup.sh" --build-dir "$build_dir" >/dev/null
-dhs="$build_dir/apps/dhs/dhs"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
-mpi=(mpirun -n "$ranks" --oversubscribe --bind-to none)
+source "$(dirname "${BASH_SOURCE[0]}")/run_env.sh" selection-out "$@"  # repo out ranks build_dir dhs mpi
 
 [ -f "$out/mock/truth/lenses.csv" ] ||
   "${mpi[@]}" "$dhs" mock-sky --out "$out/mock" --config "$repo/configs/mock_sky_lensrich.yaml"
