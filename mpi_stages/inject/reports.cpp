@@ -55,28 +55,36 @@ std::string coverage_text(const Params& p, const std::vector<inj::CellCoverage>&
     return s;
 }
 
-void write_reports(const Context& c, const std::string& path) {
-    const Params& p = c.params;
-    const auto& g = p.design.bins;
+namespace {
+
+// The columns of the written injections the reports need.
+struct WrittenRows {
     std::vector<int> is_control, cell_te, cell_psf, cell_depth, borrowed, met, valid;
     std::vector<std::int64_t> cell;
     std::vector<double> snr;
-    {  // closed before the appender opens the file
-        const hdf5::ResultReader r(path);
-        const std::string grp = "/injections";
-        is_control = r.read_column(grp + "/is_control").as<int>();
-        cell = r.read_column(grp + "/cell_id").as<std::int64_t>();
-        cell_te = r.read_column(grp + "/cell_theta_e").as<int>();
-        cell_psf = r.read_column(grp + "/cell_psf").as<int>();
-        cell_depth = r.read_column(grp + "/cell_depth").as<int>();
-        borrowed = r.read_column(grp + "/host_borrowed").as<int>();
-        snr = r.read_column(grp + "/arc_snr").as<double>();
-        met = r.read_column(grp + "/snr_target_met").as<int>();
-        valid = r.read_column(grp + "/physics_valid").as<int>();
-    }
+};
 
-    // Coverage: every cell of the design (selection_function: all 385; grid modes: every
-    // configuration; prior: the cells hit), with the rows actually written.
+WrittenRows read_written(const std::string& path) {
+    const hdf5::ResultReader r(path);
+    const std::string grp = "/injections";
+    WrittenRows w;
+    w.is_control = r.read_column(grp + "/is_control").as<int>();
+    w.cell = r.read_column(grp + "/cell_id").as<std::int64_t>();
+    w.cell_te = r.read_column(grp + "/cell_theta_e").as<int>();
+    w.cell_psf = r.read_column(grp + "/cell_psf").as<int>();
+    w.cell_depth = r.read_column(grp + "/cell_depth").as<int>();
+    w.borrowed = r.read_column(grp + "/host_borrowed").as<int>();
+    w.snr = r.read_column(grp + "/arc_snr").as<double>();
+    w.met = r.read_column(grp + "/snr_target_met").as<int>();
+    w.valid = r.read_column(grp + "/physics_valid").as<int>();
+    return w;
+}
+
+// Every cell of the design (selection_function: all 385; grid modes: every configuration;
+// prior: the cells hit), with the rows actually written.
+std::vector<inj::CellCoverage> coverage(const Context& c, const WrittenRows& w) {
+    const Params& p = c.params;
+    const auto& g = p.design.bins;
     std::map<int, std::int64_t> bin_hosts;
     for (const auto& k : c.hosts.keys) ++bin_hosts[k.bin];
     std::map<std::int64_t, inj::CellCoverage> cells;
@@ -100,33 +108,41 @@ void write_reports(const Context& c, const std::string& path) {
             cells[v.cell_id] = v;
         }
     }
-    for (std::size_t i = 0; i < cell.size(); ++i) {
-        auto [it, fresh] = cells.try_emplace(cell[i]);
+    for (std::size_t i = 0; i < w.cell.size(); ++i) {
+        auto [it, fresh] = cells.try_emplace(w.cell[i]);
         if (fresh) {
-            it->second.cell_id = cell[i];
-            it->second.cell_theta_e = cell[i] < 0 ? -1 : cell_te[i];
-            it->second.cell_psf = cell[i] < 0 ? -1 : cell_psf[i];
-            it->second.cell_depth = cell[i] < 0 ? -1 : cell_depth[i];
+            it->second.cell_id = w.cell[i];
+            it->second.cell_theta_e = w.cell[i] < 0 ? -1 : w.cell_te[i];
+            it->second.cell_psf = w.cell[i] < 0 ? -1 : w.cell_psf[i];
+            it->second.cell_depth = w.cell[i] < 0 ? -1 : w.cell_depth[i];
             it->second.hosts_available = static_cast<std::int64_t>(c.hosts.keys.size());
         }
-        (is_control[i] ? it->second.controls : it->second.injections) += 1;
-        it->second.borrowed = it->second.borrowed || borrowed[i];
+        (w.is_control[i] ? it->second.controls : it->second.injections) += 1;
+        it->second.borrowed = it->second.borrowed || w.borrowed[i];
     }
     std::vector<inj::CellCoverage> cov;
     for (const auto& [id, v] : cells) cov.push_back(v);
-    spdlog::info("stage inject: {}", coverage_text(p, cov));
+    return cov;
+}
 
-    Table ct;
+void add(Table& t, Column col, const char* unit, const char* desc) {
+    col.set_unit(unit);
+    col.set_description(desc);
+    t.add(std::move(col));
+}
+
+Table coverage_table(const Params& p, const std::vector<inj::CellCoverage>& cov) {
+    const auto& g = p.design.bins;
     std::vector<std::int64_t> ids, hosts, ninj, nctrl;
     std::vector<std::int32_t> ite, ipsf, idep;
     std::vector<double> te, psf, depth;
     std::vector<std::uint8_t> borrow;
+    const bool grid = p.design.grid == inj::GridKind::grid_small || p.design.grid == inj::GridKind::sota;
     for (const auto& v : cov) {
         ids.push_back(v.cell_id);
         ite.push_back(v.cell_theta_e);
         ipsf.push_back(v.cell_psf);
         idep.push_back(v.cell_depth);
-        const bool grid = p.design.grid == inj::GridKind::grid_small || p.design.grid == inj::GridKind::sota;
         te.push_back(v.cell_theta_e < 0 ? NAN
                      : grid             ? p.design.params.theta_e[static_cast<std::size_t>(v.cell_theta_e)]
                                         : g.theta_e.centre(v.cell_theta_e));
@@ -137,11 +153,7 @@ void write_reports(const Context& c, const std::string& path) {
         nctrl.push_back(v.controls);
         borrow.push_back(v.borrowed ? 1 : 0);
     }
-    auto add = [](Table& t, Column col, const char* unit, const char* desc) {
-        col.set_unit(unit);
-        col.set_description(desc);
-        t.add(std::move(col));
-    };
+    Table ct;
     add(ct, Column("cell_id", std::move(ids)), "", "cell (selection_function) or configuration (grid modes); -1: outside the bins");
     add(ct, Column("cell_theta_e", std::move(ite)), "", "theta_E index");
     add(ct, Column("cell_psf", std::move(ipsf)), "", "PSF bin");
@@ -153,8 +165,16 @@ void write_reports(const Context& c, const std::string& path) {
     add(ct, Column("injections", std::move(ninj)), "", "injection rows written");
     add(ct, Column("controls", std::move(nctrl)), "", "control rows written");
     add(ct, Column("borrowed", std::move(borrow), {}, DType::boolean), "", "hosts from the nearest non-empty bin");
+    return ct;
+}
 
-    // Calibration: achieved arc_snr shares of the injections against the targets.
+// The achieved arc_snr shares of the injections against the targets (and the log's table).
+struct SnrCalibration {
+    Table table;
+    std::int64_t injections = 0, target_met = 0;
+};
+
+SnrCalibration snr_calibration(const Params& p, const WrittenRows& w) {
     std::vector<double> lo = {0.0}, hi, target = {0.0};
     for (std::size_t k = 0; k < p.snr_edges.size(); ++k) {
         lo.push_back(p.snr_edges[k]);
@@ -164,41 +184,53 @@ void write_reports(const Context& c, const std::string& path) {
     hi.push_back(INFINITY);
     std::vector<std::int64_t> count(lo.size(), 0);
     std::int64_t n = 0, n_met = 0, n_valid = 0;
-    for (std::size_t i = 0; i < snr.size(); ++i) {
-        if (is_control[i]) continue;
+    for (std::size_t i = 0; i < w.snr.size(); ++i) {
+        if (w.is_control[i]) continue;
         ++n;
-        n_met += met[i] ? 1 : 0;
-        n_valid += valid[i] ? 1 : 0;
+        n_met += w.met[i] ? 1 : 0;
+        n_valid += w.valid[i] ? 1 : 0;
         std::size_t k = 0;
-        while (k + 1 < lo.size() && snr[i] >= lo[k + 1]) ++k;
+        while (k + 1 < lo.size() && w.snr[i] >= lo[k + 1]) ++k;
         ++count[k];
     }
     std::vector<double> frac;
-    std::string table = fmt::format("arc_snr calibration of {} injections (rejection step {}; {} in their target bin; "
-                                    "{} physics_valid):",
-                                    n, p.snr_rejection ? "on" : "off", n_met, n_valid);
+    std::string text = fmt::format("arc_snr calibration of {} injections (rejection step {}; {} in their target bin; "
+                                   "{} physics_valid):",
+                                   n, p.snr_rejection ? "on" : "off", n_met, n_valid);
     for (std::size_t k = 0; k < lo.size(); ++k) {
         frac.push_back(n > 0 ? static_cast<double>(count[k]) / static_cast<double>(n) : 0.0);
-        table += fmt::format("\n  arc_snr [{:g}, {:g}): target {:5.1f}%  achieved {:5.1f}% ({})", lo[k], hi[k],
-                             100 * target[k], 100 * frac.back(), count[k]);
+        text += fmt::format("\n  arc_snr [{:g}, {:g}): target {:5.1f}%  achieved {:5.1f}% ({})", lo[k], hi[k],
+                            100 * target[k], 100 * frac.back(), count[k]);
     }
-    spdlog::info("stage inject: {}", table);
-    Table cal;
-    add(cal, Column("snr_lo", lo), "", "lower edge of the arc_snr bin");
-    add(cal, Column("snr_hi", hi), "", "upper edge (inf: open)");
-    add(cal, Column("target_fraction", target), "", "target share of injections (seed 003 section 10)");
-    add(cal, Column("count", count), "", "injections in the bin");
-    add(cal, Column("achieved_fraction", frac), "", "share of the injections in the bin");
+    spdlog::info("stage inject: {}", text);
+    SnrCalibration out{{}, n, n_met};
+    add(out.table, Column("snr_lo", lo), "", "lower edge of the arc_snr bin");
+    add(out.table, Column("snr_hi", hi), "", "upper edge (inf: open)");
+    add(out.table, Column("target_fraction", target), "", "target share of injections (seed 003 section 10)");
+    add(out.table, Column("count", count), "", "injections in the bin");
+    add(out.table, Column("achieved_fraction", frac), "", "share of the injections in the bin");
+    return out;
+}
+
+}  // namespace
+
+void write_reports(const Context& c, const std::string& path) {
+    const Params& p = c.params;
+    const WrittenRows w = read_written(path);  // closed before the appender opens the file
+    const auto cov = coverage(c, w);
+    spdlog::info("stage inject: {}", coverage_text(p, cov));
+    const Table ct = coverage_table(p, cov);
+    const SnrCalibration cal = snr_calibration(p, w);
 
     hdf5::ResultAppender out(path);
     out.write_table("/coverage", ct);
     out.set_attribute("/coverage", "description", std::string("tasks per cell of the injection design"));
-    out.write_table("/calibration", cal);
+    out.write_table("/calibration", cal.table);
     out.set_attribute("/calibration", "description",
                       std::string("achieved arc_snr distribution of the injections vs the target shares"));
     out.set_attribute("/calibration", "snr_rejection", static_cast<std::int64_t>(p.snr_rejection ? 1 : 0));
-    out.set_attribute("/calibration", "injections", n);
-    out.set_attribute("/calibration", "target_met", n_met);
+    out.set_attribute("/calibration", "injections", cal.injections);
+    out.set_attribute("/calibration", "target_met", cal.target_met);
     out.close();
 }
 

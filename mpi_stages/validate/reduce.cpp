@@ -265,10 +265,8 @@ void write_text_atomically(const std::string& path, const std::string& text) {
     fs::rename(tmp, path);
 }
 
-}  // namespace
-
-void reduce(const Params& p, const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) {
-    // Every rank reads the per-stamp rows (serial HDF5 readers may share a file).
+// Every rank reads the per-stamp rows (serial HDF5 readers may share a file).
+Metrics read_metrics_on_every_rank(const Params& p, const mpi::Comm& comm, const std::string& path) {
     Metrics m;
     std::string err;
     try {
@@ -278,11 +276,12 @@ void reduce(const Params& p, const engine::StageContext& ctx, const mpi::Comm& c
     }
     if (comm.allreduce_max(static_cast<std::int64_t>(err.empty() ? 0 : 1)) != 0)
         throw Error("validate reduce: reading " + path + " failed" + (err.empty() ? " on another rank" : ": " + err));
+    return m;
+}
 
-    const auto defs = comparisons(p);
-    std::vector<ComparisonResult> results(defs.size());
-    std::vector<Rows> rows(defs.size());
-    std::vector<Task> tasks;
+// Each comparison's availability, stamp rows and counts.
+void select_rows(const Metrics& m, const std::vector<Comparison>& defs, std::vector<ComparisonResult>& results,
+                 std::vector<Rows>& rows) {
     for (std::size_t c = 0; c < defs.size(); ++c) {
         auto& res = results[c];
         res.def = defs[c];
@@ -303,16 +302,25 @@ void reduce(const Params& p, const engine::StageContext& ctx, const mpi::Comm& c
         res.n_stamps = rows[c].stamps;
         res.n_stamps_ok = rows[c].stamps_ok;
     }
-    // Classifiers first (the longest tasks go to different ranks), then every feature.
+}
+
+// Classifiers first (the longest tasks go to different ranks), then every feature.
+std::vector<Task> analysis_tasks(const Metrics& m, const std::vector<ComparisonResult>& results) {
+    std::vector<Task> tasks;
     for (const char* kind : {"core_lr", "radial_profile_lr"})
-        for (std::size_t c = 0; c < defs.size(); ++c)
+        for (std::size_t c = 0; c < results.size(); ++c)
             if (results[c].available) tasks.push_back({c, kind, 0});
-    for (std::size_t c = 0; c < defs.size(); ++c)
+    for (std::size_t c = 0; c < results.size(); ++c)
         if (results[c].available)
             for (std::size_t k = 0; k < m.names.size(); ++k) tasks.push_back({c, "feature", k});
+    return tasks;
+}
 
+// This rank's share of the tasks (round robin), as JSON text, or "E" + the error.
+std::string run_my_tasks(const Params& p, const Metrics& m, const std::vector<Comparison>& defs,
+                         const std::vector<Rows>& rows, const std::vector<Task>& tasks, const mpi::Comm& comm,
+                         const std::string& path) {
     nlohmann::json mine = nlohmann::json::array();
-    err.clear();
     try {
         for (std::size_t t = static_cast<std::size_t>(comm.rank()); t < tasks.size(); t += static_cast<std::size_t>(comm.size())) {
             const Task& task = tasks[t];
@@ -327,130 +335,176 @@ void reduce(const Params& p, const engine::StageContext& ctx, const mpi::Comm& c
             mine.push_back(std::move(r));
         }
     } catch (const std::exception& e) {
-        err = e.what();
+        return "E" + std::string(e.what());
     }
-    const auto gathered = comm.gather(err.empty() ? mine.dump() : "E" + err);
+    return mine.dump();
+}
 
+FeatureAuc feature_result(const Params& p, const std::string& feature, const nlohmann::json& r) {
+    FeatureAuc f;
+    f.feature = feature;
+    f.auc.auc = num(r.at("auc"));
+    f.auc.lower = num(r.at("lower"));
+    f.auc.upper = num(r.at("upper"));
+    f.auc.n_positive = r.at("n_pos");
+    f.auc.n_negative = r.at("n_neg");
+    f.auc.resamples = p.bootstrap_resamples;
+    f.level = separation_level(f.auc.lower, f.auc.upper, p.flag_yellow, p.flag_red);
+    if (!std::isfinite(f.auc.auc)) f.level = "not_evaluated";
+    f.expected_physics = is_expected_physics(f.feature, p.expected_physics);
+    f.flag = f.expected_physics && f.level != "not_evaluated" ? "expected_physics" : f.level;
+    return f;
+}
+
+Gate classifier_gate(const Params& p, const std::string& kind, const nlohmann::json& r) {
+    Gate g;
+    g.name = kind == "core_lr" ? "core_lr_auc" : "radial_profile_auc";
+    g.threshold = kind == "core_lr" ? p.gate_core_lr_auc : p.gate_radial_profile_auc;
+    g.op = "<";
+    g.value = num(r.at("auc"));
+    g.ci_lower = num(r.at("lower"));
+    g.ci_upper = num(r.at("upper"));
+    g.evaluated = std::isfinite(g.value);
+    g.passed = g.evaluated && g.value < g.threshold;
+    g.note = r.value("note", "");
+    g.n_train = r.value("n_train", std::int64_t{0});
+    g.n_test = r.value("n_test", std::int64_t{0});
+    return g;
+}
+
+// Rank 0: every rank's task results into the comparisons, in task order.
+void collect_task_results(const Params& p, const Metrics& m, const std::vector<Task>& tasks,
+                          const std::vector<std::string>& gathered, std::vector<ComparisonResult>& results) {
+    std::vector<nlohmann::json> by_task(tasks.size());
+    for (const auto& g : gathered) {
+        if (!g.empty() && g[0] == 'E') throw Error(g.substr(1));
+        for (auto& r : nlohmann::json::parse(g)) by_task[r.at("task").get<std::size_t>()] = r;
+    }
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        const Task& task = tasks[t];
+        auto& res = results[task.comparison];
+        const auto& r = by_task[t];
+        if (task.kind == "feature") {
+            res.features.push_back(feature_result(p, m.names[task.feature], r));
+        } else {
+            res.classifier_split = r.at("split");
+            res.gates.push_back(classifier_gate(p, task.kind, r));
+        }
+    }
+}
+
+Totals count_totals(const Metrics& m) {
+    Totals totals;
+    for (std::size_t i = 0; i < m.rows; ++i) {
+        ++totals.stamps;
+        totals.quality_ok += m.quality_ok[i];
+        if (m.source[i] == "cutouts") {
+            ++totals.cutouts;
+            totals.positives += m.cls[i] == "positive";
+            totals.negatives += m.cls[i] == "negative";
+            totals.hosts += m.cls[i] == "host";
+        } else {
+            ++totals.injections_total;
+            totals.injections += m.cls[i] == "injection";
+            totals.controls += m.cls[i] == "control";
+        }
+        std::size_t a = 0;
+        const std::string& s = m.reasons[i];
+        while (a < s.size()) {
+            std::size_t b = s.find(';', a);
+            if (b == std::string::npos) b = s.size();
+            ++totals.reasons[s.substr(a, b - a)];
+            a = b + 1;
+        }
+    }
+    return totals;
+}
+
+// The gate on the median core brightness of the quality-passed stamps, positive over negative.
+Gate core_brightness_gate(const Params& p, const Metrics& m, const Rows& rows, const ComparisonResult& res) {
+    const std::size_t r_col = static_cast<std::size_t>(
+        std::find(m.names.begin(), m.names.end(), "core_brightness_r") - m.names.begin());
+    Gate ratio{.name = "core_brightness_ratio", .threshold = p.gate_core_brightness_ratio, .op = "<="};
+    const double mp = median(finite_values(m.features[r_col], rows.pos_ok));
+    const double mn = median(finite_values(m.features[r_col], rows.neg_ok));
+    ratio.ci_lower = ratio.ci_upper = kNaN;
+    if (std::isfinite(mp) && std::isfinite(mn) && mn > 0) {
+        ratio.value = mp / mn;
+        ratio.evaluated = true;
+        ratio.passed = ratio.value <= ratio.threshold;
+        ratio.note = fmt::format("median core_brightness_r {:.6g} ({}) / {:.6g} ({}) over quality-passed stamps", mp,
+                                 res.def.positive_class, mn, res.def.negative_class);
+    } else {
+        ratio.value = kNaN;
+        ratio.note = rows.pos_ok.empty() || rows.neg_ok.empty()
+                         ? "no quality-passed stamps in one class"
+                         : fmt::format("median core brightness of the {} stamps is not positive ({:.6g})",
+                                       res.def.negative_class, mn);
+    }
+    return ratio;
+}
+
+// The gate on the share of the comparison's stamps rejected for NaNs.
+Gate nan_rejection_gate(const Params& p, const Metrics& m, const Rows& rows, const ComparisonResult& res) {
+    Gate nan{.name = "nan_rejection_rate", .threshold = p.gate_nan_rejection_rate, .op = "<="};
+    nan.ci_lower = nan.ci_upper = kNaN;
+    const std::size_t all = rows.pos.size() + rows.neg.size();
+    std::size_t rejected = 0;
+    for (const auto* v : {&rows.pos, &rows.neg})
+        for (auto i : *v)
+            if (m.reasons[i].find("nan_") != std::string::npos) ++rejected;
+    if (all > 0) {
+        nan.value = static_cast<double>(rejected) / static_cast<double>(all);
+        nan.evaluated = true;
+        nan.passed = nan.value <= nan.threshold;
+        nan.note = fmt::format("{} of {} {}+{} stamps fail nan_total or nan_core", rejected, all, res.def.positive_class,
+                               res.def.negative_class);
+    } else {
+        nan.value = kNaN;
+        nan.note = "no stamps of either class";
+    }
+    return nan;
+}
+
+// Rank 0: the row gates before the classifier gates (order: core_brightness_ratio,
+// nan_rejection_rate, core_lr_auc, radial_profile_auc), each comparison's verdict, the tables,
+// the summary JSON and the gate table in the log.
+void conclude(const Params& p, const engine::StageContext& ctx, const Metrics& m, const std::vector<Rows>& rows,
+              std::vector<ComparisonResult>& results, const std::string& path) {
+    for (std::size_t c = 0; c < results.size(); ++c) {
+        auto& res = results[c];
+        if (!res.available) continue;
+        res.gates.insert(res.gates.begin(), {core_brightness_gate(p, m, rows[c], res), nan_rejection_gate(p, m, rows[c], res)});
+        res.passed = !res.gates.empty() &&
+                     std::all_of(res.gates.begin(), res.gates.end(), [](const Gate& g) { return g.evaluated && g.passed; });
+    }
+    bool passed = true;
+    for (const auto& r : results)
+        if (r.available) passed = passed && r.passed;
+    const ComparisonResult* primary = primary_comparison(results);
+    write_result_tables(path, results, passed, primary ? primary->def.name : "");
+    const Totals totals = count_totals(m);
+    const auto summary = summary_json(p, ctx, results, totals, iso_timestamp());
+    write_text_atomically((fs::path(ctx.run_dir) / "validation_summary.json").string(), summary.dump(2) + "\n");
+    for (const auto& line : gate_table_lines(results)) spdlog::info("{}", line);
+    spdlog::info("validate: {} ({}); summary {}", passed ? "every gate passed" : "GATES FAILED",
+                 fmt::format("{} stamps, {} passed quality", totals.stamps, totals.quality_ok),
+                 (fs::path(ctx.run_dir) / "validation_summary.json").string());
+}
+
+}  // namespace
+
+void reduce(const Params& p, const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) {
+    const Metrics m = read_metrics_on_every_rank(p, comm, path);
+    const auto defs = comparisons(p);
+    std::vector<ComparisonResult> results(defs.size());
+    std::vector<Rows> rows(defs.size());
+    select_rows(m, defs, results, rows);
+    const auto tasks = analysis_tasks(m, results);
+    const auto gathered = comm.gather(run_my_tasks(p, m, defs, rows, tasks, comm, path));
     reduce_on_rank0(comm, [&] {
-        std::vector<nlohmann::json> by_task(tasks.size());
-        for (const auto& g : gathered) {
-            if (!g.empty() && g[0] == 'E') throw Error(g.substr(1));
-            for (auto& r : nlohmann::json::parse(g)) by_task[r.at("task").get<std::size_t>()] = r;
-        }
-        for (std::size_t t = 0; t < tasks.size(); ++t) {
-            const Task& task = tasks[t];
-            auto& res = results[task.comparison];
-            const auto& r = by_task[t];
-            if (task.kind == "feature") {
-                FeatureAuc f;
-                f.feature = m.names[task.feature];
-                f.auc.auc = num(r.at("auc"));
-                f.auc.lower = num(r.at("lower"));
-                f.auc.upper = num(r.at("upper"));
-                f.auc.n_positive = r.at("n_pos");
-                f.auc.n_negative = r.at("n_neg");
-                f.auc.resamples = p.bootstrap_resamples;
-                f.level = separation_level(f.auc.lower, f.auc.upper, p.flag_yellow, p.flag_red);
-                if (!std::isfinite(f.auc.auc)) f.level = "not_evaluated";
-                f.expected_physics = is_expected_physics(f.feature, p.expected_physics);
-                f.flag = f.expected_physics && f.level != "not_evaluated" ? "expected_physics" : f.level;
-                res.features.push_back(std::move(f));
-            } else {
-                Gate g;
-                g.name = task.kind == "core_lr" ? "core_lr_auc" : "radial_profile_auc";
-                g.threshold = task.kind == "core_lr" ? p.gate_core_lr_auc : p.gate_radial_profile_auc;
-                g.op = "<";
-                g.value = num(r.at("auc"));
-                g.ci_lower = num(r.at("lower"));
-                g.ci_upper = num(r.at("upper"));
-                g.evaluated = std::isfinite(g.value);
-                g.passed = g.evaluated && g.value < g.threshold;
-                g.note = r.value("note", "");
-                g.n_train = r.value("n_train", std::int64_t{0});
-                g.n_test = r.value("n_test", std::int64_t{0});
-                res.classifier_split = r.at("split");
-                res.gates.push_back(std::move(g));
-            }
-        }
-        Totals totals;
-        for (std::size_t i = 0; i < m.rows; ++i) {
-            ++totals.stamps;
-            totals.quality_ok += m.quality_ok[i];
-            if (m.source[i] == "cutouts") {
-                ++totals.cutouts;
-                totals.positives += m.cls[i] == "positive";
-                totals.negatives += m.cls[i] == "negative";
-                totals.hosts += m.cls[i] == "host";
-            } else {
-                ++totals.injections_total;
-                totals.injections += m.cls[i] == "injection";
-                totals.controls += m.cls[i] == "control";
-            }
-            std::size_t a = 0;
-            const std::string& s = m.reasons[i];
-            while (a < s.size()) {
-                std::size_t b = s.find(';', a);
-                if (b == std::string::npos) b = s.size();
-                ++totals.reasons[s.substr(a, b - a)];
-                a = b + 1;
-            }
-        }
-        // The gates computed from the rows: core brightness ratio, NaN rejection rate; order:
-        // core_brightness_ratio, nan_rejection_rate, core_lr_auc, radial_profile_auc.
-        const std::size_t r_col = static_cast<std::size_t>(
-            std::find(m.names.begin(), m.names.end(), "core_brightness_r") - m.names.begin());
-        for (std::size_t c = 0; c < defs.size(); ++c) {
-            auto& res = results[c];
-            if (!res.available) continue;
-            Gate ratio{.name = "core_brightness_ratio", .threshold = p.gate_core_brightness_ratio, .op = "<="};
-            const double mp = median(finite_values(m.features[r_col], rows[c].pos_ok));
-            const double mn = median(finite_values(m.features[r_col], rows[c].neg_ok));
-            ratio.ci_lower = ratio.ci_upper = kNaN;
-            if (std::isfinite(mp) && std::isfinite(mn) && mn > 0) {
-                ratio.value = mp / mn;
-                ratio.evaluated = true;
-                ratio.passed = ratio.value <= ratio.threshold;
-                ratio.note = fmt::format("median core_brightness_r {:.6g} ({}) / {:.6g} ({}) over quality-passed stamps",
-                                         mp, res.def.positive_class, mn, res.def.negative_class);
-            } else {
-                ratio.value = kNaN;
-                ratio.note = rows[c].pos_ok.empty() || rows[c].neg_ok.empty()
-                                 ? "no quality-passed stamps in one class"
-                                 : fmt::format("median core brightness of the {} stamps is not positive ({:.6g})",
-                                               res.def.negative_class, mn);
-            }
-            Gate nan{.name = "nan_rejection_rate", .threshold = p.gate_nan_rejection_rate, .op = "<="};
-            nan.ci_lower = nan.ci_upper = kNaN;
-            const std::size_t all = rows[c].pos.size() + rows[c].neg.size();
-            std::size_t rejected = 0;
-            for (const auto* v : {&rows[c].pos, &rows[c].neg})
-                for (auto i : *v)
-                    if (m.reasons[i].find("nan_") != std::string::npos) ++rejected;
-            if (all > 0) {
-                nan.value = static_cast<double>(rejected) / static_cast<double>(all);
-                nan.evaluated = true;
-                nan.passed = nan.value <= nan.threshold;
-                nan.note = fmt::format("{} of {} {}+{} stamps fail nan_total or nan_core", rejected, all,
-                                       res.def.positive_class, res.def.negative_class);
-            } else {
-                nan.value = kNaN;
-                nan.note = "no stamps of either class";
-            }
-            res.gates.insert(res.gates.begin(), {ratio, nan});  // then core_lr_auc, radial_profile_auc (task order)
-            res.passed = !res.gates.empty() &&
-                         std::all_of(res.gates.begin(), res.gates.end(), [](const Gate& g) { return g.evaluated && g.passed; });
-        }
-        bool passed = true;
-        for (const auto& r : results)
-            if (r.available) passed = passed && r.passed;
-        const ComparisonResult* primary = primary_comparison(results);
-        write_result_tables(path, results, passed, primary ? primary->def.name : "");
-        const auto summary = summary_json(p, ctx, results, totals, iso_timestamp());
-        write_text_atomically((fs::path(ctx.run_dir) / "validation_summary.json").string(), summary.dump(2) + "\n");
-        for (const auto& line : gate_table_lines(results)) spdlog::info("{}", line);
-        spdlog::info("validate: {} ({}); summary {}", passed ? "every gate passed" : "GATES FAILED",
-                     fmt::format("{} stamps, {} passed quality", totals.stamps, totals.quality_ok),
-                     (fs::path(ctx.run_dir) / "validation_summary.json").string());
+        collect_task_results(p, m, tasks, gathered, results);
+        conclude(p, ctx, m, rows, results, path);
     });
 }
 
