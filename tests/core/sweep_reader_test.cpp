@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "tests/support/column_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace dhs::fits {
@@ -27,6 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
+using dhs::test::same_column;
 using dhs::test::TempDir;
 
 std::string real(const std::string& rel) { return dhs::test::shared_path("data/real/" + rel); }
@@ -103,28 +105,6 @@ Column read_with_cfitsio(fitsfile* f, const SweepColumnInfo& info, std::int64_t 
     return out;
 }
 
-// Equal dtype, shape, rows and values; floats compared bit for bit (NaN == NaN).
-::testing::AssertionResult same_column(const Column& a, const Column& b) {
-    if (a.name() != b.name() || a.dtype() != b.dtype() || a.shape() != b.shape() || a.num_rows() != b.num_rows())
-        return ::testing::AssertionFailure() << "column " << a.name() << " (" << dtype_name(a.dtype()) << ", "
-                                             << a.num_rows() << " rows) vs " << b.name() << " ("
-                                             << dtype_name(b.dtype()) << ", " << b.num_rows() << " rows)";
-    return std::visit(
-        [&](const auto& va) -> ::testing::AssertionResult {
-            const auto& vb = std::get<std::decay_t<decltype(va)>>(b.storage());
-            for (std::size_t i = 0; i < va.size(); ++i) {
-                if constexpr (std::is_same_v<std::decay_t<decltype(va[i])>, std::string>) {
-                    if (va[i] != vb[i])
-                        return ::testing::AssertionFailure() << a.name() << "[" << i << "]: '" << va[i] << "' vs '"
-                                                             << vb[i] << "'";
-                } else if (std::memcmp(&va[i], &vb[i], sizeof(va[i])) != 0) {
-                    return ::testing::AssertionFailure() << a.name() << "[" << i << "]: " << +va[i] << " vs " << +vb[i];
-                }
-            }
-            return ::testing::AssertionSuccess();
-        },
-        a.storage());
-}
 
 // ---- writing test tables with cfitsio
 

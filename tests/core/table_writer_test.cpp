@@ -25,6 +25,7 @@
 #include "core/fits/sweep_reader.hpp"
 #include "kernels/brick_geometry.hpp"
 #include "tests/support/fits_support.hpp"
+#include "tests/support/column_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace dhs::fits {
@@ -34,6 +35,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 using dhs::test::shared_path;
+using dhs::test::same_column;
 using dhs::test::TempDir;
 const std::string kSchemaCsv = dhs::test::reference_path("dr10_sweep_columns.csv");
 
@@ -126,38 +128,6 @@ Table random_dr10_sweep(std::size_t n, std::uint64_t seed) {
     return t;
 }
 
-// Exact equality, NaN == NaN, and the sign of zero must survive.
-template <class T>
-::testing::AssertionResult same_values(std::span<const T> a, std::span<const T> b, const std::string& name) {
-    if (a.size() != b.size()) return ::testing::AssertionFailure() << name << ": sizes differ";
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        bool eq;
-        if constexpr (std::is_floating_point_v<T>)
-            eq = (std::isnan(a[i]) && std::isnan(b[i])) || (a[i] == b[i] && std::signbit(a[i]) == std::signbit(b[i]));
-        else
-            eq = a[i] == b[i];
-        if (!eq) return ::testing::AssertionFailure() << name << ": element " << i << " differs";
-    }
-    return ::testing::AssertionSuccess();
-}
-
-::testing::AssertionResult same_column(const Column& a, const Column& b) {
-    if (a.dtype() != b.dtype())
-        return ::testing::AssertionFailure()
-               << a.name() << ": dtype " << dtype_name(a.dtype()) << " read back as " << dtype_name(b.dtype());
-    if (a.shape() != b.shape()) return ::testing::AssertionFailure() << a.name() << ": shape differs";
-    return std::visit(
-        [&](const auto& va) -> ::testing::AssertionResult {
-            using E = typename std::decay_t<decltype(va)>::value_type;
-            if constexpr (std::is_same_v<E, std::string>) {
-                if (va == b.strings()) return ::testing::AssertionSuccess();
-                return ::testing::AssertionFailure() << a.name() << ": strings differ";
-            } else {
-                return same_values<E>(std::span<const E>(va), b.values<E>(), a.name());
-            }
-        },
-        a.storage());
-}
 
 // ---- tests
 

@@ -25,6 +25,7 @@
 #include "core/fits/table_writer.hpp"
 #include "kernels/brick_geometry.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;
 
@@ -85,27 +86,8 @@ fs::path coadd(const fs::path& root, const std::string& brick, const std::string
     return root / "coadd" / brick.substr(0, 3) / brick / ("legacysurvey-" + brick + "-" + kind + ".fits.fz");
 }
 
-/// Rows of a CSV file as maps column -> text.
-std::vector<std::map<std::string, std::string>> read_csv(const fs::path& path) {
-    std::ifstream f(path);
-    std::string line;
-    std::getline(f, line);
-    std::vector<std::string> header;
-    {
-        std::stringstream s(line);
-        std::string h;
-        while (std::getline(s, h, ',')) header.push_back(h);
-    }
-    std::vector<std::map<std::string, std::string>> rows;
-    while (std::getline(f, line)) {
-        std::stringstream s(line);
-        std::string v;
-        std::map<std::string, std::string> row;
-        for (std::size_t k = 0; k < header.size() && std::getline(s, v, ','); ++k) row[header[k]] = v;
-        rows.push_back(std::move(row));
-    }
-    return rows;
-}
+// The mock sky's CSV side files, as maps column -> text.
+std::vector<std::map<std::string, std::string>> read_csv(const fs::path& path) { return dhs::test::csv_records(path.string()); }
 
 /// Every sweep row of a sky: the named columns, concatenated over its sweep files.
 dhs::Table all_sweeps(const fs::path& root, const std::vector<std::string>& columns) {

@@ -21,6 +21,7 @@
 #include "core/hdf5/result_file.hpp"
 #include "kernels/stamp_features.hpp"
 #include "mpi_stages/validate/validate.hpp"
+#include "tests/support/column_support.hpp"
 #include "tests/support/python_support.hpp"
 #include "tests/support/stamp_fixtures.hpp"
 #include "tests/support/test_support.hpp"
@@ -30,6 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using dhs::Column;
+using dhs::test::same_column;
 using dhs::DType;
 using dhs::hdf5::ResultReader;
 
@@ -55,16 +57,6 @@ int run_dhs(const fs::path& run_dir, int ranks, const std::string& extra = "") {
 }
 
 nlohmann::json summary(const fs::path& run_dir) { return nlohmann::json::parse(slurp(run_dir / "validation_summary.json")); }
-
-bool same_column(const Column& a, const Column& b) {
-    if (a.name() != b.name() || a.dtype() != b.dtype() || a.shape() != b.shape() || a.num_rows() != b.num_rows())
-        return false;
-    if (a.dtype() == DType::string) return a.strings() == b.strings();
-    const auto x = a.as<double>(), y = b.as<double>();
-    for (std::size_t i = 0; i < x.size(); ++i)
-        if (!(x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i])))) return false;
-    return true;
-}
 
 // The flag rule: on max(ci_lower, 1 - ci_upper), green < 0.60 <= yellow <= 0.70 < red.
 TEST(ValidateFlags, SeparationLevelsAndExpectedPhysics) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -47,6 +48,30 @@ inline std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
         std::string cell;
         while (std::getline(ss, cell, ',')) cells.push_back(cell);
         rows.push_back(cells);
+    }
+    return rows;
+}
+
+// Rows of a CSV with a header line (no quoting, as the mock sky writes them) as maps column ->
+// text. Throws std::runtime_error when the file cannot be opened.
+inline std::vector<std::map<std::string, std::string>> csv_records(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot open " + path);
+    const auto split = [](const std::string& line) {
+        std::vector<std::string> out;
+        std::stringstream ss(line);
+        for (std::string cell; std::getline(ss, cell, ',');) out.push_back(cell);
+        return out;
+    };
+    std::string line;
+    std::getline(in, line);
+    const auto header = split(line);
+    std::vector<std::map<std::string, std::string>> rows;
+    while (std::getline(in, line)) {
+        const auto cells = split(line);
+        std::map<std::string, std::string> row;
+        for (std::size_t k = 0; k < header.size() && k < cells.size(); ++k) row[header[k]] = cells[k];
+        rows.push_back(std::move(row));
     }
     return rows;
 }
