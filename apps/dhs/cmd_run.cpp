@@ -3,9 +3,11 @@
 #include <boost/algorithm/string.hpp>
 #include <boost/program_options.hpp>
 
+#include <cstdio>
 #include <sstream>
 
 #include "apps/dhs/commands.hpp"
+#include "core/engine/run_dir.hpp"
 #include "core/engine/runner.hpp"
 #include "mpi_stages/common/sections.hpp"
 #include "mpi_stages/registry.hpp"
@@ -59,7 +61,7 @@ Parsed parse(const std::vector<std::string>& args, const Context& ctx, bool is_p
     p.options.resume = vm.count("resume") > 0;
     p.dry_run = vm.count("dry-run") > 0;
     p.options.log_level = vm.count("log-level") ? vm["log-level"].as<std::string>() : ctx.log_level;
-    std::string cl = ctx.program;
+    std::string cl = ctx.program + (is_plan ? " plan" : " run");
     for (const auto& a : args) cl += " " + a;
     p.options.command_line = cl;
     return p;
@@ -77,7 +79,13 @@ int plan_or_run(const std::vector<std::string>& args, Context& ctx, bool is_plan
         print_rank0(ctx, engine::plan_report(ctx.comm, reg, cfg, p.options));
         return exit_ok;
     }
-    return engine::run_pipeline(ctx.comm, reg, cfg, p.options);
+    try {
+        return engine::run_pipeline(ctx.comm, reg, cfg, p.options);
+    } catch (const engine::RunDirError& e) {
+        // Every rank throws it alike (rank 0 decided and told them): nothing was done.
+        if (ctx.comm.rank() == 0) std::fprintf(stderr, "dhs run: error: %s\n", e.what());
+        return exit_usage;
+    }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <cstring>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include "core/engine/gather.hpp"
 #include "core/engine/progress.hpp"
+#include "core/engine/run_dir.hpp"
 #include "core/engine/scheduler.hpp"
 #include "core/engine/spool.hpp"
 #include "core/error.hpp"
@@ -347,6 +349,72 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
     return run_unit_stage(comm, stage, ctx, opt, resuming, command_line, at);
 }
 
+// Each stage checks its parameters from the config alone, on every rank (they all read the same
+// config, so all throw alike). Only a ConfigError stops the run here: anything else (an input
+// an earlier run left, unreadable) is left for the stage's plan to report in its context.
+void check_stage_configs(const StageRegistry& registry, const std::vector<std::string>& names,
+                         const StageContext& ctx) {
+    for (const auto& name : names) {
+        try {
+            registry.create(name)->check_config(ctx);
+        } catch (const ConfigError&) {
+            throw;
+        } catch (const std::exception& e) {
+            spdlog::debug("stage {}: config check left to the plan: {}", name, e.what());
+        }
+    }
+}
+
+// The run directory, on rank 0: the lock (held in `lock` for the job's life), logs/ and journal/,
+// and config.yaml, the config exactly as used. A directory with work in it (holds_progress) needs
+// --resume and the same config; one without (a run that stopped before any unit or stage
+// finished) is simply started again. A refusal is a RunDirError (exit 2) on every rank. Collective.
+void open_run_dir(const mpi::Comm& comm, const std::string& run_dir, const config::Config& config,
+                  const RunOptions& options, std::optional<RunDirLock>& lock) {
+    std::string err;  // "R..." a refusal, "E..." any other failure
+    if (comm.rank() == 0) {
+        try {
+            lock.emplace(run_dir, options.command_line);
+            fs::create_directories(fs::path(run_dir) / "logs");
+            fs::create_directories(fs::path(run_dir) / "journal");
+            const std::string cfg_path = (fs::path(run_dir) / "config.yaml").string();
+            if (fs::exists(cfg_path) && holds_progress(run_dir)) {
+                if (!options.resume)
+                    throw RunDirError(fmt::format("run directory '{}' already holds a run (config.yaml and its "
+                                                  "journal): use --resume to continue it, or another --out",
+                                                  run_dir));
+                const std::string old = read_text(cfg_path);
+                if (old != config.resolved_yaml()) {
+                    auto diffs = config_differences(old, config.resolved_yaml(), 4);  // three named, then "..."
+                    if (diffs.size() > 3) diffs.back() = "...";
+                    throw RunDirError(fmt::format(
+                        "--resume: the configuration differs from the one in '{}' ({}); resume with the same config "
+                        "and --set values, or start a new run directory",
+                        cfg_path, diffs.empty() ? "the text differs" : fmt::format("{}", fmt::join(diffs, "; "))));
+                }
+            } else {
+                if (fs::exists(cfg_path)) {  // its journal holds plan fingerprints at most: start afresh
+                    spdlog::info("run directory {} holds no finished work yet (no spool file, stage file or COMPLETE "
+                                 "marker): starting it afresh",
+                                 run_dir);
+                    fs::remove_all(fs::path(run_dir) / "journal");
+                    fs::create_directories(fs::path(run_dir) / "journal");
+                }
+                write_text_atomically(cfg_path, config.resolved_yaml());
+            }
+        } catch (const RunDirError& e) {
+            err = std::string("R") + e.what();
+        } catch (const std::exception& e) {
+            err = std::string("E") + e.what();
+            if (err.size() == 1) err += "unknown error";
+        }
+    }
+    comm.broadcast(err);
+    if (err.empty()) return;
+    if (err[0] == 'R') throw RunDirError(err.substr(1));
+    throw Error(err.substr(1));
+}
+
 }  // namespace
 
 std::vector<std::string> stages_to_run(const StageRegistry& registry, const config::Config& config,
@@ -371,23 +439,13 @@ int run_pipeline(const mpi::Comm& comm, const StageRegistry& registry, const con
     const std::string run_dir = fs::absolute(options.run_dir).lexically_normal().string();
     const auto names = stages_to_run(registry, config, options);
 
-    // The run directory: config.yaml is the config exactly as used; a second run into the
-    // same directory must say --resume, and then must use the same config.
-    mpi::on_rank0(comm, [&] {
-        fs::create_directories(fs::path(run_dir) / "logs");
-        fs::create_directories(fs::path(run_dir) / "journal");
-        const std::string cfg_path = (fs::path(run_dir) / "config.yaml").string();
-        if (fs::exists(cfg_path)) {
-            if (!options.resume)
-                throw Error(fmt::format("run directory '{}' already holds a run (config.yaml): use --resume to continue "
-                                        "it, or another --out", run_dir));
-            if (read_text(cfg_path) != config.resolved_yaml())
-                throw Error(fmt::format("--resume: the configuration differs from the one in '{}'; resume with the "
-                                        "same config and --set values, or start a new run directory", cfg_path));
-        } else {
-            write_text_atomically(cfg_path, config.resolved_yaml());
-        }
-    });
+    // Every stage's parameters are checked before anything is created (a ConfigError: exit 2).
+    StageContext ctx{config, run_dir, config.get_int("run.seed")};
+    check_stage_configs(registry, names, ctx);
+    // One job at a time: rank 0 holds RUN_DIR/.lock until the job ends (the kernel drops it if
+    // the job dies); then config.yaml and the journal are set up (open_run_dir).
+    std::optional<RunDirLock> lock;
+    open_run_dir(comm, run_dir, config, options, lock);
     comm.barrier();
     log::init({.rank = comm.rank(), .size = comm.size(),
                .level = options.log_level.empty() ? config.get_string("run.log_level") : options.log_level,
@@ -395,7 +453,6 @@ int run_pipeline(const mpi::Comm& comm, const StageRegistry& registry, const con
     spdlog::info("dhs {} ({}) run into {} on {} ranks{}: stages {}", DHS_VERSION_STRING, DHS_GIT_COMMIT, run_dir,
                  comm.size(), options.resume ? " (resume)" : "", fmt::format("{}", fmt::join(names, ", ")));
 
-    StageContext ctx{config, run_dir, config.get_int("run.seed")};
     bool upstream_changed = false;
     std::int64_t quarantined = 0;
     for (const auto& name : names) {
@@ -412,6 +469,7 @@ std::string plan_report(const mpi::Comm& comm, const StageRegistry& registry, co
                         const RunOptions& options) {
     const auto names = stages_to_run(registry, config, options);
     StageContext ctx{config, fs::absolute(options.run_dir).lexically_normal().string(), config.get_int("run.seed")};
+    check_stage_configs(registry, names, ctx);
     const int in_flight = static_cast<int>(config.get_int("run.units_in_flight"));
     const std::int64_t gather_buffer = config.get_int("run.gather_buffer_mb") << 20;
     auto human = [](double b) {

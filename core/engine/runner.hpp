@@ -23,7 +23,10 @@ struct RunOptions {
     std::string log_level;             ///< overrides run.log_level when not empty
 };
 
-/// @brief Exit status of a run: 0 done, 3 done with quarantined units.
+/// @brief Exit status of a run: 0 done, 3 done with quarantined units. Collective.
+/// Checks every stage's parameters first (ConfigError), then rank 0 locks the run directory
+/// for the job's life (RunDirLock) and checks it may be used.
+/// @throws ConfigError, RunDirError (run_dir.hpp): nothing was done; Error: the run failed.
 int run_pipeline(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
                  const RunOptions& options);
 

@@ -74,6 +74,11 @@ public:
     virtual void reduce(const StageContext& ctx, const mpi::Comm& comm, const std::string& path) const;
     /// @brief Peak memory one unit needs, in bytes (for `dhs plan`). Default: 2x its output.
     virtual std::int64_t memory_per_unit(const WorkUnit& unit, const StageContext& ctx) const;
+    /// @brief Checks the stage's parameters (the config alone) before anything is created: the
+    /// engine calls it for every stage of a run, on every rank, before it touches the run
+    /// directory, so a bad value stops the run with exit code 2 and nothing written.
+    /// @throws ConfigError for a value the stage would reject. Default: nothing to check.
+    virtual void check_config(const StageContext& /*ctx*/) const {}
 };
 
 /// @brief What the engine hands a collective stage: where its file goes, whether to resume

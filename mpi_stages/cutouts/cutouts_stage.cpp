@@ -32,6 +32,8 @@ std::vector<std::pair<int, std::int64_t>> payload_targets(const std::string& pay
 
 void CutoutsStage::declare_config(config::Schema& s) { ct::declare_config(s); }
 
+void CutoutsStage::check_config(const engine::StageContext& ctx) const { (void)ct::read_params(ctx.config, ctx.run_dir); }
+
 std::vector<engine::OutputGroup> CutoutsStage::output_groups(const engine::StageContext& ctx) const {
     const auto p = ct::read_params(ctx.config, ctx.run_dir);
     const auto nb = p.bands.size(), s = static_cast<std::size_t>(p.stamp_size);

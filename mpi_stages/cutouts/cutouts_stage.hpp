@@ -19,6 +19,7 @@ public:
     std::string description() const override {
         return "cutouts: image/invvar/maskbits stamps (cutouts.stamp_size) of every target, cut brick by brick from the coadds";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
     std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;

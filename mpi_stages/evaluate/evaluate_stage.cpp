@@ -53,6 +53,8 @@ void log_summary(const std::string& json) {
 
 void EvaluateStage::declare_config(config::Schema& s) { evaluate::declare_config(s); }
 
+void EvaluateStage::check_config(const engine::StageContext& ctx) const { (void)read_params(ctx.config, ctx.run_dir); }
+
 void EvaluateStage::run(const engine::StageContext& ctx, const mpi::Comm& comm, const engine::CollectiveRun& run) const {
     mpi::on_rank0(comm, [&] {
         const Params p = read_params(ctx.config, ctx.run_dir);

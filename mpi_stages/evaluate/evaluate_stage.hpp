@@ -19,6 +19,7 @@ public:
     std::string description() const override {
         return "ROC/PR, TPR at FPR, recall with intervals, calibration and the selection function from scores.h5";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     void run(const engine::StageContext& ctx, const mpi::Comm& comm, const engine::CollectiveRun& run) const override;
     std::string plan_text(const engine::StageContext& ctx, int ranks) const override;
 

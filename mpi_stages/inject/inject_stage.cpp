@@ -23,6 +23,10 @@ namespace inj = kernels::injection;
 
 void InjectStage::declare_config(config::Schema& s) { inject::declare_config(s); }
 
+void InjectStage::check_config(const engine::StageContext& ctx) const {
+    (void)inject::read_params(ctx.config, ctx.run_dir, ctx.seed);
+}
+
 std::vector<engine::OutputGroup> InjectStage::output_groups(const engine::StageContext& ctx) const {
     return {inject::injections_group(inject::context(ctx)->params.stamp_size)};  // the host stamps' side
 }

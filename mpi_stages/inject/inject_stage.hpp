@@ -16,6 +16,7 @@ public:
     std::string description() const override {
         return "injection-recovery tasks: lensed sources added to host stamps, controls, grids, selection function";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     std::string output_file() const override { return "injections.h5"; }
     std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
     std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;

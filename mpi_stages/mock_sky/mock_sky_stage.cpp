@@ -12,6 +12,8 @@ namespace dhs::stages {
 
 void MockSkyStage::declare_config(config::Schema& s) { mock_sky::declare_config(s); }
 
+void MockSkyStage::check_config(const engine::StageContext& ctx) const { (void)mock_sky::read_params(ctx.config); }
+
 std::vector<engine::OutputGroup> MockSkyStage::output_groups(const engine::StageContext& ctx) const {
     engine::OutputGroup g{.name = "objects",
                           .description = "every object of the mock sky with all its truth, brick then objid order"};

@@ -16,6 +16,7 @@ public:
     std::string description() const override {
         return "mock DR10 sky: coadds, sweeps, survey-bricks, lenscat and truth under survey.root";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
     std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;

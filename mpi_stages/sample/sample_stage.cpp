@@ -16,6 +16,8 @@ namespace dhs::stages {
 
 void SampleStage::declare_config(config::Schema& s) { sample::declare_config(s); }
 
+void SampleStage::check_config(const engine::StageContext& ctx) const { (void)sample::read_params(ctx.config); }
+
 std::vector<engine::OutputGroup> SampleStage::output_groups(const engine::StageContext&) const {
     return sample::output_groups();
 }

@@ -16,6 +16,7 @@ public:
     std::string description() const override {
         return "sweeps -> negative pool, LRG injection hosts, positives (lens crossmatch), stratified negatives";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
     std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;

@@ -113,6 +113,8 @@ ScoreStage::~ScoreStage() = default;  // out of line: Scorer and HugePagesOff ar
 
 void ScoreStage::declare_config(config::Schema& s) { score::declare_config(s); }
 
+void ScoreStage::check_config(const engine::StageContext& ctx) const { (void)read_params(ctx.config, ctx.run_dir); }
+
 std::vector<engine::OutputGroup> ScoreStage::output_groups(const engine::StageContext&) const {
     return {{"scores", "one row per scored stamp, in file then row order", empty_schema(), {}}};
 }

@@ -32,6 +32,7 @@ public:
     std::string description() const override {
         return "logit and p_lens of every cutout and injection stamp by the trained (or a given) model";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
     std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;

@@ -88,6 +88,8 @@ TrainState starting_state(const Params& p, const mpi::Comm& comm, bool resume) {
 
 void TrainStage::declare_config(config::Schema& schema) { train::declare_config(schema); }
 
+void TrainStage::check_config(const engine::StageContext& ctx) const { (void)read_params(ctx.config, ctx.run_dir); }
+
 void TrainStage::run(const engine::StageContext& ctx, const mpi::Comm& comm, const engine::CollectiveRun& cr) const {
     const util::HugePagesOff huge_pages_off;  // libtorch's buffers pay for huge pages (huge_pages.hpp)
     Setup s = prepare(ctx, comm);

@@ -16,6 +16,7 @@ public:
     std::string description() const override {
         return "lens-finder training (ResNet-18 / CNN) on learner ranks fed by data ranks; history, checkpoints, weights";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     void run(const engine::StageContext& ctx, const mpi::Comm& comm, const engine::CollectiveRun& run) const override;
     std::string plan_text(const engine::StageContext& ctx, int ranks) const override;
 

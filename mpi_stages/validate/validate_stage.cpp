@@ -7,6 +7,10 @@ namespace dhs::stages {
 
 void ValidateStage::declare_config(config::Schema& s) { validate::declare_config(s); }
 
+void ValidateStage::check_config(const engine::StageContext& ctx) const {
+    (void)validate::read_params(ctx.config, ctx.run_dir);
+}
+
 std::vector<engine::OutputGroup> ValidateStage::output_groups(const engine::StageContext& ctx) const {
     return validate::output_groups(validate::read_params(ctx.config, ctx.run_dir));
 }

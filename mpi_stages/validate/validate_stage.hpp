@@ -23,6 +23,7 @@ public:
     std::string description() const override {
         return "quality gates and shortcut detection: per-stamp features, AUCs with bootstrap CIs, classifier gates";
     }
+    void check_config(const engine::StageContext& ctx) const override;
     std::vector<engine::OutputGroup> output_groups(const engine::StageContext& ctx) const override;
     std::vector<engine::WorkUnit> plan(const engine::StageContext& ctx) const override;
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;

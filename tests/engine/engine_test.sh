@@ -45,13 +45,13 @@ check "stamps chunked per few stamps" bash -c "h5dump -p -H -d /rows/stamp '$tmp
 
 # 2. Rerunning into a finished run without --resume is refused; --resume skips it.
 mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/n2" > "$tmp/again.log" 2>&1
-check "second run without --resume refused (exit 1)" [ $? = 1 ]
+check "second run without --resume refused (exit 2)" [ $? = 2 ]
 check "refusal says why" grep -q 'already holds a run' "$tmp/again.log"
 mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/n2" --resume > "$tmp/resume-done.log" 2>&1
 check "resume of a finished run exits 0" [ $? = 0 ]
 check "finished stage skipped" grep -q 'complete in the journal, skipped' "$tmp/resume-done.log"
 mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/n2" --resume --set skeleton.units=47 > "$tmp/resume-other.log" 2>&1
-check "resume with another config refused" [ $? = 1 ]
+check "resume with another config refused (exit 2)" [ $? = 2 ]
 
 # 3. Quarantine: units 3 and 7 always fail, unit 5 fails once and is retried.
 mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$tmp/q" --set 'skeleton.fail_units=[3,7]' --set 'skeleton.flaky_units=[5]' > "$tmp/q.log" 2>&1

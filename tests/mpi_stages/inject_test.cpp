@@ -503,11 +503,12 @@ TEST(Inject, OutOfRangeParametersAndEmptyBinsFailBeforeWork) {
     const std::vector<Case> cases = {
         {"q", std::string(kBase) + "  lens_q_range: [0.5, 1.2]\n", 2, "inject.lens_q_range"},
         {"te", "  grid: prior\n  theta_e_range: [-0.5, 2.0]\n", 2, "inject.theta_e_range"},
-        // Cross-key checks run when the stage plans (exit 1), still before any unit.
-        {"order", "  grid: prior\n  src_reff_range: [0.3, 0.1]\n", 1, "min <= max"},
+        // Cross-key checks run before the run directory is created too (the stage's check_config:
+        // exit 2); what needs the hosts runs when the stage plans (exit 1), still before any unit.
+        {"order", "  grid: prior\n  src_reff_range: [0.3, 0.1]\n", 2, "min <= max"},
         {"empty", "  grid: selection_function\n  per_cell: 2\n", 1, "32 of 35 PSF/depth bins hold no host"},
-        {"rej", "  grid: sota\n  snr_rejection: true\n", 1, "inject.snr_rejection"},
-        {"bank", "  grid: prior\n  source: template\n", 1, "inject.template_bank"},
+        {"rej", "  grid: sota\n  snr_rejection: true\n", 2, "inject.snr_rejection"},
+        {"bank", "  grid: prior\n  source: template\n", 2, "inject.template_bank"},
     };
     for (const auto& c : cases) {
         const std::string out = f.dir.file(std::string("bad-") + c.name);

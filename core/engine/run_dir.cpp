@@ -1,0 +1,167 @@
+// The run directory's lock, progress test and config differences (see run_dir.hpp).
+#include "core/engine/run_dir.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+namespace fs = std::filesystem;
+
+namespace dhs::engine {
+
+namespace {
+
+std::string iso_now() {
+    std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+    return buf;
+}
+
+// What the lock file says of its holder, on one line ("host h, pid p, started t, command: c").
+std::string read_holder(int fd) {
+    std::string text;
+    char buf[4096];
+    for (off_t at = 0;;) {
+        const ssize_t n = ::pread(fd, buf, sizeof buf, at);
+        if (n <= 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        at += n;
+        if (text.size() > (1 << 16)) break;
+    }
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        if (end > pos) out += (out.empty() ? "" : ", ") + text.substr(pos, end - pos);
+        pos = end + 1;
+    }
+    return out.empty() ? "holder not recorded yet" : out;
+}
+
+// Takes a write lock on the whole file without waiting: 0, or errno. Open-file-description
+// locks (Linux) belong to this descriptor only, so no other open() of the file in this process
+// can drop them; classic POSIX locks where the kernel or file system has no OFD locks.
+int try_lock(int fd) {
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+#ifdef F_OFD_SETLK
+    if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) return 0;
+    if (errno != EINVAL) return errno;
+#endif
+    return ::fcntl(fd, F_SETLK, &fl) == 0 ? 0 : errno;
+}
+
+// "section.key" -> the value in flow style, in document order.
+void flatten(const YAML::Node& node, const std::string& prefix, std::vector<std::pair<std::string, std::string>>& out) {
+    if (node.IsMap()) {
+        for (const auto& kv : node) {
+            const std::string key = kv.first.as<std::string>();
+            flatten(kv.second, prefix.empty() ? key : prefix + "." + key, out);
+        }
+        return;
+    }
+    YAML::Emitter e;
+    e.SetSeqFormat(YAML::Flow);
+    e.SetMapFormat(YAML::Flow);
+    e << node;
+    out.emplace_back(prefix, e.c_str());
+}
+
+std::vector<std::pair<std::string, std::string>> flat_yaml(const std::string& text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    try {
+        flatten(YAML::Load(text), "", out);
+    } catch (const YAML::Exception&) {
+        out.clear();
+    }
+    return out;
+}
+
+}  // namespace
+
+RunDirLock::RunDirLock(const std::string& run_dir, const std::string& command_line) {
+    std::error_code ec;
+    fs::create_directories(run_dir, ec);
+    if (ec) throw Error(fmt::format("cannot create the run directory '{}': {}", run_dir, ec.message()));
+    const std::string path = (fs::path(run_dir) / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(fmt::format("cannot open the run directory's lock file '{}': {}", path, std::strerror(errno)));
+    const int err = try_lock(fd_);
+    if (err == EAGAIN || err == EACCES) {
+        const std::string holder = read_holder(fd_);
+        ::close(fd_);
+        fd_ = -1;
+        throw RunDirError(fmt::format("run directory '{}' is in use by another dhs job ({}; lock {}): wait for it to "
+                                      "end, or use another --out",
+                                      run_dir, holder, path));
+    }
+    if (err != 0) {  // e.g. ENOLCK: a file system without locks; the run goes on unguarded
+        spdlog::warn("cannot lock the run directory ({}: {}): nothing stops a second dhs job from using it at once",
+                     path, std::strerror(err));
+        return;
+    }
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    const std::string holder =
+        fmt::format("host {}\npid {}\nstarted {}\ncommand: {}\n", host, ::getpid(), iso_now(), command_line);
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size()))
+        spdlog::warn("cannot record this job in the run directory's lock file {}: {}", path, std::strerror(errno));
+}
+
+RunDirLock::~RunDirLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+RunDirLock::RunDirLock(RunDirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+bool holds_progress(const std::string& run_dir) {
+    std::error_code ec;
+    if (!fs::is_directory(run_dir, ec)) return false;
+    try {
+        for (const auto& e : fs::recursive_directory_iterator(run_dir)) {
+            if (e.is_directory() && !e.is_symlink()) continue;
+            const fs::path rel = e.path().lexically_relative(run_dir);
+            const std::string first = rel.begin()->string();
+            const std::string name = rel.filename().string();
+            if (rel == "config.yaml" || rel == "config.yaml.tmp" || rel == ".lock" || first == "logs") continue;
+            if (first == "journal" && (name == "plan.sha256" || name == "plan.sha256.tmp")) continue;
+            return true;
+        }
+    } catch (const fs::filesystem_error&) {
+        return true;  // unreadable: assume there is something to keep
+    }
+    return false;
+}
+
+std::vector<std::string> config_differences(const std::string& old_yaml, const std::string& new_yaml,
+                                            std::size_t max) {
+    const auto older = flat_yaml(old_yaml), newer = flat_yaml(new_yaml);
+    const std::map<std::string, std::string> old_map(older.begin(), older.end()), new_map(newer.begin(), newer.end());
+    std::vector<std::string> out;
+    for (const auto& [key, value] : newer) {
+        if (out.size() >= max) return out;
+        const auto it = old_map.find(key);
+        if (it == old_map.end()) out.push_back(fmt::format("{}: (absent) -> {}", key, value));
+        else if (it->second != value) out.push_back(fmt::format("{}: {} -> {}", key, it->second, value));
+    }
+    for (const auto& [key, value] : older) {
+        if (out.size() >= max) return out;
+        if (!new_map.count(key)) out.push_back(fmt::format("{}: {} -> (absent)", key, value));
+    }
+    return out;
+}
+
+}  // namespace dhs::engine
