@@ -1,10 +1,12 @@
-// The run directory's lock, progress test and config differences (see run_dir.hpp).
+// The run directory's lock, progress test, config differences and stage-file fingerprints
+// (see run_dir.hpp).
 #include "core/engine/run_dir.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,7 +15,11 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <utility>
+
+#include "core/mpi/comm.hpp"
 
 namespace fs = std::filesystem;
 
@@ -90,6 +96,8 @@ std::vector<std::pair<std::string, std::string>> flat_yaml(const std::string& te
     return out;
 }
 
+std::string hex64(std::uint64_t h) { return fmt::format("{:016x}", h); }
+
 }  // namespace
 
 RunDirLock::RunDirLock(const std::string& run_dir, const std::string& command_line) {
@@ -162,6 +170,80 @@ std::vector<std::string> config_differences(const std::string& old_yaml, const s
         if (!new_map.count(key)) out.push_back(fmt::format("{}: {} -> (absent)", key, value));
     }
     return out;
+}
+
+FileFingerprint fingerprint_file(const mpi::Comm& comm, const std::string& path) {
+    // Rank 0's size, so every rank hashes the same blocks.
+    std::string size_msg;
+    if (comm.rank() == 0) {
+        std::error_code ec;
+        const auto n = fs::file_size(path, ec);
+        size_msg = ec ? "E" + ec.message() : "S" + std::to_string(n);
+    }
+    comm.broadcast(size_msg);
+    if (size_msg.empty() || size_msg[0] != 'S')
+        throw Error(fmt::format("cannot read the size of '{}': {}", path, size_msg.empty() ? "" : size_msg.substr(1)));
+    FileFingerprint fp;
+    fp.bytes = std::stoull(size_msg.substr(1));
+    const std::uint64_t B = FileFingerprint::kBlockBytes;
+    const std::uint64_t n_blocks = (fp.bytes + B - 1) / B;
+    const auto ranks = static_cast<std::uint64_t>(comm.size()), me = static_cast<std::uint64_t>(comm.rank());
+
+    // This rank's blocks: me, me + ranks, ...; each block's XXH64 in canonical (big-endian) bytes.
+    std::string mine = "O";
+    if (me < n_blocks) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) mine = "E" + std::string(std::strerror(errno));
+        constexpr std::size_t kPiece = 4 << 20;
+        std::unique_ptr<char[]> buf(new char[kPiece]);
+        std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> st(XXH64_createState(), &XXH64_freeState);
+        for (std::uint64_t b = me; fd >= 0 && b < n_blocks && mine[0] == 'O'; b += ranks) {
+            XXH64_reset(st.get(), 0);
+            const std::uint64_t begin = b * B, end = std::min(fp.bytes, begin + B);
+            for (std::uint64_t at = begin; at < end;) {
+                const ssize_t k = ::pread(fd, buf.get(), static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, end - at)),
+                                          static_cast<off_t>(at));
+                if (k <= 0) {
+                    mine = "E" + std::string(k < 0 ? std::strerror(errno) : "shorter than its size");
+                    break;
+                }
+                XXH64_update(st.get(), buf.get(), static_cast<std::size_t>(k));
+                at += static_cast<std::uint64_t>(k);
+            }
+            XXH64_canonical_t c;
+            XXH64_canonicalFromHash(&c, XXH64_digest(st.get()));
+            mine.append(reinterpret_cast<const char*>(c.digest), sizeof c.digest);
+        }
+        if (fd >= 0) ::close(fd);
+    }
+    const auto parts = comm.allgather(mine);
+    for (const auto& p : parts)
+        if (p.empty() || p[0] != 'O') throw Error(fmt::format("cannot read '{}': {}", path, p.empty() ? "" : p.substr(1)));
+    std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> all(XXH64_createState(), &XXH64_freeState);
+    XXH64_reset(all.get(), 0);
+    for (std::uint64_t b = 0; b < n_blocks; ++b)
+        XXH64_update(all.get(), parts[b % ranks].data() + 1 + 8 * (b / ranks), 8);
+    fp.xxh64 = hex64(XXH64_digest(all.get()));
+    return fp;
+}
+
+std::string completion_record(const std::string& file_name, const FileFingerprint& fp) {
+    const nlohmann::json j = {{"completed", iso_now()},  {"file", file_name},
+                              {"bytes", fp.bytes},       {"block_bytes", FileFingerprint::kBlockBytes},
+                              {"xxh64_of_blocks", fp.xxh64}};
+    return j.dump() + "\n";
+}
+
+std::optional<FileFingerprint> read_completion_record(const std::string& text) {
+    try {
+        const auto j = nlohmann::json::parse(text);
+        if (!j.is_object() || j.value("block_bytes", std::uint64_t{0}) != FileFingerprint::kBlockBytes ||
+            !j.contains("bytes") || !j.contains("xxh64_of_blocks"))
+            return std::nullopt;
+        return FileFingerprint{j.at("bytes").get<std::uint64_t>(), j.at("xxh64_of_blocks").get<std::string>()};
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
 }
 
 }  // namespace dhs::engine

@@ -1,12 +1,19 @@
 // The run directory's safeguards: one dhs job at a time (a lock on RUN_DIR/.lock that dies with
-// its process), whether a directory holds work worth keeping, and which config keys differ from
-// the ones a run started with.
+// its process), whether a directory holds work worth keeping, which config keys differ from the
+// ones a run started with, and the size and checksum of a finished stage's file that
+// journal/<stage>/COMPLETE records and a resume verifies.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+
+namespace dhs::mpi {
+class Comm;
+}
 
 namespace dhs::engine {
 
@@ -47,5 +54,27 @@ bool holds_progress(const std::string& run_dir);
 /// most `max` of them, in the order of `new_yaml` then `old_yaml`. Rank-local.
 std::vector<std::string> config_differences(const std::string& old_yaml, const std::string& new_yaml,
                                             std::size_t max = 3);
+
+/// @brief A stage file's size and checksum: XXH64 over the XXH64 of each block of
+/// `kBlockBytes` (seed 0), so ranks hash blocks side by side and the value is the same for any
+/// rank count.
+struct FileFingerprint {
+    static constexpr std::uint64_t kBlockBytes = std::uint64_t{64} << 20;
+    std::uint64_t bytes = 0;
+    std::string xxh64;  ///< 16 lowercase hex digits
+    bool operator==(const FileFingerprint&) const = default;
+};
+
+/// @brief Size and checksum of `path`, every rank hashing its share of the blocks; the result
+/// on every rank. @throws Error naming the file when it cannot be read. Collective.
+FileFingerprint fingerprint_file(const mpi::Comm& comm, const std::string& path);
+
+/// @brief The text of journal/<stage>/COMPLETE: completion time, the stage file's name, size,
+/// block size and checksum (JSON).
+std::string completion_record(const std::string& file_name, const FileFingerprint& fp);
+
+/// @brief The fingerprint a COMPLETE marker records; nothing when it records none (a marker
+/// of an older dhs, or a damaged one).
+std::optional<FileFingerprint> read_completion_record(const std::string& text);
 
 }  // namespace dhs::engine

@@ -130,6 +130,18 @@ struct StagePaths {
           output((fs::path(ctx.run_dir) / stage.output_file()).string()) {}
 };
 
+// journal/<stage>/COMPLETE, recording the stage file's size and checksum for a resume to verify
+// (a stage that left no file gets a bare time stamp, which no resume trusts). Collective.
+void mark_complete(const mpi::Comm& comm, const Stage& stage, const StagePaths& at) {
+    std::string exists = fs::exists(at.output) ? "1" : "0";
+    comm.broadcast(exists);
+    std::optional<FileFingerprint> fp;
+    if (exists == "1") fp = fingerprint_file(comm, at.output);
+    mpi::on_rank0(comm, [&] {
+        write_text_atomically(at.complete_marker, fp ? completion_record(stage.output_file(), *fp) : iso_now() + "\n");
+    });
+}
+
 // A collective stage: one call on every rank; complete when it returns. Its checkpoints are
 // its journal, so a resume is handed to it rather than to the unit machinery.
 void run_collective_stage(const mpi::Comm& comm, const CollectiveStage& stage, const StageContext& ctx,
@@ -143,7 +155,7 @@ void run_collective_stage(const mpi::Comm& comm, const CollectiveStage& stage, c
     CollectiveRun run{resuming, at.output, stage_meta(comm, stage, ctx, opt, command_line)};
     stage.run(ctx, comm, run);
     comm.barrier();
-    mpi::on_rank0(comm, [&] { write_text_atomically(at.complete_marker, iso_now() + "\n"); });
+    mark_complete(comm, stage, at);
     if (comm.rank() == 0)
         spdlog::info("stage {}: wrote {} in {}", stage.name(), at.output,
                      format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
@@ -167,12 +179,46 @@ std::vector<std::int64_t> broadcast_indices(const mpi::Comm& comm, const std::ve
     return out;
 }
 
-// True on every rank when resuming and the journal marks the stage complete beside its file.
-bool complete_in_journal(const mpi::Comm& comm, const StagePaths& at, bool resuming) {
-    std::string skip = "0";
-    if (comm.rank() == 0 && resuming && fs::exists(at.complete_marker) && fs::exists(at.output)) skip = "1";
-    comm.broadcast(skip);
-    return skip == "1";
+// True on every rank when resuming, the journal marks the stage complete, and the stage file
+// still has the size and checksum its COMPLETE marker recorded. A file that does not match (or
+// a marker that records nothing to check) is never trusted: a warning names the file and the
+// stage runs again, from its spool files where they are intact. Collective.
+bool complete_in_journal(const mpi::Comm& comm, const Stage& stage, const StagePaths& at, bool resuming) {
+    std::string expected;  // "bytes xxh64" on rank 0 when there is a record to check
+    if (comm.rank() == 0 && resuming && fs::exists(at.complete_marker)) {
+        const auto rec = read_completion_record(read_text(at.complete_marker));
+        std::error_code ec;
+        const auto bytes = fs::file_size(at.output, ec);
+        if (ec)
+            spdlog::warn("stage {}: the journal marks it complete but {} is missing or unreadable; the stage runs again",
+                         stage.name(), at.output);
+        else if (!rec)
+            spdlog::warn("stage {}: {} records no size and checksum of {} (written by an older dhs, or damaged); the "
+                         "file is not trusted and the stage runs again",
+                         stage.name(), at.complete_marker, at.output);
+        else if (rec->bytes != bytes)
+            spdlog::warn("stage {}: {} is {} bytes but was {} bytes when the stage completed ({}): truncated or "
+                         "changed; it is not trusted and the stage runs again (from its spool files where intact)",
+                         stage.name(), at.output, bytes, rec->bytes, at.complete_marker);
+        else
+            expected = fmt::format("{} {}", rec->bytes, rec->xxh64);
+    }
+    comm.broadcast(expected);
+    if (expected.empty()) return false;
+    FileFingerprint now;
+    try {
+        now = fingerprint_file(comm, at.output);
+    } catch (const Error& e) {
+        if (comm.rank() == 0)
+            spdlog::warn("stage {}: cannot verify {} ({}); the stage runs again", stage.name(), at.output, e.what());
+        return false;
+    }
+    if (fmt::format("{} {}", now.bytes, now.xxh64) == expected) return true;
+    if (comm.rank() == 0)
+        spdlog::warn("stage {}: {} does not match the checksum recorded when the stage completed ({}: xxh64 {}, now "
+                     "{}): it is not trusted and the stage runs again (from its spool files where intact)",
+                     stage.name(), at.output, at.complete_marker, expected.substr(expected.find(' ') + 1), now.xxh64);
+    return false;
 }
 
 // The units of the plan whose spool files check out (a torn or corrupt one runs again).
@@ -325,8 +371,8 @@ StageOutcome run_unit_stage(const mpi::Comm& comm, const Stage& stage, const Sta
     s.reduce = seconds_since(tr);
 
     const bool complete = units.failures.empty();
+    if (complete) mark_complete(comm, stage, at);
     mpi::on_rank0(comm, [&] {
-        if (complete) write_text_atomically(at.complete_marker, iso_now() + "\n");
         if (!cfg.get_bool("run.keep_spool") && complete) fs::remove_all(at.spool_dir);
     });
     if (comm.rank() == 0) log_stage_done(stage, at, totals, s, units.failures.size());
@@ -338,8 +384,9 @@ StageOutcome run_stage(const mpi::Comm& comm, const Stage& stage, const StageCon
     const StagePaths at(ctx, stage);
     const bool resuming = opt.resume && !upstream_changed;
     // A finished stage is skipped on resume.
-    if (complete_in_journal(comm, at, resuming)) {
-        spdlog::info("stage {}: complete in the journal, skipped ({})", stage.name(), at.output);
+    if (complete_in_journal(comm, stage, at, resuming)) {
+        spdlog::info("stage {}: complete in the journal, skipped ({}: size and checksum verified)", stage.name(),
+                     at.output);
         return {};
     }
     if (const auto* collective = dynamic_cast<const CollectiveStage*>(&stage)) {
