@@ -2,7 +2,8 @@
 # the skeleton configs they run, background jobs in their own process group, waiting, killing.
 # shellcheck shell=bash
 
-# A quick skeleton run, and a slow one (units sleep) that is still running when looked at.
+# A quick skeleton run, and a slow one (units sleep: ~10 s on 2 ranks, so it is still running
+# when a second job, slow to start in a torch build, looks at it).
 cat > "$tmp/skel.yaml" <<'YAML'
 run:
   stages: [skeleton]
@@ -14,7 +15,7 @@ skeleton:
   stamp_size: 9
   work_per_row: 200
 YAML
-sed -e 's/work_per_row: 200/work_per_row: 200\n  sleep_ms_per_unit: 150/' "$tmp/skel.yaml" > "$tmp/slow.yaml"
+sed -e 's/work_per_row: 200/work_per_row: 200\n  sleep_ms_per_unit: 400/' "$tmp/skel.yaml" > "$tmp/slow.yaml"
 
 # start_job LOG CONFIG RUN_DIR [args]: dhs run on 2 ranks in the background, in its own process
 # group; sets job_pid (mpiexec's pid = the group's id; `wait $job_pid` gives its exit code).
