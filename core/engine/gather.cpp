@@ -24,6 +24,7 @@
 #include "core/error.hpp"
 #include "core/hdf5/parallel_file.hpp"
 #include "core/mpi/comm.hpp"
+#include "core/util/utf8.hpp"
 
 namespace dhs::engine {
 
@@ -386,8 +387,8 @@ void write_failures(const mpi::Comm& comm, hdf5::ParallelFile& file, const std::
         for (const auto& x : failures) {
             idx.push_back(x.unit_index);
             rank.push_back(x.rank);
-            id.push_back(x.unit_id);
-            msg.push_back(x.message);
+            id.push_back(util::to_valid_utf8(x.unit_id));  // the datasets are tagged UTF-8
+            msg.push_back(util::to_valid_utf8(x.message));
         }
         f.add(Column("unit_index", idx));
         f.add(Column("unit_id", id));

@@ -24,6 +24,7 @@
 #include "core/logging/log.hpp"
 #include "core/mpi/comm.hpp"
 #include "core/util/sha256.hpp"
+#include "core/util/utf8.hpp"
 #include "dhs/config.hpp"
 
 namespace fs = std::filesystem;
@@ -44,7 +45,7 @@ std::string plan_to_json(const std::vector<WorkUnit>& plan) {
     for (const auto& u : plan)
         j.push_back({{"index", u.index}, {"id", u.id}, {"kind", u.kind}, {"cost", u.cost}, {"payload", u.payload},
                      {"bytes_in", u.bytes_in}, {"rows_out", u.rows_out}});
-    return j.dump();
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // ids may name any bytes
 }
 
 std::vector<WorkUnit> plan_from_json(const std::string& text) {
@@ -306,12 +307,12 @@ UnitsSettled settle_units(const mpi::Comm& comm, const Stage& stage, const std::
         for (const auto& r : reports)
             if (!r.ok) {
                 failed.insert(r.index);
-                fj.push_back({{"index", r.index}, {"id", plan[static_cast<std::size_t>(r.index)].id}, {"rank", r.rank},
-                              {"message", r.message}});
+                fj.push_back({{"index", r.index}, {"id", util::to_valid_utf8(plan[static_cast<std::size_t>(r.index)].id)},
+                              {"rank", r.rank}, {"message", util::to_valid_utf8(r.message)}});
             }
         for (std::int64_t i = 0; i < static_cast<std::int64_t>(plan.size()); ++i)
             if (!failed.count(i)) done.push_back(i);
-        fail_msg = fj.dump();
+        fail_msg = fj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     UnitsSettled units;
     units.done = broadcast_indices(comm, done);

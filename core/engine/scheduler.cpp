@@ -17,6 +17,7 @@
 #include "core/engine/progress.hpp"
 #include "core/error.hpp"
 #include "core/mpi/comm.hpp"
+#include "core/util/utf8.hpp"
 
 namespace dhs::engine {
 
@@ -81,7 +82,9 @@ UnitReport run_unit(const WorkUnit& u, int rank, const std::function<std::uint64
             r.message.clear();
             break;
         } catch (const std::exception& e) {
-            r.message = e.what();
+            // Messages may quote file contents (cfitsio quotes a header's bytes): made valid
+            // UTF-8 here, since they go into JSON and into the UTF-8 strings of /failures.
+            r.message = util::to_valid_utf8(e.what());
         } catch (...) {
             r.message = "unknown exception";
         }

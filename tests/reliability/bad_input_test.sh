@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The bad-input matrix (issue #18), one case per ctest test: bad_input_test.sh CASE.
+# Each case writes a small mock sky, breaks one input (astropy or plain bytes: nothing binary is
+# committed), runs dhs under mpirun -n 2 and checks that the message names the file and the
+# field, HDU, row or key; that only the affected unit is quarantined (exit 3) and everything
+# else finished, or that the command stops before any work; and that nothing crashes, aborts
+# through MPI_ABORT or hangs (every run under `timeout`).
+#   random_sweep      100 kB of random bytes listed as a sweep file beside the good ones (+ --resume)
+set -uo pipefail
+case_name="${1:?usage: bad_input_test.sh CASE}"
+dhs="${DHS_EXE:?}"
+src="${DHS_SOURCE_DIR:?}"
+py=/usr/bin/python3
+source "$(dirname "${BASH_SOURCE[0]}")/../support/script_support.sh"
+
+mock="$tmp/mock"
+"$dhs" mock-sky --out "$mock" --config "$src/configs/mock_sky_test.yaml" > "$tmp/mock.log" 2>&1 ||
+  { cat "$tmp/mock.log"; echo "FAIL: mock sky"; exit 1; }
+
+run_dhs() {  # run_dhs NAME ARGS...: dhs run of the demo config on the mock sky, 2 ranks, at most 240 s; sets rc
+  local name="$1"; shift
+  timeout -k 5 240 "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" 2 ${DHS_MPIEXEC_PREFLAGS//;/ } \
+    "$dhs" run "$src/configs/demo.yaml" --out "$tmp/$name" --set survey.root="$mock" --set inject.source=sersic \
+    --set run.log_level=info "$@" > "$tmp/$name.log" 2>&1
+  rc=$?
+  echo "--- dhs run $name: exit $rc; its last lines:"
+  grep -v '^-----' "$tmp/$name.log" | tail -n 8
+}
+has() { grep -qF -- "$2" "$1" || { echo "  '$2' not in $1"; return 1; }; }
+hasnt() { ! grep -qF -- "$2" "$1" || { echo "  '$2' found in $1"; return 1; }; }
+pycheck() { "$py" -c "$@"; }  # pycheck SCRIPT ARGS...: a Python check (h5py, astropy)
+
+# set_cards FILE KEY=VALUE...: rewrites header cards in place, in every HDU's header, as plain
+# bytes (a compressed coadd's data stay untouched); prints the 1-based HDUs changed.
+set_cards() {
+  "$py" - "$@" <<'PY'
+import sys
+path, pairs = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
+data = bytearray(open(path, "rb").read())
+hdus, hdu, pos, in_header = set(), 0, 0, False
+while pos + 80 <= len(data):
+    card = data[pos:pos + 80].decode("ascii", "replace")
+    if not in_header:
+        if card.startswith("SIMPLE  =") or card.startswith("XTENSION="):
+            in_header, hdu = True, hdu + 1
+        else:
+            pos += 2880 - pos % 2880 if pos % 2880 else 2880
+            continue
+    key = card[:8].strip()
+    if key in pairs:
+        data[pos:pos + 80] = f"{key:<8}= {pairs[key]:>20}".ljust(80).encode("ascii")
+        hdus.add(hdu)
+    if key == "END":
+        in_header = False
+        pos += 80
+        pos += (2880 - pos % 2880) % 2880
+        # skip the data: the next header starts on a block boundary with XTENSION
+        while pos + 80 <= len(data) and not data[pos:pos + 9] == b"XTENSION=":
+            pos += 2880
+        continue
+    pos += 80
+open(path, "wb").write(data)
+print(",".join(str(h) for h in sorted(hdus)))
+PY
+}
+
+case "$case_name" in
+random_sweep)
+  # 3. Random bytes listed as a sweep file: before, the unit was quarantined, then the JSON dump
+  # of its message (cfitsio quotes the bytes) threw and MPI_ABORT ended the job, --resume too.
+  # Now that unit is quarantined with a message made valid UTF-8, the good files finish.
+  mkdir -p "$mock/junk"
+  "$py" -c 'import random; open("'"$mock"'/junk/x.fits", "wb").write(random.Random(18).randbytes(100000))'
+  sweeps=(--set "sample.sweep_files=[sweep/10.1/sweep-*.fits,junk/x.fits]")
+  run_dhs rnd --stages sample "${sweeps[@]}"
+  check "exit 3 (a quarantined unit)" [ "$rc" = 3 ]
+  check "no MPI_ABORT" hasnt "$tmp/rnd.log" "MPI_ABORT"
+  check "log names the file" has "$tmp/rnd.log" "x.fits"
+  failures='
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+ids = list(f["/failures/unit_id"].asstr()[...]); msgs = list(f["/failures/message"].asstr()[...])
+print(ids, [m[:200] for m in msgs])
+assert len(ids) == 1 and "x.fits" in ids[0] and "x.fits" in msgs[0], ids
+assert f["/pool/sweep_file"].shape[0] > 0 and "x.fits" not in set(f["/pool/sweep_file"].asstr()[...])
+'
+  check "one unit quarantined, its message readable as text, the good files done" pycheck "$failures" "$tmp/rnd/sample.h5"
+  run_dhs rnd --stages sample "${sweeps[@]}" --resume
+  check "--resume: exit 3 again" [ "$rc" = 3 ]
+  check "--resume: no MPI_ABORT" hasnt "$tmp/rnd.log" "MPI_ABORT"
+  check "--resume: the same one failure" pycheck "$failures" "$tmp/rnd/sample.h5"
+  ;;
+*)
+  echo "unknown case '$case_name'"; exit 2 ;;
+esac
+finish
