@@ -263,6 +263,7 @@ void SweepReader::parse_header() {
     file_.check(status, "cannot read the table's shape");
     num_rows_ = nrows;
     row_bytes_ = naxis1;
+    check_data_size();
 
     std::int64_t offset = 0;
     columns_.reserve(static_cast<std::size_t>(ncols));
@@ -329,6 +330,31 @@ void SweepReader::parse_header() {
     }
     if (offset != row_bytes_)
         fail(fmt::format("the fields add up to {} bytes per row but NAXIS1 is {}", offset, row_bytes_));
+}
+
+void SweepReader::check_data_size() const {
+    // A header is trusted for nothing it cannot back with bytes: a NAXIS2 of 9e18 (or one a
+    // truncated file no longer holds) would otherwise plan billions of units or size buffers.
+    const std::string where = fmt::format("HDU {}, keyword NAXIS2", hdu_);
+    if (num_rows_ < 0 || row_bytes_ < 0)
+        throw DataError(path(), where, fmt::format("negative table shape: NAXIS1 = {}, NAXIS2 = {}", row_bytes_, num_rows_));
+    LONGLONG head = 0, data = 0, end = 0;
+    int status = 0;
+    fits_get_hduaddrll(fptr(file_), &head, &data, &end, &status);
+    file_.check(status, "cannot locate the table's data");
+    // cfitsio's own size of the file it reads: the decompressed bytes of a .gz sweep (read into
+    // memory), the disk file's size otherwise.
+    const LONGLONG size = fptr(file_)->Fptr->logfilesize;
+    if (row_bytes_ == 0 || size <= 0) return;  // a zero-width table: nothing to compare
+    const auto available = static_cast<std::uint64_t>(size) > static_cast<std::uint64_t>(data)
+                               ? static_cast<std::uint64_t>(size) - static_cast<std::uint64_t>(data)
+                               : std::uint64_t{0};
+    const auto holds = available / static_cast<std::uint64_t>(row_bytes_);
+    if (static_cast<std::uint64_t>(num_rows_) > holds)
+        throw DataError(path(), where,
+                        fmt::format("the header claims {} rows of {} bytes, but the file holds {} bytes after the "
+                                    "header, room for {} rows (corrupt NAXIS2 or truncated file)",
+                                    num_rows_, row_bytes_, available, holds));
 }
 
 std::vector<std::string> SweepReader::column_names() const {

@@ -57,7 +57,9 @@ public:
     /// @brief Opens `path` and moves to its first binary table. `block_rows` is the number of
     /// rows decoded per fits_read_tblbytes call; 0 picks about 1 MiB worth of rows.
     /// @throws FitsError naming the file when it cannot be opened, is not FITS, has no binary
-    /// table or a malformed table header.
+    /// table or a malformed table header; DataError (file, HDU, NAXIS2) when the header claims
+    /// more rows than the file holds bytes for (a corrupt NAXIS2 or a truncated file), before
+    /// anything is allocated for them.
     explicit SweepReader(const std::string& path, std::int64_t block_rows = 0);
 
     /// @brief The file as opened.
@@ -104,6 +106,7 @@ public:
 
 private:
     void parse_header();
+    void check_data_size() const;
     [[noreturn]] void fail(const std::string& what, const std::string& column = "") const;
 
     FitsFile file_;

@@ -6,6 +6,7 @@
 # else finished, or that the command stops before any work; and that nothing crashes, aborts
 # through MPI_ABORT or hangs (every run under `timeout`).
 #   random_sweep      100 kB of random bytes listed as a sweep file beside the good ones (+ --resume)
+#   huge_naxis2       sweep headers claiming NAXIS2 = 9e18 and 1e9 rows
 set -uo pipefail
 case_name="${1:?usage: bad_input_test.sh CASE}"
 dhs="${DHS_EXE:?}"
@@ -89,6 +90,36 @@ assert f["/pool/sweep_file"].shape[0] > 0 and "x.fits" not in set(f["/pool/sweep
   check "--resume: exit 3 again" [ "$rc" = 3 ]
   check "--resume: no MPI_ABORT" hasnt "$tmp/rnd.log" "MPI_ABORT"
   check "--resume: the same one failure" pycheck "$failures" "$tmp/rnd/sample.h5"
+  ;;
+huge_naxis2)
+  # 4. A sweep header claiming more rows than the file holds: before, NAXIS2 = 9e18 planned
+  # units until rank 0 ran out of memory (nothing logged), NAXIS2 = 1e9 planned 2,001 units
+  # and quarantined 2,000. Now each such file is refused once at open (one quarantined unit)
+  # with a DataError naming the file, the HDU and NAXIS2; the good files finish.
+  mkdir -p "$mock/junk"
+  good_sweep="$(ls "$mock"/sweep/10.1/sweep-*.fits | head -1)"
+  cp "$good_sweep" "$mock/junk/huge.fits"
+  cp "$good_sweep" "$mock/junk/big.fits"
+  hdu=$(set_cards "$mock/junk/huge.fits" NAXIS2=9000000000000000000)
+  set_cards "$mock/junk/big.fits" NAXIS2=1000000000 > /dev/null
+  check "NAXIS2 rewritten in HDU $hdu" [ "$hdu" = 2 ]
+  ( ulimit -v 8000000; run_dhs big --stages sample --set "sample.sweep_files=[sweep/10.1/sweep-*.fits,junk/huge.fits,junk/big.fits]"; exit $rc )
+  rc=$?
+  check "exit 3 (quarantined units), no hang, no memory blow-up" [ "$rc" = 3 ]
+  check "log names the file, HDU and NAXIS2" has "$tmp/big.log" "huge.fits' (HDU 2, keyword NAXIS2)"
+  check "log gives the rows claimed" has "$tmp/big.log" "claims 9000000000000000000 rows"
+  check "no MPI_ABORT" hasnt "$tmp/big.log" "MPI_ABORT"
+  check "one quarantined unit per bad file, the good files done" pycheck '
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+ids = list(f["/failures/unit_id"].asstr()[...]); msgs = list(f["/failures/message"].asstr()[...])
+print(ids, msgs, "units_planned", f.attrs["units_planned"])
+assert len(ids) == 2 and "big.fits" in ids[0] and "huge.fits" in ids[1], ids
+assert all("NAXIS2" in m for m in msgs), msgs
+assert "claims 1000000000 rows" in msgs[0], msgs
+assert f.attrs["units_planned"] < 10
+assert f["/pool/sweep_file"].shape[0] > 0
+' "$tmp/big/sample.h5"
   ;;
 *)
   echo "unknown case '$case_name'"; exit 2 ;;
