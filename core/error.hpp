@@ -69,6 +69,14 @@ private:
     std::string file_, object_, library_message_;
 };
 
+/// @brief An error every rank raised alike at the same point, with nothing collective left
+/// pending (a stage's plan failed on rank 0 and was broadcast): the command can end with exit
+/// code 1 on every rank without MPI_Abort.
+class CollectiveError : public Error {
+public:
+    explicit CollectiveError(const std::string& message) : Error(message) {}
+};
+
 /// @brief An MPI call returned an error code.
 class MpiError : public Error {
 public:

@@ -149,6 +149,11 @@ int main(int argc, char** argv) {
         // Every rank read the same configuration, so every rank fails here alike: no abort.
         if (rank0) std::fprintf(stderr, "dhs %s: error: %s\n", name.c_str(), e.what());
         return dhs::app::exit_usage;
+    } catch (const dhs::CollectiveError& e) {
+        // Every rank failed here alike (a stage's plan): no rank waits in a collective, no abort.
+        spdlog::error("dhs {}: {}", name, e.what());
+        dhs::log::flush();
+        return dhs::app::exit_failure;
     } catch (const std::exception& e) {
         spdlog::error("dhs {}: {}", name, e.what());
         dhs::log::flush();

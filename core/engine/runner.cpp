@@ -71,7 +71,9 @@ std::vector<WorkUnit> collective_plan(const mpi::Comm& comm, const Stage& stage,
         }
     }
     comm.broadcast(msg);
-    if (msg.empty() || msg[0] == 'E') throw Error(fmt::format("planning stage '{}' failed: {}", stage.name(), msg.substr(1)));
+    // Every rank throws the same error here, before the stage opens anything collective.
+    if (msg.empty() || msg[0] == 'E')
+        throw CollectiveError(fmt::format("planning stage '{}' failed: {}", stage.name(), msg.substr(1)));
     return plan_from_json(msg.substr(1));
 }
 

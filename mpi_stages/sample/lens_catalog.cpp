@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/util/utf8.hpp"
 
 namespace dhs::stages::sample {
 
@@ -65,6 +66,7 @@ struct CsvFile {
             if (trim(line).empty()) continue;
             if (!split_csv_line(line, header))
                 throw DataError(path, fmt::format("line {}", line_no), "unterminated quoted field in the header");
+            require_utf8(header, true);
             return;
         }
         throw DataError(path, "line 1", "the file is empty (no header line)");
@@ -81,10 +83,27 @@ struct CsvFile {
                 throw DataError(path, fmt::format("line {}", line_no),
                                 fmt::format("{} fields where the header has {} (a comma too many or too few?)",
                                             fields.size(), header.size()));
+            require_utf8(fields, false);
             return true;
         }
         if (in.bad()) throw Error(fmt::format("read error in '{}' after line {}", path, line_no));
         return false;
+    }
+    // Every field must be UTF-8: names and references go into HDF5 strings tagged UTF-8 (and
+    // JSON), where other bytes make the file unreadable as text (h5py's .asstr() raises).
+    void require_utf8(const std::vector<std::string>& fields, bool is_header) const {
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            const std::size_t at = util::first_invalid_utf8(fields[i]);
+            if (at == std::string::npos) continue;
+            const std::string where =
+                is_header ? fmt::format("line {} (header), field {}", line_no, i + 1)
+                          : fmt::format("line {}, column '{}'", line_no, util::to_valid_utf8(trim(header[i])));
+            throw DataError(path, where,
+                            fmt::format("byte 0x{:02X} at offset {} of the field is not valid UTF-8 (the field reads "
+                                        "'{}'); the catalog must be UTF-8 text",
+                                        static_cast<unsigned>(static_cast<unsigned char>(fields[i][at])), at,
+                                        util::to_valid_utf8(fields[i])));
+        }
     }
     [[noreturn]] void bad(const std::string& column, const std::string& what) const {
         throw DataError(path, fmt::format("line {}, column '{}'", line_no, column), what);

@@ -5,6 +5,7 @@
 # field, HDU, row or key; that only the affected unit is quarantined (exit 3) and everything
 # else finished, or that the command stops before any work; and that nothing crashes, aborts
 # through MPI_ABORT or hangs (every run under `timeout`).
+#   lenscat_not_utf8  \xff\xfe in a name of lenses/lenscat.csv
 #   random_sweep      100 kB of random bytes listed as a sweep file beside the good ones (+ --resume)
 #   huge_naxis2       sweep headers claiming NAXIS2 = 9e18 and 1e9 rows
 set -uo pipefail
@@ -66,6 +67,42 @@ PY
 }
 
 case "$case_name" in
+lenscat_not_utf8)
+  # 2. \xff\xfe in a name: before, written raw into UTF-8-tagged HDF5 strings (h5py's .asstr()
+  # raised). Now the sample stage stops at planning (exit 1: bad data, not a bad config),
+  # naming the file, the line and the column; nothing is written.
+  cat="$mock/lenses/lenscat.csv"
+  "$py" - "$cat" <<'PY'
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+lines[2] = b"\xff\xfe" + lines[2]          # line 3 of the file: its name field
+open(sys.argv[1], "wb").write(b"\n".join(lines))
+PY
+  run_dhs bad --stages sample
+  check "exit 1 (an error stopped the command)" [ "$rc" = 1 ]
+  check "message names the file" has "$tmp/bad.log" "lenscat.csv"
+  check "message names line and column" has "$tmp/bad.log" "line 3, column 'name'"
+  check "message says why" has "$tmp/bad.log" "byte 0xFF at offset 0 of the field is not valid UTF-8"
+  check "nothing written" [ ! -e "$tmp/bad/sample.h5" ]
+  check "no crash" hasnt "$tmp/bad.log" "terminate called"
+  check "no MPI_ABORT (every rank stops alike)" hasnt "$tmp/bad.log" "MPI_ABORT"
+  # Valid UTF-8 beyond ASCII is fine and reads back as text.
+  "$py" - "$cat" <<'PY'
+import sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+lines[2] = "Ž-".encode() + lines[2][2:]
+open(sys.argv[1], "wb").write(b"\n".join(lines))
+PY
+  run_dhs good --stages sample
+  check "a UTF-8 name runs (exit 0)" [ "$rc" = 0 ]
+  check "the UTF-8 name reads back as text" pycheck '
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+names = [n for g in ("/lenses", "/positives") if g in f for k in ("name", "lens_name", "all_names") if k in f[g] for n in f[g][k].asstr()[...]]
+print([n for n in names if n.startswith("Ž")])
+assert any(n.startswith("Ž-") for n in names), names
+' "$tmp/good/sample.h5"
+  ;;
 random_sweep)
   # 3. Random bytes listed as a sweep file: before, the unit was quarantined, then the JSON dump
   # of its message (cfitsio quotes the bytes) threw and MPI_ABORT ended the job, --resume too.
