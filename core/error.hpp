@@ -57,6 +57,13 @@ public:
     MissingColumnError(std::string file, int hdu, std::string column);
 };
 
+/// @brief A header's WCS parses but cannot map pixels to the sky (a singular CD matrix, a
+/// zero CDELT): a FitsError naming the file, the HDU and the keywords at fault.
+class DegenerateWcsError : public FitsError {
+public:
+    using FitsError::FitsError;
+};
+
 /// @brief An HDF5 call failed; carries the file, the object path and HDF5's error stack.
 class HdfError : public Error {
 public:

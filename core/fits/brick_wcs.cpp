@@ -55,6 +55,31 @@ double wrap_ra(double ra) {
     return ra >= 360.0 ? ra - 360.0 : ra;
 }
 
+/// Refuses a linear transformation that maps the image to a point: a CD matrix of zero
+/// determinant (wcsfix's cdfix would silently turn an all-zero CD matrix into the unit matrix,
+/// 1 degree per pixel), or a PC matrix with a zero CDELT. Runs on wcspih's result, before wcsfix.
+void check_not_degenerate(const wcsprm& w, const std::string& origin, int hdu) {
+    const double* m = (w.altlin & 2) != 0 ? w.cd : w.pc;
+    if (m == nullptr) return;
+    const double a = m[0], b = m[1], c = m[2], d = m[3];
+    if ((w.altlin & 2) != 0) {
+        const double det = a * d - b * c;
+        if (std::isfinite(det) && det != 0.0) return;
+        throw DegenerateWcsError(origin, hdu, "", 0,
+                                 fmt::format("degenerate WCS: the CD matrix (CD1_1 = {}, CD1_2 = {}, CD2_1 = {}, "
+                                             "CD2_2 = {}) is singular (determinant {}); pixels cannot be located",
+                                             a, b, c, d, det),
+                                 "");
+    }
+    const double det = (a * d - b * c) * w.cdelt[0] * w.cdelt[1];
+    if (std::isfinite(det) && det != 0.0) return;
+    throw DegenerateWcsError(origin, hdu, "", 0,
+                             fmt::format("degenerate WCS: CDELT1 = {}, CDELT2 = {} with PC1_1 = {}, PC1_2 = {}, "
+                                         "PC2_1 = {}, PC2_2 = {} is singular; pixels cannot be located",
+                                         w.cdelt[0], w.cdelt[1], a, b, c, d),
+                             "");
+}
+
 }  // namespace
 
 struct BrickWcs::Impl {
@@ -150,6 +175,7 @@ BrickWcs BrickWcs::from_header(const std::string& cards, int ncards, const std::
                         fmt::format("header holds no primary 2-axis WCS (found {} WCS, {} axes)", nwcs,
                                     primary == nullptr ? 0 : primary->naxis),
                         "");
+    check_not_degenerate(*primary, origin, hdu);
     impl->copy_from(primary, true);
     if (impl->w->lng < 0 || impl->w->lat < 0)
         throw FitsError(origin, hdu, "", 0,

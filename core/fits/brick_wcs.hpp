@@ -43,7 +43,8 @@ public:
     /// and wcsset. `origin` (usually the file path) and `hdu` (1-based, 0 if unknown) only
     /// label error messages.
     /// @throws FitsError naming `origin` when the header holds no celestial WCS or wcslib
-    /// rejects it (wcslib's own message included).
+    /// rejects it (wcslib's own message included); DegenerateWcsError (file, HDU, the CD or
+    /// PC/CDELT keywords and values) when the linear part is singular, e.g. an all-zero CD matrix.
     static BrickWcs from_header(const std::string& cards, int ncards, const std::string& origin,
                                 int hdu = 0);
     /// @brief As above with ncards = cards.size() / 80.

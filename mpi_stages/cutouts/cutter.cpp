@@ -30,6 +30,7 @@ struct BrickGeometry {
     long width = 0, height = 0;
     std::optional<fits::BrickWcs> wcs;
     double ra = 0, dec = 0;  // brick centre
+    std::string degenerate;  // a coadd's WCS is singular (the error message): the brick is not used
 };
 
 /// Where a target lands in one coadd.
@@ -54,6 +55,8 @@ public:
             g.ra = b->ra;
             g.dec = b->dec;
         }
+        // The first readable image (else invvar) gives the geometry; every image and invvar
+        // header is checked for a degenerate WCS, which makes the whole brick unusable.
         for (const char* product : {"image", "invvar"}) {
             for (const auto& band : p_.bands) {
                 const std::string kind = kind_name(product, band);
@@ -61,17 +64,23 @@ public:
                 if (!fs::exists(path)) continue;
                 try {
                     auto img = fits::BrickImage::open(path);
-                    g.wcs = img.wcs();
+                    const auto& wcs = img.wcs();
+                    if (g.present) continue;
+                    g.wcs = wcs;
                     g.width = img.width();
                     g.height = img.height();
                     g.ref_kind = kind;
                     g.present = true;
+                } catch (const DegenerateWcsError& e) {
+                    if (g.degenerate.empty()) g.degenerate = e.what();
                 } catch (const Error&) {
-                    continue;  // unreadable header or WCS: the next file may do
+                    continue;  // unreadable header or WCS: the next file may do (its stamps are flagged)
                 }
-                break;
             }
-            if (g.present) break;
+        }
+        if (!g.degenerate.empty()) {
+            g.present = false;
+            g.wcs.reset();
         }
         return cache_.emplace(brick, std::move(g)).first->second;
     }
@@ -365,6 +374,8 @@ void cut_targets(const Params& p, const std::vector<Target>& targets, StampBatch
         Work& w = work[i];
         w.image_ok.assign(static_cast<std::size_t>(nb), 0);
         w.invvar_ok.assign(static_cast<std::size_t>(nb), 0);
+        if (const auto& home = geo.of(t.home_brick); !home.degenerate.empty())
+            throw Error(fmt::format("cutouts: brick {} cannot be cut: {}", t.home_brick, home.degenerate));
         Placement best = geo.place(t.home_brick, t.ra, t.dec);
         const bool home_present = geo.of(t.home_brick).present;
         if (p.edge == EdgePolicy::nearest_complete && (!best.valid || best.outside > 0)) {

@@ -5,6 +5,7 @@
 # field, HDU, row or key; that only the affected unit is quarantined (exit 3) and everything
 # else finished, or that the command stops before any work; and that nothing crashes, aborts
 # through MPI_ABORT or hangs (every run under `timeout`).
+#   zero_cd           one band's coadd header with CD1_1..CD2_2 = 0
 #   lenscat_not_utf8  \xff\xfe in a name of lenses/lenscat.csv
 #   random_sweep      100 kB of random bytes listed as a sweep file beside the good ones (+ --resume)
 #   huge_naxis2       sweep headers claiming NAXIS2 = 9e18 and 1e9 rows
@@ -67,6 +68,35 @@ PY
 }
 
 case "$case_name" in
+zero_cd)
+  # 1. One band's coadd header with CD1_1..CD2_2 = 0: before, exit 0 and every stamp of that
+  # brick cut from the image centre with status ok. Now that brick's unit is quarantined,
+  # naming the file, the HDU and the CD keys; the other brick is cut.
+  bricks=($(ls "$mock/coadd"/*/ | grep -v / | sort))
+  bad="${bricks[0]}" good="${bricks[1]}"
+  file="$(ls "$mock/coadd"/*/"$bad"/legacysurvey-"$bad"-image-r.fits.fz)"
+  hdu=$(set_cards "$file" CD1_1=0.0 CD1_2=0.0 CD2_1=0.0 CD2_2=0.0)
+  check "CD cards zeroed in HDU $hdu of $(basename "$file")" [ -n "$hdu" ]
+  run_dhs cut --stages sample,cutouts --set cutouts.unit_targets=1
+  check "exit 3 (a quarantined unit)" [ "$rc" = 3 ]
+  check "log names the file" has "$tmp/cut.log" "legacysurvey-$bad-image-r.fits.fz"
+  check "log names the HDU" has "$tmp/cut.log" "HDU $hdu"
+  check "log names the CD keys" has "$tmp/cut.log" "CD1_1 = 0"
+  check "log says degenerate WCS" has "$tmp/cut.log" "degenerate WCS"
+  check "no MPI_ABORT" hasnt "$tmp/cut.log" "MPI_ABORT"
+  check "only the broken brick's unit quarantined, the other brick cut" pycheck '
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+ids = list(f["/failures/unit_id"].asstr()[...]); msgs = list(f["/failures/message"].asstr()[...])
+print(ids, msgs)
+assert ids == [sys.argv[2]], ids
+assert "CD2_2" in msgs[0] and "image-r.fits.fz" in msgs[0], msgs
+src = set(f["/stamps/brickname"].asstr()[...]); status = set(f["/stamps/status"].asstr()[...])
+print("stamps", f["/stamps/brickname"].shape[0], src, status)
+assert f["/stamps/brickname"].shape[0] > 0 and src <= {sys.argv[3], ""}, src
+assert list(f["/bricks/brickname"].asstr()[...]) == [sys.argv[3]]
+' "$tmp/cut/cutouts.h5" "$bad" "$good"
+  ;;
 lenscat_not_utf8)
   # 2. \xff\xfe in a name: before, written raw into UTF-8-tagged HDF5 strings (h5py's .asstr()
   # raised). Now the sample stage stops at planning (exit 1: bad data, not a bad config),
