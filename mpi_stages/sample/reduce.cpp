@@ -16,6 +16,7 @@
 #include <map>
 #include <numeric>
 #include <queue>
+#include <set>
 #include <span>
 #include <variant>
 
@@ -231,6 +232,7 @@ struct Matched {
     Table positives, lenses;
     std::map<std::string, std::int64_t> attrs;  // of /positives
     std::map<std::string, double> real_attrs;
+    std::string nonfinite_flux;  // NaN / infinite fluxes per column (nonfinite_flux_summary), "" if none
 };
 
 // The catalog's, the coverage's and the match's counts: attributes of /positives.
@@ -273,6 +275,24 @@ void positive_attrs(const Params& p, const Inputs& inputs, const LensMatches& lm
                       {"exclusion_radius_arcsec", p.exclusion_radius_arcsec}};
 }
 
+// The per-unit counts of NaN / infinite fluxes summed per column: "FLUX_R: 3 rows, FLUX_Z: 3
+// rows (in sweep-a.fits, sweep-b.fits)", empty when there are none.
+std::string nonfinite_flux_summary(const Table& t) {
+    std::map<std::string, std::int64_t> per_column;
+    std::set<std::string> files;
+    const auto& file = t.column("sweep_file").strings();
+    const auto& column = t.column("column").strings();
+    const auto rows = t.column("rows").values<std::int64_t>();
+    for (std::size_t i = 0; i < t.num_rows(); ++i) {
+        per_column[column[i]] += rows[i];
+        files.insert(file[i]);
+    }
+    if (per_column.empty()) return "";
+    std::vector<std::string> parts;
+    for (const auto& [c, n] : per_column) parts.push_back(fmt::format("{}: {} rows", c, n));
+    return fmt::format("{} (in {})", fmt::join(parts, ", "), fmt::join(files, ", "));
+}
+
 // Phase 1, rank 0: the positives (the nearest object within the match radius of each Tier-A/B
 // lens), the lens list and the tallies. @returns the draw quotas (see draw_quotas).
 std::vector<std::int64_t> positives_and_lenses(const Params& p, const std::string& path, Matched& out) {
@@ -282,6 +302,7 @@ std::vector<std::int64_t> positives_and_lenses(const Params& p, const std::strin
     const Table m = r.read_table("/lens_matches");
     const Table cov = r.read_table("/lens_coverage");
     const Table pc = r.read_table("/pool_counts");
+    if (r.exists("/nonfinite_flux")) out.nonfinite_flux = nonfinite_flux_summary(r.read_table("/nonfinite_flux"));
     const LensMatches lm = match_lenses(L.size(), m, cov);
     out.positives = positives_table(L, m, lm);
     out.lenses = lenses_table(L, m, lm);
@@ -606,8 +627,13 @@ void write_results(const Params& p, const std::string& path, const Matched& m, c
     spdlog::info("sample: strata (negatives per positive {}, N1:N2 {:.0f}:{:.0f}):\n{}", p.negatives_per_positive,
                  100 * p.n1_fraction, 100 * (1 - p.n1_fraction), text);
 
+    if (!m.nonfinite_flux.empty())
+        spdlog::warn("sample: sweep rows with a non-finite flux (NaN or infinite), kept in /pool but never hosts: {}",
+                     m.nonfinite_flux);
+
     hdf5::ResultAppender a(path);
     for (const char* g : {"/positives", "/negatives", "/lenses", "/strata"}) a.remove(g);
+    a.set_attribute("/pool", "nonfinite_flux", m.nonfinite_flux.empty() ? std::string("none") : m.nonfinite_flux);
     a.write_table("/positives", m.positives);
     a.write_table("/negatives", negatives);
     a.write_table("/lenses", m.lenses);

@@ -5,6 +5,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -511,6 +512,13 @@ std::vector<engine::OutputGroup> output_groups() {
     counts.schema.add(Column("hosts", std::vector<std::int64_t>{}));
     counts.schema.add(Column("rows", std::vector<std::int64_t>{}));
     g.push_back(std::move(counts));
+    engine::OutputGroup flux{.name = "nonfinite_flux",
+                             .description = "per unit: sweep rows whose flux column is NaN or infinite (they stay in "
+                                            "/pool, never in /hosts; summed in /pool's nonfinite_flux attribute)"};
+    flux.schema.add(Column("sweep_file", std::vector<std::string>{}));
+    flux.schema.add(Column("column", std::vector<std::string>{}));
+    flux.schema.add(Column("rows", std::vector<std::int64_t>{}));
+    g.push_back(std::move(flux));
     return g;
 }
 
@@ -551,6 +559,7 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
     Extras x;
     std::vector<LensPair> pairs;
     std::vector<std::uint32_t> pool_idx, host_idx, match_idx;
+    std::array<std::int64_t, 4> nonfinite{};  // rows with a NaN or infinite FLUX_G, _R, _Z, _W1
     for (std::int64_t b0 = begin; b0 < end; b0 += p.read_block_rows) {
         const std::int64_t b1 = std::min(end, b0 + p.read_block_rows);
         Table t;
@@ -566,11 +575,19 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
         pool_idx.clear();
         host_idx.clear();
         match_idx.clear();
+        std::vector<char> finite(b.n, 1);
+        for (std::size_t k = 0; k < 4; ++k)
+            for (std::size_t i = 0; i < b.n; ++i)
+                if (!std::isfinite(b.flux[k][i])) {
+                    ++nonfinite[k];
+                    finite[i] = 0;
+                }
         for (std::size_t i = 0; i < b.n; ++i)
             if (d.in_pool[i]) {
                 pool_idx.push_back(static_cast<std::uint32_t>(i));
                 extras_of(b, p, in, d, i, true, x);
-                const bool host = (x.lrg[i] >> p.lrg_variant) & 1u;
+                // An infinite flux can pass the LRG colour cuts (its magnitude is -inf): never a host.
+                const bool host = ((x.lrg[i] >> p.lrg_variant) & 1u) && finite[i];
                 if (host) host_idx.push_back(static_cast<std::uint32_t>(i));
                 const auto s = static_cast<std::size_t>(kernels::stratum_id(d.nobs_bin[i], d.type_bin[i]));
                 auto& c = counts[(s * 3 + static_cast<std::size_t>(x.pool[i])) * 3 + static_cast<std::size_t>(d.split[i])];
@@ -626,6 +643,20 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
     ct.add(Column("hosts", std::move(ch)));
     ct.add(Column("rows", std::move(cr)));
     out["pool_counts"] = std::move(ct);
+    std::vector<std::string> nf_file, nf_column;
+    std::vector<std::int64_t> nf_rows;
+    static const char* const flux_columns[4] = {"FLUX_G", "FLUX_R", "FLUX_Z", "FLUX_W1"};
+    for (std::size_t k = 0; k < 4; ++k)
+        if (nonfinite[k] > 0) {
+            nf_file.push_back(file_name);
+            nf_column.push_back(flux_columns[k]);
+            nf_rows.push_back(nonfinite[k]);
+        }
+    Table nf;
+    nf.add(Column("sweep_file", std::move(nf_file)));
+    nf.add(Column("column", std::move(nf_column)));
+    nf.add(Column("rows", std::move(nf_rows)));
+    out["nonfinite_flux"] = std::move(nf);
     return out;
 }
 

@@ -9,6 +9,7 @@
 #   lenscat_not_utf8  \xff\xfe in a name of lenses/lenscat.csv
 #   random_sweep      100 kB of random bytes listed as a sweep file beside the good ones (+ --resume)
 #   huge_naxis2       sweep headers claiming NAXIS2 = 9e18 and 1e9 rows
+#   nonfinite_flux    NaN / inf fluxes in a sweep: counted, reported, kept out of /hosts
 set -uo pipefail
 case_name="${1:?usage: bad_input_test.sh CASE}"
 dhs="${DHS_EXE:?}"
@@ -187,6 +188,39 @@ assert "claims 1000000000 rows" in msgs[0], msgs
 assert f.attrs["units_planned"] < 10
 assert f["/pool/sweep_file"].shape[0] > 0
 ' "$tmp/big/sample.h5"
+  ;;
+nonfinite_flux)
+  # Weak list: NaN / inf fluxes. Before, they passed silently into /pool and /hosts. Now the
+  # sample stage counts them per band (log line and summary) and keeps them out of /hosts.
+  good_sweep="$(ls "$mock"/sweep/10.1/sweep-*.fits | head -1)"
+  "$py" - "$good_sweep" <<'PY'
+import sys, numpy as np
+from astropy.io import fits
+with fits.open(sys.argv[1], mode="update") as h:
+    d = h[1].data
+    lrg = np.flatnonzero((d["TYPE"] != "PSF") & (d["FLUX_Z"] > 10))[:6]
+    d["FLUX_Z"][lrg[:3]] = np.nan
+    d["FLUX_R"][lrg[3:]] = np.inf
+    print("broken rows", lrg)
+PY
+  run_dhs nf --stages sample
+  check "exit 0" [ "$rc" = 0 ]
+  check "the log reports the non-finite fluxes" has "$tmp/nf.log" "non-finite flux"
+  check "the log names the columns and counts" has "$tmp/nf.log" "FLUX_R: 3 rows, FLUX_Z: 3 rows (in $(basename "$good_sweep"))"
+  check "counted in sample.h5, none in /hosts" pycheck '
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+note = f["/pool"].attrs["nonfinite_flux"]
+note = note.decode() if isinstance(note, bytes) else note
+cols = f["/nonfinite_flux/column"].asstr()[...]; rows = f["/nonfinite_flux/rows"][...]
+tot = {c: int(rows[cols == c].sum()) for c in set(cols)}
+print(note, tot)
+assert tot == {"FLUX_Z": 3, "FLUX_R": 3}, tot
+assert "FLUX_R: 3 rows" in note
+for b in ("g", "r", "z", "w1"):
+    assert np.isfinite(f["/hosts/flux_" + b][...]).all(), b
+assert f["/hosts/flux_r"].shape[0] > 0
+' "$tmp/nf/sample.h5"
   ;;
 *)
   echo "unknown case '$case_name'"; exit 2 ;;
