@@ -10,6 +10,7 @@
 #include "core/engine/units.hpp"
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
+#include "core/util/utf8.hpp"
 #include "mpi_stages/sample/sample.hpp"
 
 namespace dhs::stages {
@@ -36,7 +37,7 @@ std::vector<engine::WorkUnit> SampleStage::plan(const engine::StageContext& ctx)
                 {{path, r.num_rows(), static_cast<std::int64_t>(std::filesystem::file_size(path))}}, p.rows_per_unit);
         } catch (const std::exception& e) {
             // An unreadable file is still a unit: it fails (and is quarantined) with its error.
-            spdlog::warn("sample: cannot plan '{}': {}", path, e.what());
+            spdlog::warn("sample: cannot plan '{}': {}", path, util::to_valid_utf8(e.what()));  // cfitsio may quote any bytes
             engine::WorkUnit u;
             u.kind = "sweep-rows";
             u.id = std::filesystem::path(path).filename().string() + "[unreadable]";

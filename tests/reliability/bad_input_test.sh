@@ -145,6 +145,11 @@ random_sweep)
   check "exit 3 (a quarantined unit)" [ "$rc" = 3 ]
   check "no MPI_ABORT" hasnt "$tmp/rnd.log" "MPI_ABORT"
   check "log names the file" has "$tmp/rnd.log" "x.fits"
+  check "console and rank logs are UTF-8 text" pycheck '
+import sys
+for p in sys.argv[1:]:
+    open(p, "rb").read().decode("utf-8")
+' "$tmp/rnd.log" "$tmp"/rnd/logs/rank-*.log
   failures='
 import sys, h5py
 f = h5py.File(sys.argv[1], "r")
