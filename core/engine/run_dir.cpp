@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -20,19 +19,13 @@
 #include <utility>
 
 #include "core/mpi/comm.hpp"
+#include "core/util/clock.hpp"
 
 namespace fs = std::filesystem;
 
 namespace dhs::engine {
 
 namespace {
-
-std::string iso_now() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
 
 // What the lock file says of its holder, on one line ("host h, pid p, started t, command: c").
 std::string read_holder(int fd) {
@@ -124,7 +117,7 @@ RunDirLock::RunDirLock(const std::string& run_dir, const std::string& command_li
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);
     const std::string holder =
-        fmt::format("host {}\npid {}\nstarted {}\ncommand: {}\n", host, ::getpid(), iso_now(), command_line);
+        fmt::format("host {}\npid {}\nstarted {}\ncommand: {}\n", host, ::getpid(), util::utc_timestamp(), command_line);
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size()))
         spdlog::warn("cannot record this job in the run directory's lock file {}: {}", path, std::strerror(errno));
 }
@@ -228,7 +221,7 @@ FileFingerprint fingerprint_file(const mpi::Comm& comm, const std::string& path)
 }
 
 std::string completion_record(const std::string& file_name, const FileFingerprint& fp) {
-    const nlohmann::json j = {{"completed", iso_now()},  {"file", file_name},
+    const nlohmann::json j = {{"completed", util::utc_timestamp()},  {"file", file_name},
                               {"bytes", fp.bytes},       {"block_bytes", FileFingerprint::kBlockBytes},
                               {"xxh64_of_blocks", fp.xxh64}};
     return j.dump() + "\n";

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -23,6 +22,7 @@
 #include "core/error.hpp"
 #include "core/logging/log.hpp"
 #include "core/mpi/comm.hpp"
+#include "core/util/clock.hpp"
 #include "core/util/sha256.hpp"
 #include "core/util/utf8.hpp"
 #include "dhs/config.hpp"
@@ -32,13 +32,6 @@ namespace fs = std::filesystem;
 namespace dhs::engine {
 
 namespace {
-
-std::string iso_now() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-    return buf;
-}
 
 std::string plan_to_json(const std::vector<WorkUnit>& plan) {
     nlohmann::json j = nlohmann::json::array();
@@ -117,7 +110,7 @@ GatherMeta stage_meta(const mpi::Comm& comm, const Stage& stage, const StageCont
                               {"config_sha256", cfg.sha256()}, {"config", cfg.resolved_yaml()}};
     meta.root_int_attrs = {{"seed", ctx.seed}};
     meta.buffer_bytes = static_cast<std::uint64_t>(cfg.get_int("run.gather_buffer_mb")) << 20;
-    meta.run_string_attrs = {{"hosts", hostnames(comm)}, {"finished", iso_now()}, {"command", command_line},
+    meta.run_string_attrs = {{"hosts", hostnames(comm)}, {"finished", util::utc_timestamp()}, {"command", command_line},
                              {"resumed", opt.resume ? "yes" : "no"}};
     meta.run_real_attrs = {{"ranks", static_cast<double>(comm.size())}};
     return meta;
@@ -141,7 +134,8 @@ void mark_complete(const mpi::Comm& comm, const Stage& stage, const StagePaths& 
     std::optional<FileFingerprint> fp;
     if (exists == "1") fp = fingerprint_file(comm, at.output);
     mpi::on_rank0(comm, [&] {
-        write_text_atomically(at.complete_marker, fp ? completion_record(stage.output_file(), *fp) : iso_now() + "\n");
+        write_text_atomically(at.complete_marker,
+                              fp ? completion_record(stage.output_file(), *fp) : util::utc_timestamp() + "\n");
     });
 }
 
