@@ -7,17 +7,7 @@ set -uo pipefail
 dhs="${DHS_EXE:?}"
 source "$(dirname "${BASH_SOURCE[0]}")/../support/script_support.sh"
 
-cat > "$tmp/skel.yaml" <<'YAML'
-run:
-  stages: [skeleton]
-  progress_interval_s: 0.5
-skeleton:
-  units: 48
-  rows_per_unit: 40
-  uneven: true
-  stamp_size: 9
-  work_per_row: 200
-YAML
+skeleton_config "$tmp/skel.yaml"
 
 # 1. Same datasets for 1, 2 and 3 ranks.
 for n in 1 2 3; do

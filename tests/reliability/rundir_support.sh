@@ -4,17 +4,7 @@
 
 # A quick skeleton run, and a slow one (units sleep: ~10 s on 2 ranks, so it is still running
 # when a second job, slow to start in a torch build, looks at it).
-cat > "$tmp/skel.yaml" <<'YAML'
-run:
-  stages: [skeleton]
-  progress_interval_s: 0.5
-skeleton:
-  units: 48
-  rows_per_unit: 40
-  uneven: true
-  stamp_size: 9
-  work_per_row: 200
-YAML
+skeleton_config "$tmp/skel.yaml"
 sed -e 's/work_per_row: 200/work_per_row: 200\n  sleep_ms_per_unit: 400/' "$tmp/skel.yaml" > "$tmp/slow.yaml"
 
 # start_job LOG CONFIG RUN_DIR [args]: dhs run on 2 ranks in the background, in its own process

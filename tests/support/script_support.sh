@@ -1,6 +1,7 @@
 # Helpers the end-to-end test scripts share (sourced, test code only): a temporary directory
 # removed (and every process still using it killed) on exit, PASS/FAIL bookkeeping, the MPI
-# launcher with the flags ctest hands over, and dataset identity of two dhs result files.
+# launcher with the flags ctest hands over, dataset identity of two dhs result files, and the
+# skeleton config the engine and run-directory tests share.
 #   source "$(dirname "${BASH_SOURCE[0]}")/../support/script_support.sh"
 #   ... check "name" command args...; ...; finish
 tmp="$(mktemp -d)"
@@ -29,6 +30,19 @@ same() {  # same A.h5 B.h5: identical outside /provenance/run (values, attribute
     return 1
   fi
   diff <(h5ls -r "$1") <(h5ls -r "$2") >/dev/null || { echo "object lists differ"; return 1; }
+}
+skeleton_config() {  # skeleton_config FILE: the engine tests' skeleton run (48 uneven units, 9x9 stamps)
+  cat > "$1" <<'YAML'
+run:
+  stages: [skeleton]
+  progress_interval_s: 0.5
+skeleton:
+  units: 48
+  rows_per_unit: 40
+  uneven: true
+  stamp_size: 9
+  work_per_row: 200
+YAML
 }
 finish() {  # the plain closing line, and the exit status
   echo "$pass passed, $fails failed"
