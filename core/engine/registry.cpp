@@ -10,6 +10,10 @@ namespace dhs::engine {
 
 void Stage::reduce(const StageContext&, const mpi::Comm&, const std::string&) const {}
 
+std::vector<float> Stage::serve(std::span<const std::int64_t>, std::span<const float>, const StageContext&) const {
+    throw Error("stage '" + name() + "' has serving ranks but does not serve requests");
+}
+
 UnitOutput CollectiveStage::process(const WorkUnit& unit, const StageContext&) const {
     throw Error("stage '" + name() + "' is collective: it has no work units (asked for '" + unit.id + "')");
 }

@@ -2,6 +2,7 @@
 #include "core/engine/runner.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "core/engine/progress.hpp"
 #include "core/engine/run_dir.hpp"
 #include "core/engine/scheduler.hpp"
+#include "core/engine/service.hpp"
 #include "core/engine/spool.hpp"
 #include "core/error.hpp"
 #include "core/logging/log.hpp"
@@ -267,20 +269,34 @@ std::vector<UnitReport> process_units(const mpi::Comm& comm, const Stage& stage,
                                       const std::vector<OutputGroup>& groups, const std::vector<WorkUnit>& plan,
                                       const std::vector<std::int64_t>& todo, const std::string& spool_dir) {
     const config::Config& cfg = ctx.config;
+    Service service(comm, stage.serving_ranks(ctx, comm));
+    StageContext unit_ctx = ctx;
+    unit_ctx.service = service.client();
+    if (comm.rank() == 0 && service.active())
+        spdlog::info("stage {}: serving ranks [{}] answer the {} processing ranks", stage.name(), fmt::join(service.servers(), ","),
+                     comm.size() - static_cast<int>(service.servers().size()));
     auto work = [&](const WorkUnit& u) -> std::uint64_t {
-        UnitOutput out = stage.process(u, ctx);
+        UnitOutput out = stage.process(u, unit_ctx);
         validate_unit_output(out, groups, u.id);
         std::uint64_t rows = 0;
         for (const auto& [g, t] : out) rows += t.num_rows();
         write_spool(spool_dir, u.index, out);
         return rows;
     };
+    ScheduleOptions options{.in_flight = static_cast<int>(cfg.get_int("run.units_in_flight"))};
+    if (service.active()) {
+        options.idle_ranks = service.servers();
+        options.idle = [&] {
+            service.serve([&](std::span<const std::int64_t> h, std::span<const float> x) { return stage.serve(h, x, ctx); });
+        };
+        options.pump = [&] { return service.pump(); };
+        options.units_done = [&] { service.stop_servers(); };
+    }
     std::unique_ptr<Progress> progress;
     if (comm.rank() == 0)
         progress = std::make_unique<Progress>("stage " + stage.name(), static_cast<std::int64_t>(todo.size()),
                                               cfg.get_real("run.progress_interval_s"));
-    auto reports = run_schedule(comm, plan, todo, work,
-                                {.in_flight = static_cast<int>(cfg.get_int("run.units_in_flight"))}, progress.get());
+    auto reports = run_schedule(comm, plan, todo, work, options, progress.get());
     if (progress) progress->finish();
     return reports;
 }

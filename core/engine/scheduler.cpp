@@ -1,4 +1,5 @@
-// run_schedule (see scheduler.hpp). Protocol on a duplicated communicator:
+// run_schedule (see scheduler.hpp). Idle (serving) ranks take no units; rank 0's main loop
+// pumps their service for its own unit thread. Protocol on a duplicated communicator:
 //   rank 0 -> worker: kWork (int64 unit indices) | kStop
 //   worker -> rank 0: kReport (one UnitReport)
 // Rank 0's own units run on a std::thread that never calls MPI (MPI_THREAD_FUNNELED).
@@ -195,8 +196,14 @@ std::vector<UnitReport> run_schedule(const mpi::Comm& world, const std::vector<W
                                      const std::function<std::uint64_t(const WorkUnit&)>& work,
                                      const ScheduleOptions& options, Progress* progress) {
     mpi::Comm comm = world.dup();  // scheduler traffic never meets anything else
+    std::vector<char> takes_units(static_cast<std::size_t>(comm.size()), 1);
+    for (int r : options.idle_ranks)
+        if (r > 0 && r < comm.size()) takes_units[static_cast<std::size_t>(r)] = 0;
     if (comm.rank() != 0) {
-        worker_loop(comm, plan, work);
+        if (takes_units[static_cast<std::size_t>(comm.rank())])
+            worker_loop(comm, plan, work);
+        else if (options.idle)
+            options.idle();
         comm.barrier();
         return {};
     }
@@ -214,7 +221,8 @@ std::vector<UnitReport> run_schedule(const mpi::Comm& world, const std::vector<W
         // Initial fill, round-robin so every rank starts at once.
         std::vector<std::vector<std::int64_t>> first(static_cast<std::size_t>(nranks));
         for (int k = 0; k < in_flight; ++k)
-            for (int r = 0; r < nranks && next < order.size(); ++r) first[static_cast<std::size_t>(r)].push_back(order[next++]);
+            for (int r = 0; r < nranks && next < order.size(); ++r)
+                if (takes_units[static_cast<std::size_t>(r)]) first[static_cast<std::size_t>(r)].push_back(order[next++]);
         for (auto i : first[0]) local.give(i);
         for (int r = 1; r < nranks; ++r)
             if (!first[static_cast<std::size_t>(r)].empty())
@@ -239,7 +247,7 @@ std::vector<UnitReport> run_schedule(const mpi::Comm& world, const std::vector<W
         std::string msg;
         auto nap = std::chrono::microseconds(50);
         while (reports.size() < order.size()) {
-            bool any = false;
+            bool any = options.pump && options.pump();
             for (auto& rep : local.take_reports()) {
                 record(std::move(rep));
                 any = true;
@@ -259,7 +267,9 @@ std::vector<UnitReport> run_schedule(const mpi::Comm& world, const std::vector<W
             }
         }
     }
-    for (int r = 1; r < nranks; ++r) comm.send("", r, kStop);
+    for (int r = 1; r < nranks; ++r)
+        if (takes_units[static_cast<std::size_t>(r)]) comm.send("", r, kStop);
+    if (options.units_done) options.units_done();
     comm.barrier();
     return reports;
 }

@@ -32,10 +32,14 @@ struct UnitReport {
 };
 
 struct ScheduleOptions {
-    int in_flight = 2;  ///< units queued per rank (>= 1)
+    int in_flight = 2;                ///< units queued per rank (>= 1)
+    std::vector<int> idle_ranks;      ///< ranks that take no units (serving ranks; never 0)
+    std::function<void()> idle;       ///< what an idle rank does meanwhile; returns when told to stop
+    std::function<bool()> pump;       ///< rank 0's main loop calls it every turn (true: it did something)
+    std::function<void()> units_done; ///< rank 0, once every unit has reported (stops the idle ranks)
 };
 
-/// @brief Runs `todo` (indices into `plan`) over every rank of `comm`; `work(unit)` runs on
+/// @brief Runs `todo` (indices into `plan`) over the ranks of `comm` not in options.idle_ranks; `work(unit)` runs on
 /// whichever rank gets the unit and returns the rows it produced (it must make them durable
 /// itself). Collective. @returns every unit's report on rank 0 (in completion order), an
 /// empty vector elsewhere. `progress` (rank 0, may be null) is updated as reports arrive.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ class Comm;
 }
 
 namespace dhs::engine {
+
+class ServiceClient;
 
 /// @brief One piece of a stage's work. Rows are gathered in `index` order, so results do
 /// not depend on the rank count or the schedule.
@@ -48,6 +51,9 @@ struct StageContext {
     const config::Config& config;
     std::string run_dir;        ///< RUN_DIR (earlier stages' outputs live here)
     std::int64_t seed = 0;      ///< run.seed
+    /// In process(): this rank's link to its serving rank when the stage has serving ranks
+    /// (Stage::serving_ranks), else null.
+    ServiceClient* service = nullptr;
 };
 
 class Stage {
@@ -79,6 +85,15 @@ public:
     /// directory, so a bad value stops the run with exit code 2 and nothing written.
     /// @throws ConfigError for a value the stage would reject. Default: nothing to check.
     virtual void check_config(const StageContext& /*ctx*/) const {}
+    /// @brief World ranks (never 0) that serve the others during the units instead of taking
+    /// any (service.hpp): process() then reaches one through ctx.service, and the engine runs
+    /// serve() on them. Collective over `comm` (a stage may allgather what ranks see, e.g.
+    /// GPUs). Default: none.
+    virtual std::vector<int> serving_ranks(const StageContext& /*ctx*/, const mpi::Comm& /*comm*/) const { return {}; }
+    /// @brief On a serving rank: the answer to one request of a processing rank. Rank-local;
+    /// a throw fails that request (and so the unit that made it), not the server.
+    virtual std::vector<float> serve(std::span<const std::int64_t> header, std::span<const float> payload,
+                                     const StageContext& ctx) const;
 };
 
 /// @brief What the engine hands a collective stage: where its file goes, whether to resume

@@ -27,6 +27,11 @@ void declare_config(config::Schema& s) {
     s.add({.key = "score.device", .type = ValueType::string,
            .description = "inference device: auto (the rank's CUDA device when present), cpu or cuda",
            .default_yaml = "auto", .choices = {"auto", "cpu", "cuda"}});
+    s.add({.key = "score.learners", .type = ValueType::string,
+           .description = "learner ranks that infer for the others (the data ranks read and prepare stamps): 0 = every "
+                          "rank scores its own units; auto = on each node as many ranks as it has CUDA devices (0 "
+                          "without); N = the N highest ranks. Rank 0 always reads",
+           .default_yaml = "auto"});
     s.add({.key = "score.threads", .type = ValueType::integer,
            .description = "compute threads per rank (0: the node's cores over its ranks)", .default_yaml = "0",
            .min = 0, .max = 1024});

@@ -131,6 +131,24 @@ std::string model_file(const std::string& model) {
     return fs::is_directory(model) ? (fs::path(model) / "weights.pt").string() : model;
 }
 
+ModelCard read_model_card(const std::string& model) {
+    if (fs::is_directory(model)) {
+        const std::string path = (fs::path(model) / "model.json").string();
+        return parse_model_card(read_bytes(path), path);
+    }
+    if (!fs::exists(model)) throw Error(fmt::format("score.model: '{}' does not exist", model));
+    torch::jit::ExtraFilesMap extra{{"model.json", ""}};
+    try {
+        (void)torch::jit::load(model, torch::kCPU, extra);
+    } catch (const c10::Error& e) {
+        throw Error(fmt::format("'{}' is not a TorchScript file: {}", model, e.what_without_backtrace()));
+    }
+    if (extra["model.json"].empty()) throw Error(fmt::format("TorchScript file '{}' carries no model.json", model));
+    return parse_model_card(extra["model.json"], model + ":model.json");
+}
+
+std::string model_sha256(const std::string& model) { return util::sha256_hex(read_bytes(model_file(model))); }
+
 std::unique_ptr<Scorer> load_scorer(const std::string& model, torch::Device device) {
     if (fs::is_directory(model)) return std::make_unique<DhsScorer>(model, device);
     if (!fs::exists(model)) throw Error(fmt::format("score.model: '{}' does not exist", model));

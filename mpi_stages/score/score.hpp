@@ -24,7 +24,18 @@ struct Params {
     std::string cutouts_file, injections_file;
     std::int64_t batch_size = 256, unit_stamps = 2048, threads = 0;
     std::string device = "auto";
+    std::string learners = "0";          ///< "0" (every rank scores its units), "auto" or a count
 };
+
+/// @brief The world ranks that infer for the others (the learner ranks of the scoring rank
+/// group), from `learners` and, per rank, (node-local rank, ranks on the node, CUDA devices
+/// seen): "auto" = on each node the last G ranks, G its CUDA devices (none on CPU-only nodes);
+/// a count N = the N highest ranks. Never rank 0 (it schedules and reads): a request that
+/// leaves no other rank is cut to what the job has, and `note` says so. Pure.
+struct RankView {
+    int local_rank = 0, local_size = 1, devices = 0;
+};
+std::vector<int> learner_ranks(const std::string& learners, const std::vector<RankView>& ranks, std::string& note);
 /// @throws ConfigError naming the key.
 Params read_params(const config::Config& c, const std::string& run_dir);
 
@@ -55,6 +66,12 @@ protected:
 /// @brief Loads `model` (a directory with model.json + weights.pt, or a TorchScript file) on
 /// `device`. @throws Error naming the file.
 std::unique_ptr<Scorer> load_scorer(const std::string& model, torch::Device device);
+
+/// @brief model.json of `model` without loading its weights for inference (a TorchScript
+/// file is opened on the CPU to read it). @throws Error naming the file.
+ModelCard read_model_card(const std::string& model);
+/// @brief SHA-256 (hex) of model_file(model): what Scorer::sha256() gives once loaded.
+std::string model_sha256(const std::string& model);
 
 /// @brief The model file whose SHA-256 identifies the scores (weights.pt or the TorchScript file).
 std::string model_file(const std::string& model);

@@ -7,12 +7,15 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <span>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/service.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
@@ -166,13 +169,74 @@ Scorer& ScoreStage::scorer(const engine::StageContext& ctx) const {
     return *scorer_;
 }
 
+const ModelCard& ScoreStage::card(const engine::StageContext& ctx) const {
+    {
+        std::lock_guard lock(mu_);
+        if (scorer_) return scorer_->card();
+        if (card_) return *card_;
+    }
+    auto c = std::make_unique<ModelCard>(read_model_card(read_params(ctx.config, ctx.run_dir).model));
+    std::lock_guard lock(mu_);
+    if (!card_) card_ = std::move(c);
+    return *card_;
+}
+
+std::vector<int> ScoreStage::serving_ranks(const engine::StageContext& ctx, const mpi::Comm& comm) const {
+    const Params p = read_params(ctx.config, ctx.run_dir);
+    const int me = comm.rank();
+    const RankView mine{mpi::node_local_rank(me), mpi::node_local_size(comm.size()),
+                        p.device == "cpu" || !learn::cuda_available() ? 0 : static_cast<int>(torch::cuda::device_count())};
+    std::vector<RankView> all;
+    for (const auto& x : comm.allgather(fmt::format("{} {} {}", mine.local_rank, mine.local_size, mine.devices))) {
+        RankView v;
+        std::sscanf(x.c_str(), "%d %d %d", &v.local_rank, &v.local_size, &v.devices);
+        all.push_back(v);
+    }
+    std::string note;
+    auto ranks = learner_ranks(p.learners, all, note);
+    if (me == 0 && !note.empty()) spdlog::warn("score: {}", note);
+    return ranks;
+}
+
+std::vector<float> ScoreStage::serve(std::span<const std::int64_t> h, std::span<const float> x,
+                                     const engine::StageContext& ctx) const {
+    if (h.size() != 5) throw Error(fmt::format("score: a request of {} header values (5 expected)", h.size()));
+    learn::Batch b;
+    b.n = h[0], b.c = static_cast<int>(h[1]), b.h = static_cast<int>(h[2]), b.w = static_cast<int>(h[3]);
+    b.n_meta = static_cast<int>(h[4]);
+    const std::size_t pixels = static_cast<std::size_t>(b.n) * b.c * b.h * b.w;
+    if (x.size() != pixels + static_cast<std::size_t>(b.n) * b.n_meta)
+        throw Error(fmt::format("score: a request of {} values for {} stamps", x.size(), b.n));
+    b.x.assign(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(pixels));
+    b.meta.assign(x.begin() + static_cast<std::ptrdiff_t>(pixels), x.end());
+    return scorer(ctx).logits(b);
+}
+
+namespace {
+
+// The logits of a prepared batch: from this rank's model, or asked of its learner rank.
+std::vector<float> infer(const learn::Batch& b, engine::ServiceClient* service, const std::function<Scorer&()>& model) {
+    if (!service) return model().logits(b);
+    const std::int64_t header[5] = {b.n, b.c, b.h, b.w, b.n_meta};
+    std::vector<float> payload;
+    payload.reserve(b.x.size() + b.meta.size());
+    payload.insert(payload.end(), b.x.begin(), b.x.end());
+    payload.insert(payload.end(), b.meta.begin(), b.meta.end());
+    auto z = service->call(header, payload);
+    if (static_cast<std::int64_t>(z.size()) != b.n)
+        throw Error(fmt::format("score: learner rank {} returned {} logits for {} stamps", service->server(), z.size(), b.n));
+    return z;
+}
+
+}  // namespace
+
 engine::UnitOutput ScoreStage::process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
     const Params p = read_params(ctx.config, ctx.run_dir);
     const auto j = nlohmann::json::parse(unit.payload);
     const Source s{j.at("source"), j.at("file"), j.at("group")};
     const std::uint64_t first = j.at("first"), n = j.at("count");
-    Scorer& model = scorer(ctx);
-    const ModelCard& card = model.card();
+    const ModelCard& card = ctx.service ? this->card(ctx) : scorer(ctx).card();
+    const std::function<Scorer&()> model = [&]() -> Scorer& { return scorer(ctx); };
     const hdf5::ResultReader in(s.file);
 
     std::vector<std::string> klass, galaxy;
@@ -199,7 +263,7 @@ engine::UnitOutput ScoreStage::process(const engine::WorkUnit& unit, const engin
     for (std::uint64_t a = 0; a < n; a += static_cast<std::uint64_t>(p.batch_size)) {
         const learn::Batch b = next.get();
         if (a + static_cast<std::uint64_t>(p.batch_size) < n) next = batch_at(a + static_cast<std::uint64_t>(p.batch_size));
-        const auto z = model.logits(b);
+        const auto z = infer(b, ctx.service, model);
         for (std::int64_t i = 0; i < b.n; ++i) {
             logit[a + i] = z[i];
             p_lens[a + i] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(z[i]))));
@@ -229,9 +293,8 @@ void ScoreStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, 
     mpi::on_rank0(comm, [&] {
         const Params p = read_params(ctx.config, ctx.run_dir);
         const std::string file = model_file(p.model);
-        const Scorer& model = scorer(ctx);  // loaded already where rank 0 scored a unit
-        const std::string sha = model.sha256();
-        const ModelCard& card = model.card();
+        const std::string sha = model_sha256(p.model);
+        const ModelCard& card = this->card(ctx);
         std::map<std::string, std::pair<std::int64_t, double>> per_class;
         {
             const hdf5::ResultReader in(path);

@@ -2,8 +2,9 @@
 // injections.h5 (injections and controls) scored by the run's best model, or by `score.model`
 // (another run's model or a TorchScript file), with the preprocessing training used
 // (learn::prepare_stamp with model.json's settings, no augmentation). Units are consecutive rows
-// of one file, so scores.h5:/scores is in file order for any rank count; each rank infers on its
-// own device (its local CUDA device when present).
+// of one file, so scores.h5:/scores is in file order for any rank count. Without learner ranks
+// each rank infers on its own device; with them (`score.learners`) the data ranks read and
+// prepare batches and their learner rank infers (engine serving ranks, core/engine/service.hpp).
 #pragma once
 
 #include <memory>
@@ -22,6 +23,7 @@ namespace dhs::stages {
 
 namespace score {
 class Scorer;
+struct ModelCard;
 }
 class ScoreStage final : public engine::Stage {
 public:
@@ -38,12 +40,18 @@ public:
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
     void reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const override;
     std::int64_t memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
+    /// Learner ranks (`score.learners`) infer batches that the other ranks read and prepare.
+    std::vector<int> serving_ranks(const engine::StageContext& ctx, const mpi::Comm& comm) const override;
+    std::vector<float> serve(std::span<const std::int64_t> header, std::span<const float> payload,
+                             const engine::StageContext& ctx) const override;
 
     static void declare_config(config::Schema& schema);
 
 private:
     score::Scorer& scorer(const engine::StageContext& ctx) const;  ///< loaded once per process
+    const score::ModelCard& card(const engine::StageContext& ctx) const;  ///< the scorer's, or read alone
     mutable std::mutex mu_;
+    mutable std::unique_ptr<score::ModelCard> card_;
     mutable std::unique_ptr<score::Scorer> scorer_;
     mutable std::unique_ptr<util::HugePagesOff> huge_pages_off_;
 };

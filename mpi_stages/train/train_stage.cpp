@@ -105,7 +105,7 @@ void TrainStage::run(const engine::StageContext& ctx, const mpi::Comm& comm, con
                                            : std::string("from scratch"));
     mpi::Comm learners = comm.split(g.is_learner ? 0 : -1, comm.rank());
     if (!g.is_learner) {
-        if (!state.finished) serve(comm, s.p, s.set, g, state.epoch, state.step);
+        if (!state.finished) train::serve(comm, s.p, s.set, g, state.epoch, state.step);
     } else {
         torch::set_num_threads(mpi::threads_per_rank(s.p.threads, comm.size()));
         learn::Learner learner(s.p.model, optim_spec(s.p, s.steps), s.p.loss,

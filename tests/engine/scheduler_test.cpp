@@ -1,5 +1,6 @@
 // The scheduler at 1 (stand-in and MPI), 2 and 3 ranks: every unit runs exactly once
-// (twice when it fails once), failures are quarantined after one retry, and rank 0 works.
+// (twice when it fails once), failures are quarantined after one retry, and rank 0 works;
+// serving ranks answer the units of the others.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "core/engine/scheduler.hpp"
+#include "core/engine/service.hpp"
 #include "core/mpi/comm.hpp"
 
 using namespace dhs::engine;
@@ -84,4 +86,64 @@ TEST(Scheduler, EmptyTodoReturnsAtOnce) {
     auto comm = dhs::mpi::Comm::world();
     auto reports = run_schedule(comm, make_plan(3), {}, [](const WorkUnit&) -> std::uint64_t { return 0; }, {}, nullptr);
     EXPECT_TRUE(reports.empty());
+}
+
+// Serving ranks (service.hpp): the highest rank answers requests made from inside units, by
+// rank 0's unit thread (the mailbox its main loop pumps) and by the other ranks directly; a
+// request the server fails fails its unit (retried, then quarantined); no unit runs on it.
+TEST(Scheduler, ServingRankAnswersTheUnitsOfEveryOtherRank) {
+    auto comm = dhs::mpi::Comm::world();
+    if (comm.size() < 2) GTEST_SKIP() << "needs 2 ranks";
+    const int server = comm.size() - 1;
+    Service service(comm, {server});
+    ASSERT_EQ(service.is_server(), comm.rank() == server);
+    const int n = 40;
+    auto plan = make_plan(n);
+    std::vector<std::int64_t> todo(n);
+    for (int i = 0; i < n; ++i) todo[static_cast<std::size_t>(i)] = i;
+    std::atomic<int> calls{0};
+    auto work = [&](const WorkUnit& u) -> std::uint64_t {
+        ++calls;
+        const std::int64_t header[2] = {u.index, 7};
+        const std::vector<float> payload(static_cast<std::size_t>(u.index) + 1, 0.5f);
+        const auto answer = service.client()->call(header, payload);  // {sum(payload) * header[1]}
+        return static_cast<std::uint64_t>(answer.at(0));
+    };
+    ScheduleOptions options{.in_flight = 2, .idle_ranks = {server}};
+    options.idle = [&] {
+        service.serve([](std::span<const std::int64_t> h, std::span<const float> x) {
+            if (h[0] == 13) throw std::runtime_error("cannot answer 13");
+            float sum = 0;
+            for (float v : x) sum += v;
+            return std::vector<float>{sum * static_cast<float>(h[1])};
+        });
+    };
+    options.pump = [&] { return service.pump(); };
+    options.units_done = [&] { service.stop_servers(); };
+    auto reports = run_schedule(comm, plan, todo, work, options, nullptr);
+    if (comm.rank() == server) {
+        EXPECT_EQ(calls.load(), 0) << "the serving rank took a unit";
+    }
+    if (comm.rank() == 0) {
+        ASSERT_EQ(reports.size(), static_cast<std::size_t>(n));
+        for (const auto& r : reports) {
+            EXPECT_NE(r.rank, server);
+            if (r.index == 13) {
+                EXPECT_FALSE(r.ok);
+                EXPECT_NE(r.message.find("cannot answer 13"), std::string::npos) << r.message;
+            } else {
+                EXPECT_TRUE(r.ok) << r.message;
+                EXPECT_EQ(r.rows, static_cast<std::uint64_t>(0.5 * (r.index + 1) * 7 + 0.001));
+            }
+        }
+    }
+}
+
+TEST(Service, ProcessingRanksShareTheServersRoundRobin) {
+    // 6 ranks, servers 4 and 5: processing ranks 0..3 go to 4, 5, 4, 5.
+    EXPECT_EQ(Service::server_of(0, 6, {4, 5}), 4);
+    EXPECT_EQ(Service::server_of(1, 6, {4, 5}), 5);
+    EXPECT_EQ(Service::server_of(3, 6, {4, 5}), 5);
+    // Servers in the middle are skipped when counting: 0 -> 2, 1 -> 2, 3 -> 2.
+    EXPECT_EQ(Service::server_of(3, 4, {2}), 2);
 }

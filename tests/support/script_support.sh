@@ -31,6 +31,11 @@ same() {  # same A.h5 B.h5: identical outside /provenance/run (values, attribute
   fi
   diff <(h5ls -r "$1") <(h5ls -r "$2") >/dev/null || { echo "object lists differ"; return 1; }
 }
+same_group() {  # same_group A.h5 B.h5 GROUP: that group identical (values, attributes, shapes)
+  local out
+  out="$(h5diff -c "$1" "$2" "$3" "$3" 2>&1)" || { echo "$out" | head -20; return 1; }
+  diff <(h5ls -r "$1/$3") <(h5ls -r "$2/$3") >/dev/null || { echo "object lists differ"; return 1; }
+}
 skeleton_config() {  # skeleton_config FILE: the engine tests' skeleton run (48 uneven units, 9x9 stamps)
   cat > "$1" <<'YAML'
 run:

@@ -5,7 +5,8 @@
 # separates the test split's rings; a TorchScript file exported from the weights
 # (scripts/export_torchscript.py) scores the same as the dhs model it came from; a ResNet-18
 # scored through its frozen CPU copy gives the same scores.h5 on 1 and 2 ranks and its
-# TorchScript export's logits to float rounding; a missing model stops before any work.
+# TorchScript export's logits to float rounding; learner ranks serving the data ranks
+# (score.learners) give the same scores.h5; a missing model stops before any work.
 set -uo pipefail
 dhs="${DHS_EXE:?}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,6 +53,20 @@ done
 "$dhs" run "$tmp/cfg.yaml" --out "$tmp/r1b" --stages score --set score.model="$tmp/r1/model" > "$tmp/r1b.log" 2>&1
 check "scores.h5 identical for 1 and 2 ranks" same "$tmp/r1b/scores.h5" "$tmp/r2/scores.h5"
 check "scores.h5 identical for 1 and 3 ranks" same "$tmp/r1b/scores.h5" "$tmp/r3/scores.h5"
+
+# The scoring rank group: learner ranks infer what the data ranks (rank 0 among them, through
+# the scheduler's mailbox) read and prepare. The same scores.h5 as one rank scoring alone.
+for spec in "2 1" "3 1" "3 2" "1 1"; do
+  set -- $spec
+  out="$tmp/g$1-$2"
+  mkdir -p "$out"
+  mpi "$1" "$dhs" run "$tmp/cfg.yaml" --out "$out" --stages score --set score.model="$tmp/r1/model" \
+    --set score.learners="$2" > "$out.log" 2>&1
+  check "$1 ranks, score.learners $2: /scores identical to 1 rank alone" same_group "$tmp/r1b/scores.h5" "$out/scores.h5" /scores
+done
+check "the log names the learner ranks" grep -q "serving ranks \\[1\\] answer the 1 processing ranks" "$tmp/g2-1.log"
+check "3 ranks, 2 learners: ranks 1 and 2 serve" grep -q "serving ranks \\[1,2\\] answer the 1 processing ranks" "$tmp/g3-2.log"
+check "1 rank, score.learners 1: cut to none, with a warning" grep -q "score.learners 1 needs 2 ranks" "$tmp/g1-1.log"
 contents() {
   "$py" - "$tmp/r1/scores.h5" "$tmp/rings.h5" "$tmp/r1/model/weights.pt" <<'PY'
 import hashlib, sys
@@ -103,6 +118,11 @@ for n in 1 2; do
     > "$tmp/rn$n.log" 2>&1
 done
 check "ResNet-18 (frozen CPU path): scores.h5 identical for 1 and 2 ranks" same "$tmp/rn1/scores.h5" "$tmp/rn2/scores.h5"
+mkdir -p "$tmp/rng"
+mpi 3 "$dhs" run "$tmp/cfg.yaml" --out "$tmp/rng" --stages score --set score.model="$tmp/rn0/model" \
+  --set score.learners=1 > "$tmp/rng.log" 2>&1
+check "ResNet-18 through a learner rank (3 ranks, 1 learner): /scores identical to 1 rank" \
+  same_group "$tmp/rn1/scores.h5" "$tmp/rng/scores.h5" /scores
 "$py" "$repo/scripts/export_torchscript.py" "$tmp/rn0/model" "$tmp/rn.ts.pt" > "$tmp/rn-export.log" 2>&1
 "$dhs" run "$tmp/cfg.yaml" --out "$tmp/rnts" --stages score --set score.model="$tmp/rn.ts.pt" > "$tmp/rnts.log" 2>&1
 rn_close() {
