@@ -7,7 +7,7 @@
 #     of kernels/learn's dhs_learn_bench (training images/s).
 if(DHS_HAVE_TORCH)
   add_executable(train_data_bench ${CMAKE_CURRENT_SOURCE_DIR}/train_data_bench.cpp)
-  target_link_libraries(train_data_bench PRIVATE dhs_stage_train dhs::warnings)
+  target_link_libraries(train_data_bench PRIVATE dhs::stages dhs::warnings)
   add_executable(dhs_learn_infer_bench ${CMAKE_CURRENT_SOURCE_DIR}/learn_infer_bench.cpp)
   target_link_libraries(dhs_learn_infer_bench PRIVATE dhs::learn dhs::warnings)
 endif()

@@ -11,9 +11,11 @@
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
 #include "mpi_stages/validate/validate_stage.hpp"
 #include "mpi_stages/score/config_keys.hpp"
+#include "mpi_stages/search/config_keys.hpp"
 #include "mpi_stages/train/config_keys.hpp"
 #if DHS_HAVE_TORCH
 #include "mpi_stages/score/score_stage.hpp"
+#include "mpi_stages/search/search_stage.hpp"
 #include "mpi_stages/train/train_stage.hpp"
 #endif
 
@@ -39,6 +41,8 @@ void register_stages(engine::StageRegistry& r) {
           [] { return std::make_unique<TrainStage>(); }, TrainStage::declare_config);
     r.add("score", "logit and p_lens of every cutout and injection stamp by the trained or a given model (SPEC Stage 5)",
           [] { return std::make_unique<ScoreStage>(); }, ScoreStage::declare_config);
+    r.add("search", "every pool galaxy cut and scored on the fly by the trained model; candidates with stamps",
+          [] { return std::make_unique<SearchStage>(); }, SearchStage::declare_config, /*in_default_run=*/false);
 #else
     r.add_unavailable("train", "lens-finder training (SPEC Stage 5)",
                       "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
@@ -48,6 +52,10 @@ void register_stages(engine::StageRegistry& r) {
                       "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
                       "-DDHS_WITH_TORCH=ON",
                       score::declare_config);
+    r.add_unavailable("search", "the search of the whole pool",
+                      "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
+                      "-DDHS_WITH_TORCH=ON",
+                      search::declare_config);
 #endif
     r.add("evaluate", "TPR at FPR, ROC/PR, recall with intervals, calibration, the selection function (SPEC Stage 6)",
           [] { return std::make_unique<EvaluateStage>(); }, EvaluateStage::declare_config,

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/config/config.hpp"
+#include "core/engine/stage.hpp"
 #include "core/fits/brick_wcs.hpp"
 #include "core/fits/tile_reader.hpp"
 
@@ -84,6 +85,13 @@ struct TargetRef {
     std::string brick;
 };
 std::vector<TargetRef> list_targets(const Params& p);
+
+/// @brief The work units of `refs`: targets grouped by home brick (BRICKID, then set and row
+/// order), consecutive bricks up to p.unit_targets targets a unit (a brick is never split).
+/// The payload lists, per brick, its targets as (set index, row).
+std::vector<engine::WorkUnit> brick_units(const Params& p, std::vector<TargetRef> refs);
+/// @brief The (set index, row) of a unit's targets, in the unit's row order.
+std::vector<std::pair<int, std::int64_t>> unit_targets(const std::string& payload);
 
 /// @brief Reads the targets `refs` (set index into p.target_sets, row) from the sample file,
 /// in the order given. @throws Error / HdfError naming the file.

@@ -17,18 +17,6 @@ namespace dhs::stages {
 
 namespace ct = cutouts;
 
-namespace {
-
-/// The targets of a unit's payload, in row order: bricks as listed, targets as listed.
-std::vector<std::pair<int, std::int64_t>> payload_targets(const std::string& payload) {
-    std::vector<std::pair<int, std::int64_t>> refs;
-    const auto j = nlohmann::json::parse(payload);  // kept alive: the loop walks into it
-    for (const auto& b : j.at("bricks"))
-        for (const auto& t : b.at("targets")) refs.emplace_back(t.at(0).get<int>(), t.at(1).get<std::int64_t>());
-    return refs;
-}
-
-}  // namespace
 
 void CutoutsStage::declare_config(config::Schema& s) { ct::declare_config(s); }
 
@@ -112,54 +100,12 @@ std::vector<engine::WorkUnit> CutoutsStage::plan(const engine::StageContext& ctx
     const auto p = ct::read_params(ctx.config, ctx.run_dir);
     if (p.root.empty())
         throw ConfigError("survey.root", ctx.config.origin_of("survey.root"), 0, "cutouts needs survey.root (the coadds)");
-    auto refs = ct::list_targets(p);
-    std::stable_sort(refs.begin(), refs.end(), [](const auto& a, const auto& b) {
-        if (a.brickid != b.brickid) return a.brickid < b.brickid;
-        if (a.set != b.set) return a.set < b.set;
-        return a.row < b.row;
-    });
-    // Bricks with their targets, then units of consecutive bricks up to unit_targets targets.
-    struct BrickTargets {
-        std::string name;
-        nlohmann::json targets = nlohmann::json::array();
-        std::int64_t n = 0;
-    };
-    std::vector<BrickTargets> bricks;
-    for (const auto& r : refs) {
-        if (bricks.empty() || bricks.back().name != r.brick) bricks.push_back({r.brick});
-        bricks.back().targets.push_back({r.set, r.row});
-        ++bricks.back().n;
-    }
-    const std::size_t files = 3 * p.bands.size() + 1;
-    std::vector<engine::WorkUnit> units;
-    for (std::size_t i = 0; i < bricks.size();) {
-        nlohmann::json list = nlohmann::json::array();
-        std::int64_t n = 0;
-        const std::size_t first = i;
-        while (i < bricks.size() && (i == first || n + bricks[i].n <= p.unit_targets)) {
-            list.push_back({{"brick", bricks[i].name}, {"targets", bricks[i].targets}});
-            n += bricks[i].n;
-            ++i;
-        }
-        engine::WorkUnit u;
-        u.index = static_cast<std::int64_t>(units.size());
-        u.kind = "bricks";
-        u.id = i - first == 1 ? bricks[first].name
-                              : fmt::format("{}..{} ({} bricks)", bricks[first].name, bricks[i - 1].name, i - first);
-        u.payload = nlohmann::json{{"bricks", list}}.dump();
-        // Opening a brick's files costs about as much as a few stamps.
-        u.cost = static_cast<double>(n) + 4.0 * static_cast<double>(i - first);
-        u.rows_out = n + static_cast<std::int64_t>(i - first);
-        // ~2x2 tiles per stamp and file, compressed to ~1 byte per pixel for 4-byte pixels.
-        u.bytes_in = n * static_cast<std::int64_t>(files) * 4 * 10000;
-        units.push_back(std::move(u));
-    }
-    return units;
+    return ct::brick_units(p, ct::list_targets(p));
 }
 
 std::int64_t CutoutsStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
     const auto p = ct::read_params(ctx.config, ctx.run_dir);
-    const auto n = static_cast<std::int64_t>(payload_targets(unit.payload).size());
+    const auto n = static_cast<std::int64_t>(ct::unit_targets(unit.payload).size());
     const std::int64_t cell = static_cast<std::int64_t>(p.stamp_size) * p.stamp_size * 4;
     const std::int64_t nb = static_cast<std::int64_t>(p.bands.size());
     const std::int64_t per_stamp = cell * (nb * (p.with_invvar ? 2 : 1) + (p.with_maskbits ? 1 : 0)) + 1024;
@@ -169,7 +115,7 @@ std::int64_t CutoutsStage::memory_per_unit(const engine::WorkUnit& unit, const e
 
 engine::UnitOutput CutoutsStage::process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
     const auto p = ct::read_params(ctx.config, ctx.run_dir);
-    const auto targets = ct::read_targets(p, payload_targets(unit.payload));
+    const auto targets = ct::read_targets(p, ct::unit_targets(unit.payload));
     ct::StampBatch batch;
     ct::cut_targets(p, targets, batch);
 

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "mpi_stages/common/truth_lenses.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 
 namespace dhs::stages::evaluate {
@@ -50,14 +51,7 @@ Params read_params(const config::Config& c, const std::string& run_dir) {
     p.injections_file = c.get_string("score.injections_file");
     if (p.injections_file.empty()) p.injections_file = run_file("injections.h5");
     p.sample_file = run_file("sample.h5");
-    const std::string truth = c.get_string("evaluate.truth_lenses");
-    if (truth.empty()) {
-        const std::string root = c.get_string("survey.root");
-        const fs::path mock = fs::path(root) / "truth" / "lenses.csv";
-        if (!root.empty() && fs::exists(mock)) p.truth_file = mock.string();
-    } else if (truth != "none") {
-        p.truth_file = truth;
-    }
+    p.truth_file = truth_lenses_file(c, "evaluate.truth_lenses");
     p.split = c.get_string("evaluate.split");
     p.fpr_targets = c.get_reals("evaluate.fpr_targets");
     p.bootstrap_resamples = static_cast<int>(c.get_int("evaluate.bootstrap_resamples"));

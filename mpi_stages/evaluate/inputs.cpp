@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "kernels/photometry.hpp"
+#include "mpi_stages/common/truth_lenses.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 
 namespace fs = std::filesystem;
@@ -86,41 +87,6 @@ SampleFacts sample_facts(const Params& p) {
     return f;
 }
 
-// A mock sky's truth/lenses.csv: galaxy_id (brickname_objid, as the sample stage writes it) ->
-// theta_e_arcsec. @throws DataError naming the file and the missing column or bad value.
-std::map<std::string, double> read_truth(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(fmt::format("evaluate.truth_lenses: cannot read '{}'", path));
-    const auto split = [](const std::string& line) {
-        std::vector<std::string> out;
-        std::stringstream ss(line);
-        for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
-        return out;
-    };
-    std::string line;
-    std::getline(in, line);
-    const auto header = split(line);
-    const auto column = [&](const char* name) {
-        const auto it = std::find(header.begin(), header.end(), name);
-        if (it == header.end()) throw DataError(path, name, "the truth table has no such column");
-        return static_cast<std::size_t>(it - header.begin());
-    };
-    const std::size_t brick = column("brickname"), objid = column("objid"), theta = column("theta_e_arcsec");
-    std::map<std::string, double> out;
-    for (std::size_t row = 1; std::getline(in, line); ++row) {
-        if (line.empty()) continue;
-        const auto f = split(line);
-        if (f.size() != header.size())
-            throw DataError(path, fmt::format("row {}", row), fmt::format("{} fields, header has {}", f.size(), header.size()));
-        try {
-            out[f[brick] + "_" + f[objid]] = std::stod(f[theta]);
-        } catch (const std::exception&) {
-            throw DataError(path, "theta_e_arcsec", fmt::format("row {}: '{}' is not a number", row, f[theta]));
-        }
-    }
-    return out;
-}
-
 void fill_injection_cells(const Params& p, Comparison& c, const std::vector<std::int64_t>& rows) {
     const hdf5::ResultReader in(p.injections_file);
     const auto col = [&](const char* name) -> std::vector<double> {
@@ -163,7 +129,7 @@ std::vector<Comparison> load_comparisons(const Params& p, std::vector<std::strin
     std::vector<std::int64_t> inj_rows;
     SampleFacts facts;
     bool facts_read = false;
-    const std::map<std::string, double> truth = p.truth_file.empty() ? std::map<std::string, double>{} : read_truth(p.truth_file);
+    const std::map<std::string, double> truth = p.truth_file.empty() ? std::map<std::string, double>{} : read_truth_lenses(p.truth_file, "evaluate.truth_lenses");
     for (std::size_t i = 0; i < s.p.size(); ++i) {
         if (p.split != "all" && s.split[i] != p.split) continue;
         const std::string& k = s.klass[i];

@@ -6,20 +6,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <functional>
-#include <future>
 #include <map>
 #include <span>
 #include <nlohmann/json.hpp>
 
-#include "core/engine/service.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
-#include "core/util/huge_pages.hpp"
+#include "mpi_stages/score/inference.hpp"
 #include "mpi_stages/score/score.hpp"
 
 namespace fs = std::filesystem;
@@ -58,38 +53,20 @@ void classes_of(const hdf5::ResultReader& in, const Source& s, std::uint64_t fir
     }
 }
 
-// Rows [row, row + m) of the source read and prepared as training prepares them (crop,
-// raw_robust; metadata standardised with the model's mean and std); `flagged` gets each stamp's
-// zeroed bands. `meta` holds the unit's metadata columns, `offset` the batch's start in the unit.
-learn::Batch prepare_batch(const hdf5::ResultReader& in, const Source& s, std::uint64_t row, std::uint64_t m,
-                           const ModelCard& card, const std::vector<std::vector<double>>& meta, std::uint64_t offset,
-                           std::span<std::int32_t> flagged) {
+// Rows [row, row + m) of the source read and prepared as training prepares them; `meta` holds
+// the unit's metadata columns, `offset` the batch's start in the unit.
+learn::Batch read_batch(const hdf5::ResultReader& in, const Source& s, std::uint64_t row, std::uint64_t m,
+                        const ModelCard& card, const std::vector<std::vector<double>>& meta, std::uint64_t offset,
+                        std::span<std::int32_t> flagged) {
     const Column image = in.read_column(s.group + "/image", row, m);
     const auto& shape = image.shape();
-    const int c = static_cast<int>(shape.at(0)), h = static_cast<int>(shape.at(1)), w = static_cast<int>(shape.at(2));
-    if (c != card.spec.in_channels || h < card.pre.crop)
-        throw DataError(s.file, s.group + "/image",
-                        fmt::format("stamps ({}, {}, {}) do not fit the model ({} bands, crop {})", c, h, w,
-                                    card.spec.in_channels, card.pre.crop));
-    const std::size_t cell = static_cast<std::size_t>(c) * h * w,
-                      out_cell = static_cast<std::size_t>(c) * card.pre.crop * card.pre.crop;
-    learn::Batch b;
-    b.n = static_cast<std::int64_t>(m), b.c = c, b.h = card.pre.crop, b.w = card.pre.crop;
-    b.n_meta = static_cast<int>(meta.size());
-    b.x.resize(m * out_cell);
-    b.meta.resize(m * meta.size());
-    const auto px = image.values<float>();
-    std::vector<float> scratch;
-    const learn::AugmentSpec none;
-    for (std::uint64_t i = 0; i < m; ++i) {
-        flagged[i] = learn::prepare_stamp(px.subspan(i * cell, cell), {}, c, h, w, card.pre, none, {},
-                                          std::span<float>(b.x).subspan(i * out_cell, out_cell), scratch);
-        for (std::size_t k = 0; k < meta.size(); ++k) {
-            const double v = meta[k][offset + i];
-            b.meta[i * meta.size() + k] = std::isfinite(v) ? static_cast<float>((v - card.meta_mean[k]) / card.meta_std[k]) : 0.f;
-        }
-    }
-    return b;
+    return prepare_batch(image.values<float>(), m, static_cast<int>(shape.at(0)), static_cast<int>(shape.at(1)),
+                         static_cast<int>(shape.at(2)), card, meta, offset, flagged, s.file, s.group + "/image");
+}
+
+InferenceParams inference_params(const Params& p) {
+    return {.section = "score", .model = p.model, .device = p.device, .learners = p.learners, .threads = p.threads,
+            .batch_size = p.batch_size};
 }
 
 Table empty_schema() {
@@ -111,8 +88,8 @@ Table empty_schema() {
 
 }  // namespace
 
-ScoreStage::ScoreStage() = default;
-ScoreStage::~ScoreStage() = default;  // out of line: Scorer and HugePagesOff are complete here
+ScoreStage::ScoreStage() : inference_(std::make_unique<Inference>()) {}
+ScoreStage::~ScoreStage() = default;  // out of line: Inference is complete here
 
 void ScoreStage::declare_config(config::Schema& s) { score::declare_config(s); }
 
@@ -152,91 +129,22 @@ std::vector<engine::WorkUnit> ScoreStage::plan(const engine::StageContext& ctx) 
     return units;
 }
 
-Scorer& ScoreStage::scorer(const engine::StageContext& ctx) const {
-    std::lock_guard lock(mu_);
-    if (!scorer_) {
-        huge_pages_off_ = std::make_unique<util::HugePagesOff>();  // until the stage ends (see huge_pages.hpp)
-        const Params p = read_params(ctx.config, ctx.run_dir);
-        torch::set_num_threads(mpi::threads_per_rank(p.threads, 1));  // no launcher: one rank on the node
-        torch::Device device = torch::kCPU;
-        try {
-            device = learn::choose_device(p.device, mpi::node_local_rank(mpi::world_rank_or_zero()));
-        } catch (const std::exception& e) {
-            throw ConfigError("score.device", ctx.config.origin_of("score.device"), 0, e.what());
-        }
-        scorer_ = load_scorer(p.model, device);
-    }
-    return *scorer_;
-}
-
-const ModelCard& ScoreStage::card(const engine::StageContext& ctx) const {
-    {
-        std::lock_guard lock(mu_);
-        if (scorer_) return scorer_->card();
-        if (card_) return *card_;
-    }
-    auto c = std::make_unique<ModelCard>(read_model_card(read_params(ctx.config, ctx.run_dir).model));
-    std::lock_guard lock(mu_);
-    if (!card_) card_ = std::move(c);
-    return *card_;
-}
-
 std::vector<int> ScoreStage::serving_ranks(const engine::StageContext& ctx, const mpi::Comm& comm) const {
-    const Params p = read_params(ctx.config, ctx.run_dir);
-    const int me = comm.rank();
-    const RankView mine{mpi::node_local_rank(me), mpi::node_local_size(comm.size()),
-                        p.device == "cpu" || !learn::cuda_available() ? 0 : static_cast<int>(torch::cuda::device_count())};
-    std::vector<RankView> all;
-    for (const auto& x : comm.allgather(fmt::format("{} {} {}", mine.local_rank, mine.local_size, mine.devices))) {
-        RankView v;
-        std::sscanf(x.c_str(), "%d %d %d", &v.local_rank, &v.local_size, &v.devices);
-        all.push_back(v);
-    }
-    std::string note;
-    auto ranks = learner_ranks(p.learners, all, note);
-    if (me == 0 && !note.empty()) spdlog::warn("score: {}", note);
-    return ranks;
+    return inference_->serving_ranks(inference_params(read_params(ctx.config, ctx.run_dir)), comm);
 }
 
 std::vector<float> ScoreStage::serve(std::span<const std::int64_t> h, std::span<const float> x,
                                      const engine::StageContext& ctx) const {
-    if (h.size() != 5) throw Error(fmt::format("score: a request of {} header values (5 expected)", h.size()));
-    learn::Batch b;
-    b.n = h[0], b.c = static_cast<int>(h[1]), b.h = static_cast<int>(h[2]), b.w = static_cast<int>(h[3]);
-    b.n_meta = static_cast<int>(h[4]);
-    const std::size_t pixels = static_cast<std::size_t>(b.n) * b.c * b.h * b.w;
-    if (x.size() != pixels + static_cast<std::size_t>(b.n) * b.n_meta)
-        throw Error(fmt::format("score: a request of {} values for {} stamps", x.size(), b.n));
-    b.x.assign(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(pixels));
-    b.meta.assign(x.begin() + static_cast<std::ptrdiff_t>(pixels), x.end());
-    return scorer(ctx).logits(b);
+    return inference_->serve(h, x, inference_params(read_params(ctx.config, ctx.run_dir)));
 }
-
-namespace {
-
-// The logits of a prepared batch: from this rank's model, or asked of its learner rank.
-std::vector<float> infer(const learn::Batch& b, engine::ServiceClient* service, const std::function<Scorer&()>& model) {
-    if (!service) return model().logits(b);
-    const std::int64_t header[5] = {b.n, b.c, b.h, b.w, b.n_meta};
-    std::vector<float> payload;
-    payload.reserve(b.x.size() + b.meta.size());
-    payload.insert(payload.end(), b.x.begin(), b.x.end());
-    payload.insert(payload.end(), b.meta.begin(), b.meta.end());
-    auto z = service->call(header, payload);
-    if (static_cast<std::int64_t>(z.size()) != b.n)
-        throw Error(fmt::format("score: learner rank {} returned {} logits for {} stamps", service->server(), z.size(), b.n));
-    return z;
-}
-
-}  // namespace
 
 engine::UnitOutput ScoreStage::process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
     const Params p = read_params(ctx.config, ctx.run_dir);
     const auto j = nlohmann::json::parse(unit.payload);
     const Source s{j.at("source"), j.at("file"), j.at("group")};
     const std::uint64_t first = j.at("first"), n = j.at("count");
-    const ModelCard& card = ctx.service ? this->card(ctx) : scorer(ctx).card();
-    const std::function<Scorer&()> model = [&]() -> Scorer& { return scorer(ctx); };
+    const InferenceParams ip = inference_params(p);
+    const ModelCard& card = inference_->card(ip);
     const hdf5::ResultReader in(s.file);
 
     std::vector<std::string> klass, galaxy;
@@ -249,26 +157,14 @@ engine::UnitOutput ScoreStage::process(const engine::WorkUnit& unit, const engin
         meta.push_back(in.read_column(s.group + "/" + m, first, n).as<double>());
     }
 
-    // The next batch is read and prepared on a second thread while the model infers this one
-    // (the producer alone touches HDF5 while it runs; the future is joined before the next read).
-    std::vector<float> logit(n), p_lens(n);
+    std::vector<float> logit, p_lens;
     std::vector<std::int32_t> flagged(n, 0);
-    const auto batch_at = [&](std::uint64_t a) {
-        return std::async(std::launch::async, [&, a] {
-            const std::uint64_t m = std::min<std::uint64_t>(static_cast<std::uint64_t>(p.batch_size), n - a);
-            return prepare_batch(in, s, first + a, m, card, meta, a, std::span<std::int32_t>(flagged).subspan(a, m));
-        });
-    };
-    auto next = batch_at(0);
-    for (std::uint64_t a = 0; a < n; a += static_cast<std::uint64_t>(p.batch_size)) {
-        const learn::Batch b = next.get();
-        if (a + static_cast<std::uint64_t>(p.batch_size) < n) next = batch_at(a + static_cast<std::uint64_t>(p.batch_size));
-        const auto z = infer(b, ctx.service, model);
-        for (std::int64_t i = 0; i < b.n; ++i) {
-            logit[a + i] = z[i];
-            p_lens[a + i] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(z[i]))));
-        }
-    }
+    score_in_batches(
+        n, p.batch_size,
+        [&](std::uint64_t a, std::uint64_t m) {
+            return read_batch(in, s, first + a, m, card, meta, a, std::span<std::int32_t>(flagged).subspan(a, m));
+        },
+        [&](const learn::Batch& b) { return inference_->logits(b, ctx.service, ip); }, logit, p_lens);
     Table t = empty_schema();
     std::vector<std::int64_t> rows(n);
     for (std::uint64_t i = 0; i < n; ++i) rows[i] = static_cast<std::int64_t>(first + i);
@@ -293,8 +189,8 @@ void ScoreStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, 
     mpi::on_rank0(comm, [&] {
         const Params p = read_params(ctx.config, ctx.run_dir);
         const std::string file = model_file(p.model);
-        const std::string sha = model_sha256(p.model);
-        const ModelCard& card = this->card(ctx);
+        const std::string sha = inference_->sha256(inference_params(p));
+        const ModelCard& card = inference_->card(inference_params(p));
         std::map<std::string, std::pair<std::int64_t, double>> per_class;
         {
             const hdf5::ResultReader in(path);
@@ -315,8 +211,7 @@ void ScoreStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, 
             summary += fmt::format(" {} {} (mean p_lens {:.3f});", k, v.first, v.second / static_cast<double>(v.first));
         spdlog::info("score: model {} (sha256 {}):{}", file, sha.substr(0, 12), summary);
     });
-    std::lock_guard lock(mu_);
-    huge_pages_off_.reset();
+    inference_->release();
 }
 
 std::int64_t ScoreStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {

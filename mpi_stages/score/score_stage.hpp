@@ -8,22 +8,15 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 
 #include "core/config/config.hpp"
 #include "core/engine/stage.hpp"
 
-namespace dhs {
-namespace util {
-class HugePagesOff;
-}
-}  // namespace dhs
-
 namespace dhs::stages {
 
 namespace score {
-class Scorer;
-struct ModelCard;
+class Inference;
+struct InferenceParams;
 }
 class ScoreStage final : public engine::Stage {
 public:
@@ -48,12 +41,7 @@ public:
     static void declare_config(config::Schema& schema);
 
 private:
-    score::Scorer& scorer(const engine::StageContext& ctx) const;  ///< loaded once per process
-    const score::ModelCard& card(const engine::StageContext& ctx) const;  ///< the scorer's, or read alone
-    mutable std::mutex mu_;
-    mutable std::unique_ptr<score::ModelCard> card_;
-    mutable std::unique_ptr<score::Scorer> scorer_;
-    mutable std::unique_ptr<util::HugePagesOff> huge_pages_off_;
+    std::unique_ptr<score::Inference> inference_;  ///< the model, loaded once per process
 };
 
 }  // namespace dhs::stages
