@@ -16,6 +16,27 @@
 
 namespace dhs::stages::score {
 
+namespace {
+
+// The logits of a batch, run as a batch of exactly `size` stamps (zero stamps after the real
+// ones). oneDNN picks its convolution kernels by the batch's shape, and a small batch gets
+// different ones whose float rounding differs (2e-6 in a logit: a batch of 7 against 100 or 256
+// here); a fixed shape makes every stamp's logit independent of where a unit or a file ended,
+// so the search and score stages give one stamp the same logit. Stamps never mix (no
+// BatchNorm statistics at inference), so the padding changes nothing else.
+std::vector<float> fixed_shape_logits(Scorer& model, const learn::Batch& b, std::int64_t size) {
+    if (b.n >= size) return model.logits(b);
+    learn::Batch padded = b;
+    padded.n = size;
+    padded.x.resize(static_cast<std::size_t>(size) * b.c * b.h * b.w, 0.f);
+    padded.meta.resize(static_cast<std::size_t>(size) * b.n_meta, 0.f);
+    auto z = model.logits(padded);
+    z.resize(static_cast<std::size_t>(b.n));
+    return z;
+}
+
+}  // namespace
+
 Inference::Inference() = default;
 Inference::~Inference() = default;  // out of line: Scorer and HugePagesOff are complete here
 
@@ -49,7 +70,7 @@ const ModelCard& Inference::card(const InferenceParams& p) const {
 
 std::vector<float> Inference::logits(const learn::Batch& b, engine::ServiceClient* service,
                                      const InferenceParams& p) const {
-    if (!service) return scorer(p).logits(b);
+    if (!service) return fixed_shape_logits(scorer(p), b, p.batch_size);
     const std::int64_t header[5] = {b.n, b.c, b.h, b.w, b.n_meta};
     std::vector<float> payload;
     payload.reserve(b.x.size() + b.meta.size());
@@ -90,7 +111,7 @@ std::vector<float> Inference::serve(std::span<const std::int64_t> h, std::span<c
         throw Error(fmt::format("{}: a request of {} values for {} stamps", p.section, x.size(), b.n));
     b.x.assign(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(pixels));
     b.meta.assign(x.begin() + static_cast<std::ptrdiff_t>(pixels), x.end());
-    return scorer(p).logits(b);
+    return fixed_shape_logits(scorer(p), b, p.batch_size);
 }
 
 void Inference::release() const {

@@ -51,7 +51,9 @@ public:
     /// @brief SHA-256 of the model file (weights.pt or the TorchScript file).
     std::string sha256(const InferenceParams& p) const { return model_sha256(p.model); }
     /// @brief The logits of a prepared batch: from this process's model, or asked of the
-    /// learner rank behind `service` when it is not null. @throws Error.
+    /// learner rank behind `service` when it is not null. The model always sees p.batch_size
+    /// stamps (a short batch is padded), so a stamp's logit does not depend on its batch.
+    /// @throws Error.
     std::vector<float> logits(const learn::Batch& b, engine::ServiceClient* service, const InferenceParams& p) const;
     /// @brief The learner ranks (`<section>.learners`; see learner_ranks()). Collective.
     std::vector<int> serving_ranks(const InferenceParams& p, const mpi::Comm& comm) const;
