@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: builds what is missing, writes the mock DR10 sky to OUT_DIR/mock with
 # configs/mock_sky.yaml, runs every stage this build has with configs/demo.yaml into
-# OUT_DIR/run under `mpirun -n 2`, and ends with a short summary of what each produced.
+# OUT_DIR/run under `mpirun -n 2`, then the search of the whole pool (--stages search) and the
+# report, and ends with a short summary of what each produced.
 #
 #   scripts/demo.sh [OUT_DIR]        (default ./demo-out; RANKS=N to change the rank count)
 #
@@ -103,6 +104,19 @@ ops = [o for o in j.get("operating_points", []) if o["resolvable"]]
 sf = j["selection_function"]
 print(f"{j['split']} split: " + "; ".join(parts) + f"; {len(ops)} resolvable FPR targets; "
       f"selection function {sf['cells']} cell rows in {d}/selection_function.ecsv")
+PY
+)")
+    fi
+    # The search: every pool galaxy and catalogued lens cut and scored on the fly.
+    if [ -f "$out/run/model/weights.pt" ] && "${mpi[@]}" "$dhs" run "$repo/configs/demo.yaml" --out "$out/run" --resume --stages search \
+         --set "survey.root=$out/mock" "${inject_sets[@]}"; then
+      summary+=("search: $(/usr/bin/python3 - "$out/run/search_summary.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+t = j.get("truth", {}).get("by_top_fraction", [])
+truth = "; ".join(f"{r['in_top']}/{r['true_lenses']} true lenses in the top {100 * r['top_fraction']:g}%" for r in t)
+print(f"{j['targets']} targets scored, {j['candidates']} candidates ({j['known_lens_candidates']} known lenses)"
+      + (f"; {truth}" if truth else "") + f" ({sys.argv[1]})")
 PY
 )")
     fi

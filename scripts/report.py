@@ -57,7 +57,13 @@ class Report:
     def __init__(self, run, out):
         self.run, self.out = run, out
         os.makedirs(out, exist_ok=True)
-        self.items = []  # (kind, title, caption, files)
+        self.pages = {"index.html": []}  # page -> [(kind, title, caption, files)]
+        self.page = "index.html"  # the page that figure() and table() add to
+        self.search = ""  # the HTML of index.html's Search section (empty: no search.h5)
+
+    @property
+    def items(self):
+        return [i for items in self.pages.values() for i in items]
 
     def path(self, name):
         return os.path.join(self.run, name)
@@ -66,58 +72,69 @@ class Report:
         for ext in ("png", "pdf"):
             fig.savefig(os.path.join(self.out, f"{name}.{ext}"), dpi=110, bbox_inches="tight")
         plt.close(fig)
-        self.items.append(("figure", title, caption, f"{name}.png"))
+        self.pages[self.page].append(("figure", title, caption, f"{name}.png"))
 
-    def table(self, name, title, caption, columns, rows):
+    def table(self, name, title, caption, columns, rows, formats=None):
+        """CSV (values as they are), Markdown, LaTeX and the page's table of rows; floats shown with
+        formats[column] (a format spec, default .4g)."""
+        spec = [(formats or {}).get(c, ".4g") for c in columns]
+        fmt_row = lambda r: [format(v, f) if isinstance(v, (float, np.floating)) else str(v) for v, f in zip(r, spec)]
         with open(os.path.join(self.out, f"{name}.csv"), "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(columns)
             w.writerows(rows)
-        fmt = lambda v: f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+        shown = [fmt_row(r) for r in rows]
         with open(os.path.join(self.out, f"{name}.md"), "w") as f:
             f.write("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
-            for r in rows:
-                f.write("| " + " | ".join(fmt(v) for v in r) + " |\n")
+            for r in shown:
+                f.write("| " + " | ".join(r) + " |\n")
         esc = lambda s: s.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
         with open(os.path.join(self.out, f"{name}.tex"), "w") as f:
             f.write("\\begin{tabular}{" + "l" * len(columns) + "}\n\\hline\n")
             f.write(" & ".join(esc(c) for c in columns) + " \\\\\n\\hline\n")
-            for r in rows:
-                f.write(" & ".join(esc(fmt(v)) for v in r) + " \\\\\n")
+            for r in shown:
+                f.write(" & ".join(esc(v) for v in r) + " \\\\\n")
             f.write("\\hline\n\\end{tabular}\n")
-        self.items.append(("table", title, caption, (name, columns, rows)))
+        self.pages[self.page].append(("table", title, caption, (name, columns, shown)))
 
-    def write_index(self):
+    def write_page(self, name, title, heading, intro, outro="", width=1100):
+        """One HTML page (at most width pixels wide): the heading, the intro HTML, the page's figures
+        and tables with their captions, the outro HTML, and the image counts for headless-browser checks."""
         parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-                 f"<title>dhs report: {html.escape(self.run)}</title>",
-                 "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+                 f"<title>{html.escape(title)}</title>",
+                 "<style>body{font-family:sans-serif;max-width:%dpx;margin:auto;padding:1em}" % width +
                  "figure{margin:2em 0}img{max-width:100%;border:1px solid #ccc}div.table{overflow-x:auto}"
                  "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #bbb;padding:2px 6px;white-space:nowrap}"
                  "figcaption,p.caption{color:#333}</style></head><body>",
-                 "<h1>Dark Halo Scope run report</h1>",
-                 f"<p>Run directory <code>{html.escape(os.path.abspath(self.run))}</code>.</p>"]
-        for kind, title, caption, what in self.items:
+                 f"<h1>{html.escape(heading)}</h1>", intro]
+        for kind, title, caption, what in self.pages.get(name, []):
             parts.append(f"<h2>{html.escape(title)}</h2>")
             if kind == "figure":
                 parts.append(f'<figure><img src="{what}" alt="{html.escape(title)}">'
                              f"<figcaption>{html.escape(caption)} (<a href=\"{what[:-4]}.pdf\">PDF</a>)</figcaption></figure>")
             else:
-                name, columns, rows = what
-                parts.append(f'<p class="caption">{html.escape(caption)} (<a href="{name}.csv">CSV</a>, '
-                             f'<a href="{name}.md">Markdown</a>, <a href="{name}.tex">LaTeX</a>)</p><div class="table"><table><tr>')
+                tname, columns, rows = what
+                parts.append(f'<p class="caption">{html.escape(caption)} (<a href="{tname}.csv">CSV</a>, '
+                             f'<a href="{tname}.md">Markdown</a>, <a href="{tname}.tex">LaTeX</a>)</p><div class="table"><table><tr>')
                 parts.append("".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>")
                 for r in rows[:200]:
-                    cells = (f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v) for v in r)
-                    parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+                    parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>")
                 parts.append("</table></div>")
+        if outro:
+            parts.append(outro)
         # For headless-browser checks: how many images the page has and how many rendered.
         parts.append("<script>window.addEventListener('load', () => { const im = [...document.images]; "
                      "document.body.dataset.images = im.length; "
                      "document.body.dataset.rendered = im.filter(i => i.complete && i.naturalWidth > 0).length; });"
                      "</script>")
         parts.append("</body></html>")
-        with open(os.path.join(self.out, "index.html"), "w") as f:
+        with open(os.path.join(self.out, name), "w") as f:
             f.write("\n".join(parts))
+
+    def write_index(self):
+        """index.html: the figures and tables of the run, and the Search section when there is one."""
+        self.write_page("index.html", f"dhs report: {self.run}", "Dark Halo Scope run report",
+                        f"<p>Run directory <code>{html.escape(os.path.abspath(self.run))}</code>.</p>", self.search)
 
 
 SPLITS = ("train", "val", "test")
@@ -522,6 +539,185 @@ def table_history(r):
             ["epoch", "train_loss", "val_loss", "val_auc", "images_per_s", "data_wait"], rows)
 
 
+VIEWER_SCALES = (6.0, 3.4, 2.2)  # g, r, z: the Legacy Surveys viewer's DR10 band scales (per nanomaggy)
+
+
+def viewer_rgb(img, q=20.0, m=0.03):
+    """g, r, z (nanomaggies) -> an RGB image as the Legacy Surveys viewer shows stamps (legacypipe's
+    sdss_rgb): z -> red, r -> green, g -> blue, each band scaled by VIEWER_SCALES and offset by m, all
+    three stretched by the common factor asinh(Q I) / (sqrt(Q) I) of their mean I (Lupton et al.
+    2004), clipped to [0, 1]; pixels NaN in any band black."""
+    x = np.asarray(img, dtype=np.float64)
+    bad = ~np.isfinite(x).all(axis=0)
+    y = np.nan_to_num(x) * np.array(VIEWER_SCALES)[:, None, None] + m
+    i = np.maximum(y, 0).mean(axis=0)
+    scale = np.arcsinh(q * i) / np.sqrt(q) / np.where(i > 0, i, 1e-6)
+    out = np.clip(np.stack([y[2], y[1], y[0]], axis=-1) * scale[..., None], 0, 1)
+    out[bad] = 0
+    return out
+
+
+GALLERY_CANDIDATES = 48  # tiles of figure 11
+GALLERY_COLUMNS = 6
+
+
+def search_candidates(r):
+    """search.h5:/candidates by rank: the columns without the stamps (strings decoded), and the g, r, z
+    stamps of the first GALLERY_CANDIDATES; None when the run has no search candidates."""
+    if not os.path.exists(r.path("search.h5")):
+        return None
+    with h5py.File(r.path("search.h5")) as f:
+        if "candidates" not in f:
+            return None
+        g = f["candidates"]
+        c = {k: (np.array([text(x) for x in ds[:]]) if ds.dtype.kind == "S" else ds[:])
+             for k, ds in g.items() if ds.ndim == 1}
+        order = np.argsort(c["rank"], kind="stable")
+        c = {k: v[order] for k, v in c.items()}
+        c["known_lens"] = c["known_lens"].astype(bool)
+        c["stamps"] = [g["image"][int(i)] for i in order[:GALLERY_CANDIDATES]] if "image" in g else []
+    return c
+
+
+def search_summary(r):
+    """search_summary.json as a dict ({} when absent)."""
+    if not os.path.exists(r.path("search_summary.json")):
+        return {}
+    with open(r.path("search_summary.json")) as f:
+        return json.load(f)
+
+
+def lens_flag(c, i):
+    """The known-lens flag of candidate i: its catalogued lens's name, tier, grading and separation."""
+    sep = c["lens_sep_arcsec"][i]
+    return (f"known lens: {c['lens_name'][i]} (tier {c['lens_tier'][i]}, grading {c['lens_grading'][i]}"
+            + (f', {sep:.2f}")' if np.isfinite(sep) else ")"))
+
+
+def fig_search_gallery(r, c):
+    n = len(c["stamps"])
+    if not n:
+        return
+    ncol = min(GALLERY_COLUMNS, n)
+    nrow = -(-n // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.0 * ncol, 2.85 * nrow), squeeze=False, layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, img) in enumerate(zip(axes.flat, c["stamps"])):
+        ax.axis("on")
+        ax.imshow(viewer_rgb(img), origin="lower", interpolation="nearest")
+        ax.set_xticks([]), ax.set_yticks([])
+        lines = [f"#{c['rank'][i]}  {c['galaxy_id'][i]}", f"p_lens {c['p_lens'][i]:.3f}  {c['target_set'][i]}"]
+        known = c["known_lens"][i]
+        if known:  # the flag on three lines: "known lens:", the name, (tier, grading, separation)
+            flag = lens_flag(c, i)
+            lines += ["known lens:", flag[len("known lens: "):flag.index(" (")], flag[flag.index(" (") + 1:]]
+        for sp in ax.spines.values():
+            sp.set_color("gold" if known else "none"), sp.set_linewidth(3)
+        ax.set_title("\n".join(lines), fontsize=7.5, color="darkgoldenrod" if known else "black", loc="left")
+    shape = c["stamps"][0].shape
+    r.figure(fig, "fig11_search_candidates", f"Figure 11: the top {n} search candidates",
+             f"The {n} highest-ranked candidates of the search (rank 1: highest p_lens) as g, r, z colour composites "
+             f"(z red, r green, g blue) with the Legacy Surveys viewer's asinh stretch (Lupton et al. 2004; band "
+             f"scales g {VIEWER_SCALES[0]}, r {VIEWER_SCALES[1]}, z {VIEWER_SCALES[2]} per nanomaggy, Q = 20, a common "
+             f"scale for the three bands; pixels without data black), {shape[-1]} x {shape[-2]} pixels of the coadds. "
+             "Each tile: rank, galaxy_id (brick_objid), p_lens and the target set it was searched in; framed in gold "
+             "with the lens's name, tier, grading and separation where a catalogued lens lies within "
+             "search.known_lens_radius_arcsec.")
+
+
+def table_search_candidates(r, c):
+    cols = ["rank", "galaxy_id", "ra", "dec", "target_set", "split", "p_lens", "known_lens", "lens_name", "lens_tier",
+            "lens_grading", "lens_sep_arcsec"]
+    rows = [[int(c["rank"][i]), c["galaxy_id"][i], float(c["ra"][i]), float(c["dec"][i]), c["target_set"][i],
+             c["split"][i], float(c["p_lens"][i]), bool(c["known_lens"][i]), c["lens_name"][i], c["lens_tier"][i],
+             c["lens_grading"][i], float(c["lens_sep_arcsec"][i]) if c["known_lens"][i] else ""]
+            for i in range(len(c["rank"]))]
+    shown = "" if len(rows) <= 200 else " This page shows the first 200; the CSV has them all."
+    r.table("table8_search_candidates", "Table 8: the search candidates",
+            "Every candidate of the search by rank (rank 1: highest p_lens): position, the sample group it was "
+            "searched in, its HEALPix split, p_lens, and the nearest catalogued lens within "
+            "search.known_lens_radius_arcsec (name, tier, grading, separation in arcsec) where there is one."
+            + shown, cols, rows, formats={"ra": ".6f", "dec": ".6f", "p_lens": ".4f", "lens_sep_arcsec": ".3f"})
+
+
+def interval(d):
+    """'recall [lower, upper]' of a summary's observed / predicted entry ('' when absent)."""
+    return f"{d['recall']:.3f} [{d['lower']:.3f}, {d['upper']:.3f}]" if d else ""
+
+
+def table_search_truth(r, summary):
+    truth = summary.get("truth", {})
+    if not truth.get("by_top_fraction"):
+        return
+    cols = ["top_fraction", "top_targets", "threshold", "in_top / true_lenses", "compared",
+            "observed recall [lower, upper]", "predicted recall [lower, upper]", "verdict"]
+    rows = [[float(t["top_fraction"]), t["top_targets"], float(t["threshold"]), f"{t['in_top']}/{t['true_lenses']}",
+             t.get("compared", ""), interval(t.get("observed")), interval(t.get("predicted")), t.get("verdict", "")]
+            for t in truth["by_top_fraction"]]
+    r.table("table9_search_truth", "Table 9: the mock sky's true lenses among the top targets",
+            "Per top fraction of the searched targets by p_lens: the targets in it, the p_lens threshold that makes "
+            "it, the mock sky's true lenses ranked in it out of those searched, those compared (in a cell of the "
+            "selection function with scored test-split injections), their observed recall (the compared ones in "
+            "the top) and the recall the selection function predicts for them at the same threshold, with "
+            f"intervals; predicted: {truth.get('prediction', 'from the selection function')}; verdict: consistent "
+            "when the two intervals overlap.", cols, rows, formats={"threshold": ".4f"})
+
+
+def percent(f):
+    """A fraction as a percentage: 0.001 -> '0.1%'."""
+    return f"{100 * f:g}%"
+
+
+def search_intro(summary, c):
+    """A paragraph of the search's numbers: targets, candidates and how they were chosen, known lenses,
+    the mock sky's true lenses in the top fractions, the model."""
+    n = summary.get("candidates", len(c["rank"]))
+    known = summary.get("known_lens_candidates", int(c["known_lens"].sum()))
+    rule = []
+    if summary.get("top_fraction", 0) > 0:
+        rule.append(f"the top {percent(summary['top_fraction'])} of the targets by p_lens")
+    if summary.get("threshold", -1) >= 0:
+        rule.append(f"every target with p_lens &ge; {summary['threshold']:g}")
+    if "max_candidates" in summary:
+        rule.append(f"at most {summary['max_candidates']}")
+    out = (f"{summary['targets']} galaxies searched; " if "targets" in summary else "") + f"{n} candidates"
+    out += f" ({', '.join(rule)})" if rule else ""
+    out += f", {known} of them known lenses (a catalogued lens within search.known_lens_radius_arcsec)."
+    tops = summary.get("truth", {}).get("by_top_fraction", [])
+    if tops:
+        out += (f" Mock sky: of its {tops[0]['true_lenses']} true lenses, "
+                + " and ".join(f"{t['in_top']} are in the top {percent(t['top_fraction'])} ({t['top_targets']} targets)"
+                               for t in tops) + "; table 9 on the candidates page sets this beside the selection "
+                                                "function's prediction.")
+    if "model" in summary:
+        out += (f" Model <code>{html.escape(summary['model'])}</code>"
+                + (f" (sha256 {html.escape(summary['model_sha256'][:12])}&hellip;)." if "model_sha256" in summary else "."))
+    return f"<p>{out}</p>"
+
+
+def page_search(r):
+    """candidates.html (figure 11, tables 8 and 9) and index.html's Search section, when the run has
+    search.h5."""
+    c = search_candidates(r)
+    if c is None:
+        return
+    summary = search_summary(r)
+    intro = search_intro(summary, c)
+    r.page = "candidates.html"
+    r.pages[r.page] = []
+    fig_search_gallery(r, c)
+    table_search_candidates(r, c)
+    table_search_truth(r, summary)
+    r.page = "index.html"
+    r.write_page("candidates.html", f"dhs search candidates: {r.run}", "Search candidates",
+                 f'<p>Run directory <code>{html.escape(os.path.abspath(r.run))}</code> '
+                 f'(<a href="index.html">run report</a>).</p>' + intro, width=1350)
+    shown = f"a gallery of the top {len(c['stamps'])} and " if c["stamps"] else ""
+    r.search = ("<h2>Search</h2>" + intro + f'<p><a href="candidates.html">The candidates</a>: {shown}the table of '
+                f"all {len(c['rank'])}.</p>")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run_dir")
@@ -538,6 +734,7 @@ def main():
                          fig_completeness_2d, fig_truth_check):
                 step(r, ev)
     table_history(r)
+    page_search(r)
     r.write_index()
     print(f"report: {sum(1 for i in r.items if i[0] == 'figure')} figures and "
           f"{sum(1 for i in r.items if i[0] == 'table')} tables in {os.path.join(r.out, 'index.html')}")

@@ -3,11 +3,12 @@
 # configs/mock_sky_lensrich.yaml (640 true lenses) to OUT_DIR/mock, runs the whole pipeline
 # with configs/selection.yaml into OUT_DIR/run under mpirun, writes the report, and prints
 # evaluate's truth check: the recall measured on the mock's own lenses per theta_E bin beside
-# the recall the injection-calibrated selection function predicts for them.
+# the recall the injection-calibrated selection function predicts for them; then the search of
+# the whole pool, which ranks the true lenses among all targets (search_summary.json: truth).
 #
 #   scripts/selection_check.sh [OUT_DIR]    (default ./selection-out; RANKS=N, BUILD_DIR=...)
 #
-# About 15 minutes on 2 cores (mock sky ~3 min, training ~6 min).
+# About 17 minutes on 2 cores (mock sky ~3 min, training ~6 min, search ~2 min).
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/run_env.sh" selection-out "$@"  # repo out ranks build_dir dhs mpi
@@ -19,6 +20,9 @@ rc=0
 "${mpi[@]}" "$dhs" run "$repo/configs/selection.yaml" --out "$out/run" --resume --set "survey.root=$out/mock" \
   --set "inject.template_bank=$out/templates.h5" || rc=$?
 [ $rc = 0 ] || [ $rc = 3 ] || exit $rc
+# The search: every pool galaxy and the true lenses ranked (search_summary.json: truth).
+"${mpi[@]}" "$dhs" run "$repo/configs/selection.yaml" --out "$out/run" --resume --stages search \
+  --set "survey.root=$out/mock" --set "inject.template_bank=$out/templates.h5"
 "$dhs" report "$out/run"
 /usr/bin/python3 - "$out/run" <<'PY'
 import json, sys
@@ -39,5 +43,14 @@ for i in range(len(e["theta_e_bin"])):
     print(f"| {g('theta_e_bin').decode()} | {g('target_fpr'):g} | {g('threshold'):.3f} | {g('n_compared')} | "
           f"{g('n_detected')} | {g('recall'):.2f} [{g('recall_lower'):.2f}, {g('recall_upper'):.2f}] | "
           f"{g('predicted'):.2f} [{g('predicted_lower'):.2f}, {g('predicted_upper'):.2f}] | {g('verdict').decode()} |")
+s = json.load(open(f"{run}/search_summary.json"))
+print(f"search: {s['targets']} targets, {s['candidates']} candidates ({s['known_lens_candidates']} known lenses)")
+print("| top fraction | targets in it | threshold | true lenses in it | recall of those in cells [95% CP] | predicted [95%] | verdict |")
+print("|---|---|---|---|---|---|---|")
+for r in s["truth"]["by_top_fraction"]:
+    o, p = r.get("observed"), r.get("predicted")
+    fmt = lambda x: f"{x['recall']:.3f} [{x['lower']:.3f}, {x['upper']:.3f}]" if x else "n/a"
+    print(f"| {r['top_fraction']:g} | {r['top_targets']} | {r['threshold']:.3f} | {r['in_top']}/{r['true_lenses']} | "
+          f"{fmt(o)} | {fmt(p)} | {r['verdict']} |")
 PY
 echo "report: $out/run/report/index.html"
