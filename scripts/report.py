@@ -24,6 +24,14 @@ Figures (PNG and PDF), after seed 001 section 7, each made when its inputs exist
      selection function predicts for them, at the loosest threshold (/truth_check)
 Tables (CSV, Markdown, LaTeX): 1 TPR at FPR, 2 AUC per stratum, 3 Tier recall, 4 contaminant FPR,
 5 training history, 6 selection function, 7 truth check (every threshold).
+When the run has search.h5, a candidates page (candidates.html, linked from index.html's Search section
+with search_summary.json's numbers) shows:
+ 11. the top candidates by rank as g, r, z colour composites (the Legacy Surveys viewer's stretch), each
+     with rank, galaxy_id, p_lens, target set and, for a catalogued lens, its name, tier, grading and
+     separation (search.h5:/candidates)
+  and tables 8, every candidate without its stamps, and 9, on a mock sky, the true lenses in the top
+  fractions beside the selection function's prediction (search_summary.json: truth.by_top_fraction).
+The evaluation's figures and tables are made when evaluation.h5 exists, the others when their inputs do.
 """
 import argparse
 import csv
@@ -595,6 +603,7 @@ def lens_flag(c, i):
 
 
 def fig_search_gallery(r, c):
+    """Figure 11: the top candidates as colour stamps with their captions."""
     n = len(c["stamps"])
     if not n:
         return
@@ -627,6 +636,7 @@ def fig_search_gallery(r, c):
 
 
 def table_search_candidates(r, c):
+    """Table 8: every candidate, without its stamps."""
     cols = ["rank", "galaxy_id", "ra", "dec", "target_set", "split", "p_lens", "known_lens", "lens_name", "lens_tier",
             "lens_grading", "lens_sep_arcsec"]
     rows = [[int(c["rank"][i]), c["galaxy_id"][i], float(c["ra"][i]), float(c["dec"][i]), c["target_set"][i],
@@ -647,6 +657,7 @@ def interval(d):
 
 
 def table_search_truth(r, summary):
+    """Table 9 (mock sky): the true lenses in each top fraction beside the selection function's prediction."""
     truth = summary.get("truth", {})
     if not truth.get("by_top_fraction"):
         return

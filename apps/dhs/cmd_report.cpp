@@ -35,8 +35,9 @@ int cmd_report(const std::vector<std::string>& args, Context& ctx) {
         "out,o", po::value<std::string>(), "report folder (default RUN_DIR/report)");
     auto vm = parse_options(args, opts, {{"run-dir", 1}});
     if (print_help_if_asked(ctx, vm, opts,
-                            "\nfigures 1-8 (PNG, PDF), tables (CSV, Markdown, LaTeX) and index.html from the run's "
-                            "sample.h5, train.h5, evaluation.h5, cutouts.h5 and injections.h5\n"))
+                            "\nfigures 1-11 (PNG, PDF), tables 1-9 (CSV, Markdown, LaTeX), index.html and, after a "
+                            "search, candidates.html, from the run's sample.h5, train.h5, evaluation.h5, cutouts.h5, "
+                            "injections.h5 and search.h5 (each part only where its files are)\n"))
         return exit_ok;
     if (!vm.count("run-dir")) throw UsageError("RUN_DIR is required");
     const std::string run_dir = vm["run-dir"].as<std::string>();

@@ -136,4 +136,44 @@ check "kill -9 + --resume: the same search.h5" same_group "$tmp/ref/search.h5" "
 check "kill -9 + --resume: the same candidates" same_group "$tmp/ref/search.h5" "$dir/search.h5" /candidates
 check "the units did not change the targets' rows" same_group "$tmp/r1/search.h5" "$dir/search.h5" /targets
 
+# The report of a run with search.h5 but no evaluation.h5: dhs report writes the candidates page
+# (gallery + table) linked from index.html; a real headless browser loads it, every image renders,
+# and the console shows no error.
+"$dhs" report "$tmp/r1" > "$tmp/report.log" 2>&1 || tail -20 "$tmp/report.log"
+check "dhs report without evaluation.h5 writes candidates.html, the gallery (PNG + PDF) and the candidates table" \
+  test -s "$tmp/r1/report/candidates.html" -a -s "$tmp/r1/report/fig11_search_candidates.png" \
+       -a -s "$tmp/r1/report/fig11_search_candidates.pdf" -a -s "$tmp/r1/report/table8_search_candidates.csv" \
+       -a -s "$tmp/r1/report/table8_search_candidates.tex" -a -s "$tmp/r1/report/table8_search_candidates.md"
+check "index.html has the Search section and links the candidates page" \
+  grep -q '<h2>Search</h2>.*href="candidates.html"' "$tmp/r1/report/index.html"
+candidates_table() {
+  "$py" - "$tmp/r1" <<'PY'
+import csv, sys, h5py
+run = sys.argv[1]
+c = h5py.File(run + "/search.h5")["candidates"]
+rows = list(csv.DictReader(open(run + "/report/table8_search_candidates.csv")))
+assert [int(r["rank"]) for r in rows] == list(c["rank"][:]), "every candidate, by rank"
+assert [r["galaxy_id"] for r in rows] == [g.decode() for g in c["galaxy_id"][:]]
+assert [r["known_lens"] == "True" for r in rows] == list(c["known_lens"][:].astype(bool))
+print(f"table 8: {len(rows)} candidates, {sum(r['known_lens'] == 'True' for r in rows)} known lenses")
+PY
+}
+check "table 8 lists every candidate by rank with its known-lens flag" candidates_table
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$browser" ]; then
+  timeout 120 "$browser" --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 --enable-logging=stderr \
+    --v=0 --dump-dom "file://$tmp/r1/report/candidates.html" > "$tmp/dom.html" 2> "$tmp/browser.log"
+  rendered() {
+    local n r
+    n=$(grep -o 'data-images="[0-9]*"' "$tmp/dom.html" | grep -o '[0-9]*')
+    r=$(grep -o 'data-rendered="[0-9]*"' "$tmp/dom.html" | grep -o '[0-9]*')
+    echo "headless $(basename "$browser"): $r of $n images rendered"
+    [ -n "$n" ] && [ "$n" -ge 1 ] && [ "$n" = "$r" ] && grep -q 'fig11_search_candidates.png' "$tmp/dom.html" \
+      && ! grep -qi "uncaught\|console.*error" "$tmp/browser.log"
+  }
+  check "the candidates page loads in headless Chromium: every image renders, no console error" rendered
+else
+  echo "SKIP: no chromium for the browser check (scripts/setup.sh installs it)"
+fi
+
 finish
