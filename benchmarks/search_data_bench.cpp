@@ -7,6 +7,7 @@
 //
 //   search_data_bench CONFIG RUN_DIR [--set key=value]... [--units N]
 // RUN_DIR holds sample.h5 and model/ (model.json: crop, preprocessing), as for `dhs run`.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -52,7 +53,7 @@ int main(int argc, char** argv) try {
     const auto units = dhs::stages::cutouts::brick_units(p.cut, se::searched_targets(p));
     const int nb = static_cast<int>(p.cut.bands.size()), s = p.cut.stamp_size;
     const std::size_t cell = static_cast<std::size_t>(nb) * s * s;
-    std::size_t stamps = 0, done = 0;
+    std::size_t stamps = 0, done = 0, bricks = 0;
     double cut_s = 0, prepare_s = 0;
     const double cpu0 = cpu_now();
     const auto t0 = Clock::now();
@@ -60,6 +61,7 @@ int main(int argc, char** argv) try {
         if (done == max_units) break;
         ++done;
         auto t = Clock::now();
+        bricks += static_cast<std::size_t>(std::count(u.payload.begin(), u.payload.end(), '{')) - 1;  // {"bricks": [{...}, ...]}
         const auto targets = dhs::stages::cutouts::read_targets(p.cut, dhs::stages::cutouts::unit_targets(u.payload));
         dhs::stages::cutouts::StampBatch batch;
         dhs::stages::cutouts::cut_targets(p.cut, targets, batch);
@@ -79,9 +81,9 @@ int main(int argc, char** argv) try {
         stamps += targets.size();
     }
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count(), cpu = cpu_now() - cpu0;
-    std::printf("{\"bench\": \"search_data\", \"units\": %zu, \"stamps\": %zu, \"wall_s\": %.3f, \"cpu_s\": %.3f, "
+    std::printf("{\"bench\": \"search_data\", \"units\": %zu, \"bricks\": %zu, \"stamps\": %zu, \"wall_s\": %.3f, \"cpu_s\": %.3f, "
                 "\"stamps_per_s\": %.1f, \"stamps_per_cpu_s\": %.1f, \"cut_s\": %.3f, \"prepare_s\": %.3f, \"crop\": %d}\n",
-                done, stamps, wall, cpu, static_cast<double>(stamps) / wall,
+                done, bricks, stamps, wall, cpu, static_cast<double>(stamps) / wall,
                 static_cast<double>(stamps) / cpu, cut_s, prepare_s, card.pre.crop);
     return 0;
 } catch (const std::exception& e) {
