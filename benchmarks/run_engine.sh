@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Engine benchmarks, side by side in one invocation, reported as ratios:
-#  1. scaling: a CPU-bound skeleton stage, `mpirun -n 2` over `-n 1` (goal >= 1.8 on 2 cores);
+#  1. scaling: a CPU-bound testload stage, `mpirun -n 2` over `-n 1` (goal >= 1.8 on 2 cores);
 #  2. scheduler dispatch rate with empty units at 3 ranks (units/s; no processing, no spool);
 #  3. gather MB/s (parallel HDF5, incl. close + fsync) over `dd conv=fdatasync` MB/s on the same disk
 #     (goal >= 0.7).
@@ -20,9 +20,9 @@ echo "== engine benchmarks on $cores cores, load $(cut -d' ' -f1 /proc/loadavg)"
 # 1. CPU-bound scaling.
 cat > "$OUT/cpu.yaml" <<'YAML'
 run:
-  stages: [skeleton]
+  stages: [testload]
   progress_interval_s: 60
-skeleton:
+testload:
   units: 64
   rows_per_unit: 400
   work_per_row: 80000
@@ -37,10 +37,10 @@ for n in 1 2; do
     if [ -z "$best" ] || [ "$(echo "$w < $best" | bc -l)" = 1 ]; then best=$w; fi
   done
   wall[$n]=$best
-  proc[$n]=$(h5dump -a /provenance/run/process_seconds "$OUT/cpu-n$n/skeleton.h5" | grep -oE '\(0\): [0-9.e+-]+' | cut -d' ' -f2)
-  printf "  cpu-bound skeleton, -n %d: best wall %.2f s (processing %.2f s)\n" "$n" "${wall[$n]}" "${proc[$n]}"
+  proc[$n]=$(h5dump -a /provenance/run/process_seconds "$OUT/cpu-n$n/testload.h5" | grep -oE '\(0\): [0-9.e+-]+' | cut -d' ' -f2)
+  printf "  cpu-bound testload, -n %d: best wall %.2f s (processing %.2f s)\n" "$n" "${wall[$n]}" "${proc[$n]}"
 done
-h5diff --exclude-path /provenance/run "$OUT/cpu-n1/skeleton.h5" "$OUT/cpu-n2/skeleton.h5" >/dev/null && echo "  outputs identical (h5diff)"
+h5diff --exclude-path /provenance/run "$OUT/cpu-n1/testload.h5" "$OUT/cpu-n2/testload.h5" >/dev/null && echo "  outputs identical (h5diff)"
 printf "  SCALING -n 2 / -n 1: %.2fx wall, %.2fx processing (goal >= 1.8)\n" \
   "$(echo "${wall[1]} / ${wall[2]}" | bc -l)" "$(echo "${proc[1]} / ${proc[2]}" | bc -l)"
 

@@ -9,6 +9,7 @@
 #include "mpi_stages/mock_sky/mock_sky_stage.hpp"
 #include "mpi_stages/sample/sample_stage.hpp"
 #include "mpi_stages/skeleton/skeleton_stage.hpp"
+#include "mpi_stages/testload/testload_stage.hpp"
 #include "mpi_stages/validate/validate_stage.hpp"
 #include "mpi_stages/score/config_keys.hpp"
 #include "mpi_stages/search/config_keys.hpp"
@@ -22,8 +23,11 @@
 namespace dhs::stages {
 
 void register_stages(engine::StageRegistry& r) {
-    r.add("skeleton", "engine template and test load (not part of the science pipeline)",
+    r.add("skeleton", "the template stage a new stage copies: a random catalogue (not part of the science pipeline)",
           [] { return std::make_unique<SkeletonStage>(); }, SkeletonStage::declare_config,
+          /*in_default_run=*/false);
+    r.add("testload", "the engine's test and benchmark load (not part of the science pipeline)",
+          [] { return std::make_unique<TestloadStage>(); }, TestloadStage::declare_config,
           /*in_default_run=*/false);
     r.add("mock_sky", "mock DR10 sky with truth (dhs mock-sky)", [] { return std::make_unique<MockSkyStage>(); },
           MockSkyStage::declare_config, /*in_default_run=*/false);

@@ -36,10 +36,10 @@ if has make-template-bank; then
   summary+=("make-template-bank: 200 clumpy galaxy templates in $out/templates.h5")
 fi
 
-# 3. The engine on its own test load (the skeleton stage), then the pipeline's stages.
+# 3. The engine on its own test load (the testload stage), then the pipeline's stages.
 if has run; then
-  "${mpi[@]}" "$dhs" run "$repo/configs/skeleton.yaml" --out "$out/engine-check" --log-level warn
-  summary+=("engine: skeleton stage on $ranks ranks -> $out/engine-check/skeleton.h5 ($(h5ls "$out/engine-check/skeleton.h5/rows/value" 2>/dev/null | grep -o '{[0-9]*}' || echo '?') rows)")
+  "${mpi[@]}" "$dhs" run "$repo/configs/testload.yaml" --out "$out/engine-check" --log-level warn
+  summary+=("engine: testload stage on $ranks ranks -> $out/engine-check/testload.h5 ($(h5ls "$out/engine-check/testload.h5/rows/value" 2>/dev/null | grep -o '{[0-9]*}' || echo '?') rows)")
   if "$dhs" plan "$repo/configs/demo.yaml" --set "survey.root=$out/mock" "${inject_sets[@]}" >/dev/null 2>&1; then
     rc=0
     "${mpi[@]}" "$dhs" run "$repo/configs/demo.yaml" --out "$out/run" --set "survey.root=$out/mock" "${inject_sets[@]}" || rc=$?

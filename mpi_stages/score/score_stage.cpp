@@ -11,6 +11,7 @@
 #include <span>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/output_group.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
@@ -69,22 +70,21 @@ InferenceParams inference_params(const Params& p) {
             .batch_size = p.batch_size};
 }
 
-Table empty_schema() {
-    Table t;
-    auto add = [&t](Column c, const char* what) {
-        c.set_description(what);
-        t.add(std::move(c));
-    };
-    add(Column("source", std::vector<std::string>{}), "stamp file: cutouts or injections");
-    add(Column("source_row", std::vector<std::int64_t>{}), "row in cutouts.h5:/stamps or injections.h5:/injections");
-    add(Column("galaxy_id", std::vector<std::string>{}), "the galaxy stamped (the host for injections and controls)");
-    add(Column("class", std::vector<std::string>{}), "positive, negative, host, injection or control");
-    add(Column("split", std::vector<std::string>{}), "HEALPix split of the sample stage: train, val or test");
-    add(Column("logit", std::vector<float>{}), "the model's logit");
-    add(Column("p_lens", std::vector<float>{}), "sigmoid(logit)");
-    add(Column("flagged_bands", std::vector<std::int32_t>{}), "bands zeroed by raw_robust (no finite outer pixel or MAD 0)");
-    return t;
-}
+/// /scores: one row per scored stamp.
+struct ScoresGroup : engine::GroupSchema {
+    engine::Col<std::string> source = add<std::string>("source", "", "stamp file: cutouts or injections");
+    engine::Col<std::int64_t> source_row =
+        add<std::int64_t>("source_row", "", "row in cutouts.h5:/stamps or injections.h5:/injections");
+    engine::Col<std::string> galaxy_id =
+        add<std::string>("galaxy_id", "", "the galaxy stamped (the host for injections and controls)");
+    engine::Col<std::string> klass = add<std::string>("class", "", "positive, negative, host, injection or control");
+    engine::Col<std::string> split = add<std::string>("split", "", "HEALPix split of the sample stage: train, val or test");
+    engine::Col<float> logit = add<float>("logit", "", "the model's logit");
+    engine::Col<float> p_lens = add<float>("p_lens", "", "sigmoid(logit)");
+    engine::Col<std::int32_t> flagged_bands =
+        add<std::int32_t>("flagged_bands", "", "bands zeroed by raw_robust (no finite outer pixel or MAD 0)");
+    ScoresGroup() : GroupSchema("scores", "one row per scored stamp, in file then row order") {}
+};
 
 }  // namespace
 
@@ -96,7 +96,7 @@ void ScoreStage::declare_config(config::Schema& s) { score::declare_config(s); }
 void ScoreStage::check_config(const engine::StageContext& ctx) const { (void)read_params(ctx.config, ctx.run_dir); }
 
 std::vector<engine::OutputGroup> ScoreStage::output_groups(const engine::StageContext&) const {
-    return {{"scores", "one row per scored stamp, in file then row order", empty_schema(), {}}};
+    return {ScoresGroup().group()};
 }
 
 std::vector<engine::WorkUnit> ScoreStage::plan(const engine::StageContext& ctx) const {
@@ -165,24 +165,17 @@ engine::UnitOutput ScoreStage::process(const engine::WorkUnit& unit, const engin
             return read_batch(in, s, first + a, m, card, meta, a, std::span<std::int32_t>(flagged).subspan(a, m));
         },
         [&](const learn::Batch& b) { return inference_->logits(b, ctx.service, ip); }, logit, p_lens);
-    Table t = empty_schema();
-    std::vector<std::int64_t> rows(n);
-    for (std::uint64_t i = 0; i < n; ++i) rows[i] = static_cast<std::int64_t>(first + i);
-    Table out;
-    for (const auto& col : t.columns()) {
-        const std::string& name = col.name();
-        Column v = name == "source"       ? Column(name, std::vector<std::string>(n, s.name))
-                   : name == "source_row" ? Column(name, rows)
-                   : name == "galaxy_id"  ? Column(name, galaxy)
-                   : name == "class"      ? Column(name, klass)
-                   : name == "split"      ? Column(name, split)
-                   : name == "logit"      ? Column(name, logit)
-                   : name == "p_lens"     ? Column(name, p_lens)
-                                          : Column(name, flagged);
-        v.set_description(col.description());
-        out.add(std::move(v));
-    }
-    return {{"scores", std::move(out)}};
+    const ScoresGroup g;
+    engine::GroupRows out(g, n);
+    out.set(g.source, std::vector<std::string>(n, s.name));
+    out.fill(g.source_row, [&](std::size_t i) { return static_cast<std::int64_t>(first + i); });
+    out.set(g.galaxy_id, std::move(galaxy));
+    out.set(g.klass, std::move(klass));
+    out.set(g.split, split);
+    out.set(g.logit, std::move(logit));
+    out.set(g.p_lens, std::move(p_lens));
+    out.set(g.flagged_bands, std::move(flagged));
+    return {{g.name(), std::move(out).finish()}};
 }
 
 void ScoreStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const {

@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/output_group.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
@@ -69,6 +70,49 @@ Catalogue read_catalogue(const std::string& sample_file) {
     return c;
 }
 
+/// /candidates: the top targets by p_lens, with the nearest catalogued lens and stamps cut again in full.
+struct CandidatesGroup : engine::GroupSchema {
+    engine::Col<std::int64_t> rank = add<std::int64_t>("rank", "", "1 = highest p_lens");
+    engine::Col<std::int64_t> target_row = add<std::int64_t>("target_row", "", "row in /targets");
+    engine::Col<std::string> target_set = add<std::string>("target_set", "", "sample group");
+    engine::Col<std::int64_t> sample_row = add<std::int64_t>("sample_row", "", "row in the sample group");
+    engine::Col<std::string> galaxy_id = add<std::string>("galaxy_id", "", "{brickname}_{objid}");
+    engine::Col<double> ra = add<double>("ra", "deg", "right ascension");
+    engine::Col<double> dec = add<double>("dec", "deg", "declination");
+    engine::Col<std::string> split = add<std::string>("split", "", "HEALPix split");
+    engine::Col<std::string> brickname = add<std::string>("brickname", "", "source brick of the stamp");
+    engine::Col<float> logit = add<float>("logit", "", "the model's logit");
+    engine::Col<float> p_lens = add<float>("p_lens", "", "sigmoid(logit)");
+    engine::Col<bool> known_lens =
+        add<bool>("known_lens", "", "a catalogued lens (sample.h5:/lenses) lies within search.known_lens_radius_arcsec");
+    engine::Col<std::string> lens_name = add<std::string>("lens_name", "", "the nearest catalogued lens");
+    engine::Col<std::string> lens_grading = add<std::string>("lens_grading", "", "its grading");
+    engine::Col<std::string> lens_tier = add<std::string>("lens_tier", "", "its tier (A, B)");
+    engine::Col<double> lens_sep_arcsec = add<double>("lens_sep_arcsec", "arcsec", "separation from it (NaN when none)");
+    engine::Col<std::string> status = add<std::string>("status", "", "stamp status");
+    engine::Col<float> image, invvar;
+    engine::Col<std::int32_t> maskbits;
+    CandidatesGroup(std::size_t bands, std::size_t side, bool with_invvar)
+        : GroupSchema("candidates", "the top targets by p_lens, highest first") {
+        image = add<float>("image", "nanomaggy", "image stamps (NCHW)", {bands, side, side});
+        if (with_invvar) invvar = add<float>("invvar", "1/nanomaggy^2", "inverse-variance stamps (NCHW)", {bands, side, side});
+        maskbits = add<std::int32_t>("maskbits", "", "DR10 MASKBITS stamps", {side, side});
+    }
+};
+
+/// /true_lenses (a mock sky): every true lens among the targets, its rank and selection-function cell.
+struct TrueLensesGroup : engine::GroupSchema {
+    engine::Col<std::string> galaxy_id = add<std::string>("galaxy_id", "", "{brickname}_{objid}");
+    engine::Col<std::int64_t> target_row = add<std::int64_t>("target_row", "", "row in /targets");
+    engine::Col<std::string> split = add<std::string>("split", "", "HEALPix split");
+    engine::Col<double> theta_e_arcsec = add<double>("theta_e_arcsec", "arcsec", "Einstein radius (truth)");
+    engine::Col<double> depth_r_mag = add<double>("depth_r_mag", "mag", "5-sigma r depth at the lens");
+    engine::Col<std::int64_t> cell_id = add<std::int64_t>("cell_id", "", "selection-function cell (as injections.h5)");
+    engine::Col<std::int64_t> rank = add<std::int64_t>("rank", "", "rank among all targets by p_lens (1 = highest)");
+    engine::Col<float> p_lens = add<float>("p_lens", "", "sigmoid(logit)");
+    TrueLensesGroup() : GroupSchema("true_lenses", "the mock's true lenses among the targets") {}
+};
+
 // The candidates' table: ranks, scores, the nearest catalogued lens, stamps cut again in full.
 Table candidates_table(const search::Params& p, const Searched& s, const std::vector<std::int64_t>& rows,
                        nlohmann::json& summary) {
@@ -88,51 +132,38 @@ Table candidates_table(const search::Params& p, const Searched& s, const std::ve
     const Catalogue cat = read_catalogue(p.cut.sample_file);
     const auto match = nearest_lenses(ra, dec, cat.ra, cat.dec, p.known_lens_radius_arcsec);
 
-    Table t;
-    auto each = [&](auto f) {
-        using T = decltype(f(std::size_t{0}));
-        std::vector<T> v(n);
-        for (std::size_t i = 0; i < n; ++i) v[i] = f(i);
-        return v;
-    };
-    auto add = [&](Column c, const char* desc) {
-        c.set_description(desc);
-        t.add(std::move(c));
-    };
     const auto at = [&](std::size_t i) { return static_cast<std::size_t>(rows[i]); };
     const auto lens = [&](std::size_t i, const std::vector<std::string>& v) {
         return match[i].index < 0 ? std::string() : v[static_cast<std::size_t>(match[i].index)];
     };
-    add(Column("rank", each([&](std::size_t i) { return static_cast<std::int64_t>(i) + 1; })), "1 = highest p_lens");
-    add(Column("target_row", std::vector<std::int64_t>(rows)), "row in /targets");
-    add(Column("target_set", each([&](std::size_t i) { return s.set[at(i)]; })), "sample group");
-    add(Column("sample_row", each([&](std::size_t i) { return s.row[at(i)]; })), "row in the sample group");
-    add(Column("galaxy_id", each([&](std::size_t i) { return s.galaxy[at(i)]; })), "{brickname}_{objid}");
-    add(Column("ra", ra), "deg");
-    add(Column("dec", dec), "deg");
-    add(Column("split", each([&](std::size_t i) { return s.split[at(i)]; })), "HEALPix split");
-    add(Column("brickname", each([&](std::size_t i) { return stamps.info[i].source_brick; })), "source brick of the stamp");
-    add(Column("logit", each([&](std::size_t i) { return s.logit[at(i)]; })), "the model's logit");
-    add(Column("p_lens", each([&](std::size_t i) { return s.p_lens[at(i)]; })), "sigmoid(logit)");
-    add(Column("known_lens", each([&](std::size_t i) { return static_cast<std::uint8_t>(match[i].index >= 0); }), {},
-               DType::boolean),
-        "a catalogued lens (sample.h5:/lenses) lies within search.known_lens_radius_arcsec");
-    add(Column("lens_name", each([&](std::size_t i) { return lens(i, cat.name); })), "the nearest catalogued lens");
-    add(Column("lens_grading", each([&](std::size_t i) { return lens(i, cat.grading); })), "its grading");
-    add(Column("lens_tier", each([&](std::size_t i) { return lens(i, cat.tier); })), "its tier (A, B)");
-    add(Column("lens_sep_arcsec", each([&](std::size_t i) { return match[i].index < 0 ? NAN : match[i].sep_arcsec; })),
-        "separation from it (NaN when none)");
-    add(Column("status", each([&](std::size_t i) { return stamps.info[i].status; })), "stamp status");
-    const std::size_t nb = p.cut.bands.size(), side = static_cast<std::size_t>(p.cut.stamp_size);
-    add(Column("image", std::move(stamps.image), {nb, side, side}), "image stamps (NCHW), nanomaggy");
-    if (p.cut.with_invvar) add(Column("invvar", std::move(stamps.invvar), {nb, side, side}), "inverse-variance stamps");
-    add(Column("maskbits", std::move(stamps.maskbits), {side, side}), "DR10 MASKBITS stamps");
+    const CandidatesGroup g(p.cut.bands.size(), static_cast<std::size_t>(p.cut.stamp_size), p.cut.with_invvar);
+    engine::GroupRows t(g, n);
+    t.fill(g.rank, [](std::size_t i) { return static_cast<std::int64_t>(i) + 1; });
+    t.set(g.target_row, rows);
+    t.fill(g.target_set, [&](std::size_t i) { return s.set[at(i)]; });
+    t.fill(g.sample_row, [&](std::size_t i) { return s.row[at(i)]; });
+    t.fill(g.galaxy_id, [&](std::size_t i) { return s.galaxy[at(i)]; });
+    t.set(g.ra, ra);
+    t.set(g.dec, dec);
+    t.fill(g.split, [&](std::size_t i) { return s.split[at(i)]; });
+    t.fill(g.brickname, [&](std::size_t i) { return stamps.info[i].source_brick; });
+    t.fill(g.logit, [&](std::size_t i) { return s.logit[at(i)]; });
+    t.fill(g.p_lens, [&](std::size_t i) { return s.p_lens[at(i)]; });
+    t.fill(g.known_lens, [&](std::size_t i) { return match[i].index >= 0; });
+    t.fill(g.lens_name, [&](std::size_t i) { return lens(i, cat.name); });
+    t.fill(g.lens_grading, [&](std::size_t i) { return lens(i, cat.grading); });
+    t.fill(g.lens_tier, [&](std::size_t i) { return lens(i, cat.tier); });
+    t.fill(g.lens_sep_arcsec, [&](std::size_t i) { return match[i].index < 0 ? NAN : match[i].sep_arcsec; });
+    t.fill(g.status, [&](std::size_t i) { return stamps.info[i].status; });
+    t.set(g.image, std::move(stamps.image));
+    if (g.invvar.declared()) t.set(g.invvar, std::move(stamps.invvar));
+    t.set(g.maskbits, std::move(stamps.maskbits));
     std::int64_t known = 0;
     for (const auto& m : match) known += m.index >= 0;
     summary["candidates"] = n;
     summary["known_lens_candidates"] = known;
     summary["lens_catalogue_size"] = cat.ra.size();
-    return t;
+    return std::move(t).finish();
 }
 
 // For the true lenses' prediction: the test split's injections per selection-function cell,
@@ -176,12 +207,13 @@ nlohmann::json truth_ranks(const search::Params& p, const std::string& run_dir, 
         depth.push_back(kernels::depth_mag_5sigma(ivar));
         tcell.push_back(grid.cell_id(grid.theta_e.bin_of(t->second), grid.psf.bin_of(s.psf_r[i]), grid.depth.bin_of(depth.back())));
     }
-    Table t;
-    t.add(Column("galaxy_id", galaxy)), t.add(Column("target_row", trow)), t.add(Column("split", split));
-    t.add(Column("theta_e_arcsec", theta)), t.add(Column("depth_r_mag", depth)), t.add(Column("cell_id", tcell));
-    t.add(Column("rank", trank)), t.add(Column("p_lens", pl));
-    out.remove("/true_lenses");
-    out.write_table("/true_lenses", t);
+    const TrueLensesGroup g;
+    engine::GroupRows t(g, galaxy.size());
+    t.set(g.galaxy_id, galaxy), t.set(g.target_row, trow), t.set(g.split, split);
+    t.set(g.theta_e_arcsec, theta), t.set(g.depth_r_mag, depth), t.set(g.cell_id, tcell);
+    t.set(g.rank, trank), t.set(g.p_lens, pl);
+    out.remove("/" + g.name());
+    out.write_table("/" + g.name(), std::move(t).finish());
 
     const auto injected = injected_scores_by_cell(run_dir);
     nlohmann::json rows = nlohmann::json::array();

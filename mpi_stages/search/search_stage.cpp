@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "core/engine/output_group.hpp"
 #include "core/error.hpp"
 #include "mpi_stages/search/config_keys.hpp"
 #include "mpi_stages/search/search.hpp"
@@ -49,31 +50,38 @@ void SearchStage::declare_config(config::Schema& s) { search::declare_config(s);
 
 void SearchStage::check_config(const engine::StageContext& ctx) const { (void)read_params(ctx.config, ctx.run_dir); }
 
+namespace {
+
+/// /targets: one row per searched target.
+struct TargetsGroup : engine::GroupSchema {
+    engine::Col<std::string> target_set = add<std::string>("target_set", "", "sample group of the target (pool, positives...)");
+    engine::Col<std::int64_t> sample_row = add<std::int64_t>("sample_row", "", "row of the target in its sample group");
+    engine::Col<std::string> galaxy_id = add<std::string>("galaxy_id", "", "{brickname}_{objid} as in the sample");
+    engine::Col<double> ra = add<double>("ra", "deg", "right ascension");
+    engine::Col<double> dec = add<double>("dec", "deg", "declination");
+    engine::Col<std::string> type = add<std::string>("type", "", "Tractor TYPE");
+    engine::Col<std::string> split = add<std::string>("split", "", "train / val / test from the sample");
+    engine::Col<std::string> brickname =
+        add<std::string>("brickname", "", "brick whose coadds the stamp was cut from (empty when none)");
+    std::vector<engine::Col<float>> psfsize;  // one per band
+    engine::Col<std::string> status;
+    engine::Col<float> logit, p_lens;
+    engine::Col<std::int32_t> flagged_bands;
+    explicit TargetsGroup(const std::vector<std::string>& bands)
+        : GroupSchema("targets", "one row per searched target: bricks in BRICKID order, then targets in sample order") {
+        for (const auto& b : bands)
+            psfsize.push_back(add<float>("psfsize_" + b, "arcsec", "PSF FWHM in " + b + " at the stamp centre"));
+        status = add<std::string>("status", "", "the stamp's status as the cutout stage gives it: ok, partial, failed");
+        logit = add<float>("logit", "", "the model's logit");
+        p_lens = add<float>("p_lens", "", "sigmoid(logit)");
+        flagged_bands = add<std::int32_t>("flagged_bands", "", "bands zeroed by raw_robust");
+    }
+};
+
+}  // namespace
+
 std::vector<engine::OutputGroup> SearchStage::output_groups(const engine::StageContext& ctx) const {
-    const auto p = read_params(ctx.config, ctx.run_dir);
-    engine::OutputGroup g{.name = "targets",
-                          .description = "one row per searched target: bricks in BRICKID order, then targets in sample order"};
-    auto add = [&](Column c, const char* unit, const std::string& desc) {
-        c.set_unit(unit);
-        c.set_description(desc);
-        g.schema.add(std::move(c));
-    };
-    using VS = std::vector<std::string>;
-    add(Column("target_set", VS{}), "", "sample group of the target (pool, positives...)");
-    add(Column("sample_row", std::vector<std::int64_t>{}), "", "row of the target in its sample group");
-    add(Column("galaxy_id", VS{}), "", "{brickname}_{objid} as in the sample");
-    add(Column("ra", std::vector<double>{}), "deg", "right ascension");
-    add(Column("dec", std::vector<double>{}), "deg", "declination");
-    add(Column("type", VS{}), "", "Tractor TYPE");
-    add(Column("split", VS{}), "", "train / val / test from the sample");
-    add(Column("brickname", VS{}), "", "brick whose coadds the stamp was cut from (empty when none)");
-    for (const auto& b : p.cut.bands)
-        add(Column("psfsize_" + b, std::vector<float>{}), "arcsec", "PSF FWHM in " + b + " at the stamp centre");
-    add(Column("status", VS{}), "", "the stamp's status as the cutout stage gives it: ok, partial, failed");
-    add(Column("logit", std::vector<float>{}), "", "the model's logit");
-    add(Column("p_lens", std::vector<float>{}), "", "sigmoid(logit)");
-    add(Column("flagged_bands", std::vector<std::int32_t>{}), "", "bands zeroed by raw_robust");
-    return {g};
+    return {TargetsGroup(read_params(ctx.config, ctx.run_dir).cut.bands).group()};
 }
 
 std::vector<engine::WorkUnit> SearchStage::plan(const engine::StageContext& ctx) const {
@@ -109,36 +117,24 @@ engine::UnitOutput SearchStage::process(const engine::WorkUnit& unit, const engi
         },
         [&](const learn::Batch& b) { return inference_->logits(b, ctx.service, p.inference); }, logit, p_lens);
 
-    const Table schema = output_groups(ctx)[0].schema;
-    Table t;
-    auto take = [&](Column c) {
-        const auto& sc = schema.column(c.name());
-        c.set_unit(sc.unit());
-        c.set_description(sc.description());
-        t.add(std::move(c));
-    };
-    auto each = [&](auto f) {
-        using T = decltype(f(std::size_t{0}));
-        std::vector<T> v(n);
-        for (std::size_t i = 0; i < n; ++i) v[i] = f(i);
-        return v;
-    };
-    take(Column("target_set", each([&](std::size_t i) { return targets[i].set; })));
-    take(Column("sample_row", each([&](std::size_t i) { return targets[i].row; })));
-    take(Column("galaxy_id", each([&](std::size_t i) { return targets[i].galaxy_id; })));
-    take(Column("ra", each([&](std::size_t i) { return targets[i].ra; })));
-    take(Column("dec", each([&](std::size_t i) { return targets[i].dec; })));
-    take(Column("type", each([&](std::size_t i) { return targets[i].type; })));
-    take(Column("split", each([&](std::size_t i) { return targets[i].split; })));
-    take(Column("brickname", each([&](std::size_t i) { return stamps.info[i].source_brick; })));
-    for (std::size_t b = 0; b < p.cut.bands.size(); ++b)
-        take(Column("psfsize_" + p.cut.bands[b], each([&](std::size_t i) { return stamps.info[i].psfsize[b]; })));
-    take(Column("status", each([&](std::size_t i) { return stamps.info[i].status; })));
-    take(Column("logit", std::move(logit)));
-    take(Column("p_lens", std::move(p_lens)));
-    take(Column("flagged_bands", std::move(flagged)));
+    const TargetsGroup g(p.cut.bands);
+    engine::GroupRows t(g, n);
+    t.fill(g.target_set, [&](std::size_t i) { return targets[i].set; });
+    t.fill(g.sample_row, [&](std::size_t i) { return targets[i].row; });
+    t.fill(g.galaxy_id, [&](std::size_t i) { return targets[i].galaxy_id; });
+    t.fill(g.ra, [&](std::size_t i) { return targets[i].ra; });
+    t.fill(g.dec, [&](std::size_t i) { return targets[i].dec; });
+    t.fill(g.type, [&](std::size_t i) { return targets[i].type; });
+    t.fill(g.split, [&](std::size_t i) { return targets[i].split; });
+    t.fill(g.brickname, [&](std::size_t i) { return stamps.info[i].source_brick; });
+    for (std::size_t b = 0; b < g.psfsize.size(); ++b)
+        t.fill(g.psfsize[b], [&](std::size_t i) { return stamps.info[i].psfsize[b]; });
+    t.fill(g.status, [&](std::size_t i) { return stamps.info[i].status; });
+    t.set(g.logit, std::move(logit));
+    t.set(g.p_lens, std::move(p_lens));
+    t.set(g.flagged_bands, std::move(flagged));
     engine::UnitOutput out;
-    out.emplace("targets", std::move(t));
+    out.emplace(g.name(), std::move(t).finish());
     return out;
 }
 

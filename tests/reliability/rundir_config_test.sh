@@ -35,33 +35,33 @@ check "dhs plan with the bad split: exit 2" [ $? = 2 ]
 # config.
 for how in rerun resume; do
   dir="$tmp/failed-$how"
-  mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$dir" --stages sample --set survey.root="$tmp/nosky" > "$dir.log" 2>&1
+  mpi 2 "$dhs" run "$tmp/load.yaml" --out "$dir" --stages sample --set survey.root="$tmp/nosky" > "$dir.log" 2>&1
   check "$how: a run whose plan fails exits 1" [ $? = 1 ]
   check "$how: ... leaving config.yaml" [ -f "$dir/config.yaml" ]
   flag=""; [ $how = resume ] && flag="--resume"
-  mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$dir" $flag > "$dir.2.log" 2>&1
+  mpi 2 "$dhs" run "$tmp/load.yaml" --out "$dir" $flag > "$dir.2.log" 2>&1
   check "$how: the fixed run into that directory exits 0" [ $? = 0 ]
   check "$how: ... says it starts afresh" grep -q "holds no finished work yet" "$dir.2.log"
   check "$how: ... and records the config it used" bash -c "! grep -q 'nosky' '$dir/config.yaml'"
 done
 check "the fixed run = a run into a new directory" bash -c "
-  ${MPIEXEC_EXECUTABLE:-mpiexec} ${MPIEXEC_NUMPROC_FLAG:--n} 2 ${DHS_MPIEXEC_PREFLAGS//;/ } '$dhs' run '$tmp/skel.yaml' --out '$tmp/fresh' > '$tmp/fresh.log' 2>&1" 
-check "... identical datasets" same "$tmp/fresh/skeleton.h5" "$tmp/failed-rerun/skeleton.h5"
+  ${MPIEXEC_EXECUTABLE:-mpiexec} ${MPIEXEC_NUMPROC_FLAG:--n} 2 ${DHS_MPIEXEC_PREFLAGS//;/ } '$dhs' run '$tmp/load.yaml' --out '$tmp/fresh' > '$tmp/fresh.log' 2>&1" 
+check "... identical datasets" same "$tmp/fresh/testload.h5" "$tmp/failed-rerun/testload.h5"
 
 # 3. A directory with work in it: no --resume is refused; a changed config on --resume names the keys.
 dir="$tmp/fresh"
-mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$dir" > "$tmp/again.log" 2>&1
+mpi 2 "$dhs" run "$tmp/load.yaml" --out "$dir" > "$tmp/again.log" 2>&1
 check "a finished run without --resume: exit 2" [ $? = 2 ]
 check "... says why" grep -q 'already holds a run' "$tmp/again.log"
-mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$dir" --resume --set skeleton.units=47 > "$tmp/changed.log" 2>&1
+mpi 2 "$dhs" run "$tmp/load.yaml" --out "$dir" --resume --set testload.units=47 > "$tmp/changed.log" 2>&1
 check "--resume with another config: exit 2" [ $? = 2 ]
-check "... names the key, old and new value" grep -q "skeleton.units: 48 -> 47" "$tmp/changed.log"
-mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$dir" --resume --set run.seed=7 --set 'skeleton.fail_units=[1,2]' \
+check "... names the key, old and new value" grep -q "testload.units: 48 -> 47" "$tmp/changed.log"
+mpi 2 "$dhs" run "$tmp/load.yaml" --out "$dir" --resume --set run.seed=7 --set 'testload.fail_units=[1,2]' \
   > "$tmp/changed2.log" 2>&1
-check "two keys changed: both named" bash -c "grep -q 'run.seed: 42 -> 7' '$tmp/changed2.log' && grep -q 'skeleton.fail_units: \[\] -> \[1, 2\]' '$tmp/changed2.log'"
-sed -i 's/units: 48/units: 48\n  sleep_ms_per_unit: 5/' "$tmp/skel.yaml"
-mpi 2 "$dhs" run "$tmp/skel.yaml" --out "$dir" --resume > "$tmp/changed3.log" 2>&1
-check "a value changed in the config file itself: named" grep -q "skeleton.sleep_ms_per_unit: 0 -> 5" "$tmp/changed3.log"
-check "the refused resumes left the run as it was" same "$tmp/failed-rerun/skeleton.h5" "$dir/skeleton.h5"
+check "two keys changed: both named" bash -c "grep -q 'run.seed: 42 -> 7' '$tmp/changed2.log' && grep -q 'testload.fail_units: \[\] -> \[1, 2\]' '$tmp/changed2.log'"
+sed -i 's/units: 48/units: 48\n  sleep_ms_per_unit: 5/' "$tmp/load.yaml"
+mpi 2 "$dhs" run "$tmp/load.yaml" --out "$dir" --resume > "$tmp/changed3.log" 2>&1
+check "a value changed in the config file itself: named" grep -q "testload.sleep_ms_per_unit: 0 -> 5" "$tmp/changed3.log"
+check "the refused resumes left the run as it was" same "$tmp/failed-rerun/testload.h5" "$dir/testload.h5"
 
 finish

@@ -29,8 +29,8 @@ check "a job without launcher and without --resume: exit 2 too" [ $? = 2 ]
 check "... also naming the holder" grep -q "is in use by another dhs job (host" "$tmp/third.log"
 wait $first
 check "the first job still exits 0" [ $? = 0 ]
-check "the first job's file has its root attributes and provenance" has_root_attrs "$dir/skeleton.h5"
-check "the first job's file = the reference" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+check "the first job's file has its root attributes and provenance" has_root_attrs "$dir/testload.h5"
+check "the first job's file = the reference" same "$tmp/ref/testload.h5" "$dir/testload.h5"
 check "the refused jobs wrote no log into the run directory" bash -c "! grep -q 'resume' '$dir/logs/rank-0000.log'"
 mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume > "$tmp/after.log" 2>&1
 check "once the first job ended, --resume runs (exit 0)" [ $? = 0 ]
@@ -51,8 +51,8 @@ wait $b; rc_b=$?
 check "two --resume at once: one exits 0, the other 2 ($rc_a, $rc_b)" \
   bash -c "[ '$(printf '%s\n' $rc_a $rc_b | sort | tr '\n' ' ')' = '0 2 ' ]"
 check "the refused one says why" bash -c "cat '$tmp/pair-a.log' '$tmp/pair-b.log' | grep -q 'is in use by another dhs job'"
-check "two --resume at once: the file has its root attributes and provenance" has_root_attrs "$dir/skeleton.h5"
-check "two --resume at once: the file = the reference" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+check "two --resume at once: the file has its root attributes and provenance" has_root_attrs "$dir/testload.h5"
+check "two --resume at once: the file = the reference" same "$tmp/ref/testload.h5" "$dir/testload.h5"
 mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume > "$tmp/pair-c.log" 2>&1
 check "a later --resume exits 0 and skips the stage" bash -c "[ $? = 0 ] && grep -q 'complete in the journal, skipped' '$tmp/pair-c.log'"
 
@@ -64,7 +64,7 @@ kill_job "$job_pid" "$dir"
 check "killed job: the lock file remains, naming the dead holder" grep -q '^pid ' "$dir/.lock"
 mpi 2 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
 check "kill -9 under mpirun, then --resume: exit 0" [ $? = 0 ]
-check "kill -9 under mpirun + resume = the reference" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+check "kill -9 under mpirun + resume = the reference" same "$tmp/ref/testload.h5" "$dir/testload.h5"
 
 dir="$tmp/killed1"
 "$dhs" run "$tmp/slow.yaml" --out "$dir" > "$dir.log" 2>&1 &
@@ -75,6 +75,6 @@ kill -9 "$pid"
 wait "$pid" 2>/dev/null
 "$dhs" run "$tmp/slow.yaml" --out "$dir" --resume >> "$dir.log" 2>&1
 check "kill -9 of a job without launcher, then --resume: exit 0" [ $? = 0 ]
-check "kill -9 without launcher + resume = the reference" same "$tmp/ref/skeleton.h5" "$dir/skeleton.h5"
+check "kill -9 without launcher + resume = the reference" same "$tmp/ref/testload.h5" "$dir/testload.h5"
 
 finish

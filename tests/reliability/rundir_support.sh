@@ -1,11 +1,11 @@
 # Helpers the rundir_*_test.sh scripts share (sourced after tests/support/script_support.sh):
-# the skeleton configs they run, background jobs in their own process group, waiting, killing.
+# the testload configs they run, background jobs in their own process group, waiting, killing.
 # shellcheck shell=bash
 
-# A quick skeleton run, and a slow one (units sleep: ~10 s on 2 ranks, so it is still running
+# A quick testload run, and a slow one (units sleep: ~10 s on 2 ranks, so it is still running
 # when a second job, slow to start in a torch build, looks at it).
-skeleton_config "$tmp/skel.yaml"
-sed -e 's/work_per_row: 200/work_per_row: 200\n  sleep_ms_per_unit: 400/' "$tmp/skel.yaml" > "$tmp/slow.yaml"
+testload_config "$tmp/load.yaml"
+sed -e 's/work_per_row: 200/work_per_row: 200\n  sleep_ms_per_unit: 400/' "$tmp/load.yaml" > "$tmp/slow.yaml"
 
 # start_job LOG CONFIG RUN_DIR [args]: dhs run on 2 ranks in the background, in its own process
 # group; sets job_pid (mpiexec's pid = the group's id; `wait $job_pid` gives its exit code).
@@ -25,7 +25,7 @@ wait_for() {  # wait_for SECONDS CONDITION...: poll every 20 ms
   done
   return 0
 }
-spooled() { [ "$(ls "$1"/journal/skeleton/spool/*.spool 2>/dev/null | wc -l)" -ge "$2" ]; }
+spooled() { [ "$(ls "$1"/journal/testload/spool/*.spool 2>/dev/null | wc -l)" -ge "$2" ]; }
 kill_job() {  # kill_job PGID RUN_DIR: SIGKILL the job's process group and any rank left of it
   kill -9 -- "-$1" 2>/dev/null
   local p

@@ -1,7 +1,7 @@
 # Helpers the end-to-end test scripts share (sourced, test code only): a temporary directory
 # removed (and every process still using it killed) on exit, PASS/FAIL bookkeeping, the MPI
 # launcher with the flags ctest hands over, dataset identity of two dhs result files, and the
-# skeleton config the engine and run-directory tests share.
+# testload config the engine and run-directory tests share.
 #   source "$(dirname "${BASH_SOURCE[0]}")/../support/script_support.sh"
 #   ... check "name" command args...; ...; finish
 tmp="$(mktemp -d)"
@@ -36,12 +36,12 @@ same_group() {  # same_group A.h5 B.h5 GROUP: that group identical (values, attr
   out="$(h5diff -c "$1" "$2" "$3" "$3" 2>&1)" || { echo "$out" | head -20; return 1; }
   diff <(h5ls -r "$1/$3") <(h5ls -r "$2/$3") >/dev/null || { echo "object lists differ"; return 1; }
 }
-skeleton_config() {  # skeleton_config FILE: the engine tests' skeleton run (48 uneven units, 9x9 stamps)
+testload_config() {  # testload_config FILE: the engine tests' testload run (48 uneven units, 9x9 stamps)
   cat > "$1" <<'YAML'
 run:
-  stages: [skeleton]
+  stages: [testload]
   progress_interval_s: 0.5
-skeleton:
+testload:
   units: 48
   rows_per_unit: 40
   uneven: true
