@@ -42,6 +42,10 @@ Column& GroupRows::take(std::size_t index, bool allocate) {
     return c;
 }
 
+void GroupRows::allocate_all() {
+    for (std::size_t i = 0; i < columns_.size(); ++i) (void)take(i);
+}
+
 void GroupRows::check_scalar(std::size_t index, std::size_t elements) const {
     if (elements != rows_)
         throw Error(fmt::format("output group '{}': column '{}' is not a scalar column (fill it through values())",

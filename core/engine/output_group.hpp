@@ -116,6 +116,10 @@ public:
         check_size(col, v.size());
         col = replaced(col, Column(col.name(), std::move(v), col.shape(), col.dtype()));
     }
+    /// @brief Sizes every column not yet filled (zeros, empty strings) and counts it as filled:
+    /// for a stage that writes row by row and leaves some cells at that default (the injection
+    /// stage's controls have no injection plane). The unfilled-column check is then off.
+    void allocate_all();
     /// @brief The filled table. @throws dhs::Error naming the group and the first declared
     /// column that was never filled.
     Table finish() &&;

@@ -14,6 +14,7 @@
 #include <numeric>
 #include <optional>
 
+#include "core/engine/output_group.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "kernels/injection_metrics.hpp"
@@ -29,111 +30,93 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-struct Spec {
-    const char* name;
-    DType dtype;
-    const char* unit;
-    const char* description;
-    int shape = 0;  // 0 scalar, 3: (3, S, S), 1: (S, S)
+/// /injections: one row per task (injections and controls), each column declared once.
+struct InjectionsGroup : engine::GroupSchema {
+    engine::Col<std::int64_t> injection_id = add<std::int64_t>("injection_id", "", "stable task id of the design (cell-major); controls included");
+    engine::Col<std::string> host_galaxy_id = add<std::string>("host_galaxy_id", "", "galaxy whose stamp this row holds ({brickname}_{objid})");
+    engine::Col<std::string> task_host_galaxy_id = add<std::string>("task_host_galaxy_id", "", "host the task drew (differs from host_galaxy_id for unpaired controls)");
+    engine::Col<std::string> brickname = add<std::string>("brickname", "", "brick of the stamp's galaxy");
+    engine::Col<double> ra = add<double>("ra", "deg", "right ascension of the stamp centre");
+    engine::Col<double> dec = add<double>("dec", "deg", "declination of the stamp centre");
+    engine::Col<std::string> split = add<std::string>("split", "", "split of the stamp's galaxy (sample.h5)");
+    engine::Col<std::string> grid = add<std::string>("grid", "", "task design: grid_small, sota, selection_function or prior");
+    engine::Col<std::int64_t> cell_id = add<std::int64_t>("cell_id", "", "selection-function cell (theta_E, PSF, depth) or grid configuration; -1 outside");
+    engine::Col<std::int32_t> cell_theta_e = add<std::int32_t>("cell_theta_e", "", "theta_E index of the cell (of the named grid's axis in grid modes); -1 none");
+    engine::Col<std::int32_t> cell_psf = add<std::int32_t>("cell_psf", "", "PSF bin (0.9..1.8 step 0.15 arcsec); -1 outside");
+    engine::Col<std::int32_t> cell_depth = add<std::int32_t>("cell_depth", "", "r 5-sigma depth bin (22.5..24.5 step 0.5 mag); -1 outside");
+    engine::Col<bool> is_control = add<bool>("is_control", "", "no injection: the stamp is a host as observed");
+    engine::Col<std::string> control_kind = add<std::string>("control_kind", "", "paired (the task's own host), unpaired (another host of the bin), '' for injections");
+    engine::Col<bool> host_borrowed = add<bool>("host_borrowed", "", "host from the nearest non-empty PSF/depth bin (inject.empty_cells nearest)");
+    engine::Col<std::string> source_kind = add<std::string>("source_kind", "", "sersic or template ('' for controls)");
+    engine::Col<std::int64_t> template_index = add<std::int64_t>("template_index", "", "row of the template in the bank; -1 for Sersic sources and controls");
+    engine::Col<double> theta_e_arcsec = add<double>("theta_e_arcsec", "arcsec", "SIE Einstein radius (0 for controls)");
+    engine::Col<double> q = add<double>("q", "", "lens axis ratio b/a");
+    engine::Col<double> lens_e = add<double>("lens_e", "", "lens ellipticity (1-q)/(1+q)");
+    engine::Col<double> lens_phi = add<double>("lens_phi", "rad", "lens major-axis angle from +x (stamp columns) towards +y (rows)");
+    engine::Col<double> shear = add<double>("shear", "", "external shear magnitude");
+    engine::Col<double> shear_angle = add<double>("shear_angle", "rad", "external shear angle");
+    engine::Col<double> src_dmag = add<double>("src_dmag", "mag", "source r mag minus host r mag");
+    engine::Col<double> src_mag_r = add<double>("src_mag_r", "mag", "unlensed source r magnitude");
+    engine::Col<double> src_flux_g = add<double>("src_flux_g", "nanomaggy", "unlensed source flux, g");
+    engine::Col<double> src_flux_r = add<double>("src_flux_r", "nanomaggy", "unlensed source flux, r");
+    engine::Col<double> src_flux_z = add<double>("src_flux_z", "nanomaggy", "unlensed source flux, z");
+    engine::Col<double> src_reff_arcsec = add<double>("src_reff_arcsec", "arcsec", "source half-light radius (Sersic major axis; template: circular, measured)");
+    engine::Col<double> src_e = add<double>("src_e", "", "source ellipticity |e| (template: from its second moments)");
+    engine::Col<double> src_n = add<double>("src_n", "", "source Sersic index (NaN for templates)");
+    engine::Col<double> src_phi = add<double>("src_phi", "rad", "source major-axis angle (template rotation)");
+    engine::Col<double> src_x_arcsec = add<double>("src_x_arcsec", "arcsec", "source centre offset from the lens along +x");
+    engine::Col<double> src_y_arcsec = add<double>("src_y_arcsec", "arcsec", "source centre offset from the lens along +y");
+    engine::Col<double> target_magnification = add<double>("target_magnification", "", "prior grids: point-source magnification the offset was drawn for (NaN otherwise)");
+    engine::Col<double> magnification = add<double>("magnification", "", "lensed flux on the stamp / unlensed source flux (before the PSF)");
+    engine::Col<double> tangential_stretch = add<double>("tangential_stretch", "", "flux-weighted median of 1/|1 - kappa - gamma| over the lensed image");
+    engine::Col<std::int32_t> oversample = add<std::int32_t>("oversample", "", "rays per pixel side where the image lies (adaptive sampling)");
+    engine::Col<bool> physics_valid = add<bool>("physics_valid", "", "finite magnification > 0 and stretch, < 1% of the lensed flux within 2 px of the edge");
+    engine::Col<double> arc_snr = add<double>("arc_snr", "", "matched-filter S/N of the injection in r: sqrt(sum inj^2 invvar) over valid pixels");
+    engine::Col<double> arc_snr_grz = add<double>("arc_snr_grz", "", "matched-filter S/N over g, r and z together");
+    engine::Col<double> annulus_snr = add<double>("annulus_snr", "", "aperture S/N of the r injection in the annulus theta_E +- FWHM_r: sum inj / sqrt(sum 1/invvar)");
+    engine::Col<std::int32_t> snr_target_bin = add<std::int32_t>("snr_target_bin", "", "arc_snr target bin of the rejection step (-1: none)");
+    engine::Col<bool> snr_target_met = add<bool>("snr_target_met", "", "the rejection step placed arc_snr in its target bin");
+    engine::Col<double> bad_pixel_frac = add<double>("bad_pixel_frac", "", "share of stamp pixels with a non-finite image or invvar <= 0 in any band");
+    engine::Col<bool> resolved = add<bool>("resolved", "", "theta_E / PSF FWHM (r) >= inject.resolved_ratio");
+    engine::Col<double> psf_fwhm_g = add<double>("psf_fwhm_g", "arcsec", "PSF FWHM of the stamp, g (psfsize at the centre)");
+    engine::Col<double> psf_fwhm_r = add<double>("psf_fwhm_r", "arcsec", "PSF FWHM of the stamp, r");
+    engine::Col<double> psf_fwhm_z = add<double>("psf_fwhm_z", "arcsec", "PSF FWHM of the stamp, z");
+    engine::Col<double> depth_r = add<double>("depth_r", "mag", "5-sigma r point-source depth of the stamp's galaxy (from psfdepth_r)");
+    engine::Col<double> host_mag_r = add<double>("host_mag_r", "mag", "r magnitude of the task's host");
+    engine::Col<float> image, injection, invvar;  // (3, S, S)
+    engine::Col<std::int32_t> maskbits;           // (S, S)
+    explicit InjectionsGroup(int stamp_size);
 };
 
-const std::vector<Spec>& specs() {
-    static const std::vector<Spec> s = {
-        {"injection_id", DType::int64, "", "stable task id of the design (cell-major); controls included"},
-        {"host_galaxy_id", DType::string, "", "galaxy whose stamp this row holds ({brickname}_{objid})"},
-        {"task_host_galaxy_id", DType::string, "", "host the task drew (differs from host_galaxy_id for unpaired controls)"},
-        {"brickname", DType::string, "", "brick of the stamp's galaxy"},
-        {"ra", DType::float64, "deg", "right ascension of the stamp centre"},
-        {"dec", DType::float64, "deg", "declination of the stamp centre"},
-        {"split", DType::string, "", "split of the stamp's galaxy (sample.h5)"},
-        {"grid", DType::string, "", "task design: grid_small, sota, selection_function or prior"},
-        {"cell_id", DType::int64, "", "selection-function cell (theta_E, PSF, depth) or grid configuration; -1 outside"},
-        {"cell_theta_e", DType::int32, "", "theta_E index of the cell (of the named grid's axis in grid modes); -1 none"},
-        {"cell_psf", DType::int32, "", "PSF bin (0.9..1.8 step 0.15 arcsec); -1 outside"},
-        {"cell_depth", DType::int32, "", "r 5-sigma depth bin (22.5..24.5 step 0.5 mag); -1 outside"},
-        {"is_control", DType::boolean, "", "no injection: the stamp is a host as observed"},
-        {"control_kind", DType::string, "", "paired (the task's own host), unpaired (another host of the bin), '' for injections"},
-        {"host_borrowed", DType::boolean, "", "host from the nearest non-empty PSF/depth bin (inject.empty_cells nearest)"},
-        {"source_kind", DType::string, "", "sersic or template ('' for controls)"},
-        {"template_index", DType::int64, "", "row of the template in the bank; -1 for Sersic sources and controls"},
-        {"theta_e_arcsec", DType::float64, "arcsec", "SIE Einstein radius (0 for controls)"},
-        {"q", DType::float64, "", "lens axis ratio b/a"},
-        {"lens_e", DType::float64, "", "lens ellipticity (1-q)/(1+q)"},
-        {"lens_phi", DType::float64, "rad", "lens major-axis angle from +x (stamp columns) towards +y (rows)"},
-        {"shear", DType::float64, "", "external shear magnitude"},
-        {"shear_angle", DType::float64, "rad", "external shear angle"},
-        {"src_dmag", DType::float64, "mag", "source r mag minus host r mag"},
-        {"src_mag_r", DType::float64, "mag", "unlensed source r magnitude"},
-        {"src_flux_g", DType::float64, "nanomaggy", "unlensed source flux, g"},
-        {"src_flux_r", DType::float64, "nanomaggy", "unlensed source flux, r"},
-        {"src_flux_z", DType::float64, "nanomaggy", "unlensed source flux, z"},
-        {"src_reff_arcsec", DType::float64, "arcsec", "source half-light radius (Sersic major axis; template: circular, measured)"},
-        {"src_e", DType::float64, "", "source ellipticity |e| (template: from its second moments)"},
-        {"src_n", DType::float64, "", "source Sersic index (NaN for templates)"},
-        {"src_phi", DType::float64, "rad", "source major-axis angle (template rotation)"},
-        {"src_x_arcsec", DType::float64, "arcsec", "source centre offset from the lens along +x"},
-        {"src_y_arcsec", DType::float64, "arcsec", "source centre offset from the lens along +y"},
-        {"target_magnification", DType::float64, "", "prior grids: point-source magnification the offset was drawn for (NaN otherwise)"},
-        {"magnification", DType::float64, "", "lensed flux on the stamp / unlensed source flux (before the PSF)"},
-        {"tangential_stretch", DType::float64, "", "flux-weighted median of 1/|1 - kappa - gamma| over the lensed image"},
-        {"oversample", DType::int32, "", "rays per pixel side where the image lies (adaptive sampling)"},
-        {"physics_valid", DType::boolean, "", "finite magnification > 0 and stretch, < 1% of the lensed flux within 2 px of the edge"},
-        {"arc_snr", DType::float64, "", "matched-filter S/N of the injection in r: sqrt(sum inj^2 invvar) over valid pixels"},
-        {"arc_snr_grz", DType::float64, "", "matched-filter S/N over g, r and z together"},
-        {"annulus_snr", DType::float64, "", "aperture S/N of the r injection in the annulus theta_E +- FWHM_r: sum inj / sqrt(sum 1/invvar)"},
-        {"snr_target_bin", DType::int32, "", "arc_snr target bin of the rejection step (-1: none)"},
-        {"snr_target_met", DType::boolean, "", "the rejection step placed arc_snr in its target bin"},
-        {"bad_pixel_frac", DType::float64, "", "share of stamp pixels with a non-finite image or invvar <= 0 in any band"},
-        {"resolved", DType::boolean, "", "theta_E / PSF FWHM (r) >= inject.resolved_ratio"},
-        {"psf_fwhm_g", DType::float64, "arcsec", "PSF FWHM of the stamp, g (psfsize at the centre)"},
-        {"psf_fwhm_r", DType::float64, "arcsec", "PSF FWHM of the stamp, r"},
-        {"psf_fwhm_z", DType::float64, "arcsec", "PSF FWHM of the stamp, z"},
-        {"depth_r", DType::float64, "mag", "5-sigma r point-source depth of the stamp's galaxy (from psfdepth_r)"},
-        {"host_mag_r", DType::float64, "mag", "r magnitude of the task's host"},
-        {"image", DType::float32, "nanomaggy", "host + injection (the plain host for a control), bands g, r, z", 3},
-        {"injection", DType::float32, "nanomaggy", "the injection alone (zeros for controls), bands g, r, z", 3},
-        {"invvar", DType::float32, "1/nanomaggy^2", "inverse variance of the host stamp, bands g, r, z", 3},
-        {"maskbits", DType::int32, "", "DR10 MASKBITS of the host stamp (0 when cutouts.h5 has none)", 1},
-    };
-    return s;
+InjectionsGroup::InjectionsGroup(int stamp_size)
+    : GroupSchema("injections", "injection tasks and controls: host + lensed source stamps, the injection alone, lens / "
+                                "source parameters and S/N (SPEC Stage 3)") {
+    const auto n = static_cast<std::size_t>(stamp_size);
+    image = add<float>("image", "nanomaggy", "host + injection (the plain host for a control), bands g, r, z", {3, n, n});
+    set_column_attribute(image, "layout", "NCHW");
+    injection = add<float>("injection", "nanomaggy", "the injection alone (zeros for controls), bands g, r, z", {3, n, n});
+    set_column_attribute(injection, "layout", "NCHW");
+    invvar = add<float>("invvar", "1/nanomaggy^2", "inverse variance of the host stamp, bands g, r, z", {3, n, n});
+    set_column_attribute(invvar, "layout", "NCHW");
+    maskbits = add<std::int32_t>("maskbits", "", "DR10 MASKBITS of the host stamp (0 when cutouts.h5 has none)", {n, n});
 }
 
-std::vector<std::size_t> shape_of(const Spec& s, int stamp) {
-    const auto n = static_cast<std::size_t>(stamp);
-    if (s.shape == 3) return {3, n, n};
-    if (s.shape == 1) return {n, n};
-    return {};
-}
-
-/// Rows of a unit under construction: one Column per spec, sized up front.
+/// Rows of a unit under construction, written task by task through the group's handles. Every
+/// column starts sized and zeroed: a control leaves the injection plane, arc_snr, annulus_snr,
+/// oversample and the flags at zero.
 struct Rows {
-    Table t;
-    Rows(std::size_t n, int stamp) {
-        for (const auto& s : specs()) {
-            Column c(s.name, s.dtype, n, shape_of(s, stamp));
-            c.set_unit(s.unit);
-            c.set_description(s.description);
-            t.add(std::move(c));
-        }
+    const InjectionsGroup& g;
+    engine::GroupRows rows;
+    Rows(const InjectionsGroup& group, std::size_t n) : g(group), rows(group, n) { rows.allocate_all(); }
+    template <class T, class V>
+    void set(engine::Col<T> c, std::size_t row, V v) {
+        rows.values(c)[row] = static_cast<engine::stored_t<T>>(std::move(v));
     }
     template <class T>
-    void set(const char* name, std::size_t row, T v) {
-        auto& c = t.column(name);
-        if constexpr (std::is_same_v<T, std::string>) {
-            c.mutable_strings()[row] = std::move(v);
-        } else if (c.dtype() == DType::boolean) {
-            c.mutable_values<std::uint8_t>()[row] = v ? 1 : 0;
-        } else if (c.dtype() == DType::int32) {
-            c.mutable_values<std::int32_t>()[row] = static_cast<std::int32_t>(v);
-        } else if (c.dtype() == DType::int64) {
-            c.mutable_values<std::int64_t>()[row] = static_cast<std::int64_t>(v);
-        } else {
-            c.mutable_values<double>()[row] = static_cast<double>(v);
-        }
-    }
-    std::span<float> plane(const char* name, std::size_t row) {
-        auto& c = t.column(name);
-        return c.mutable_values<float>().subspan(row * c.cell_size(), c.cell_size());
+    std::span<engine::stored_t<T>> plane(engine::Col<T> c, std::size_t row) {
+        auto v = rows.values(c);
+        const std::size_t cell = v.size() / rows.num_rows();
+        return v.subspan(row * cell, cell);
     }
 };
 
@@ -307,7 +290,7 @@ class UnitInjector {
 public:
     UnitInjector(const Context& c, const UnitTasks& ut, const std::map<std::int64_t, Template>& templates,
                  const HostStamps& stamps, Rows& out)
-        : p_(c.params), H_(c.hosts), ut_(ut), templates_(templates), stamps_(stamps), out_(out),
+        : p_(c.params), H_(c.hosts), ut_(ut), templates_(templates), stamps_(stamps), out_(out), g_(out.g),
           npix_(static_cast<std::size_t>(p_.stamp_size) * static_cast<std::size_t>(p_.stamp_size)),
           psfs_(p_.stamp_size, p_.stamp_size, p_.pixel_scale, p_.psf_half_size),
           grid_(inj::grid_name(p_.design.grid)) {
@@ -329,44 +312,44 @@ private:
         const auto hs = static_cast<std::size_t>(t.stamp_host), ht = static_cast<std::size_t>(t.host);
         const auto& fwhm = H_.psf_fwhm[hs];
         const int S = p_.stamp_size;
-        out_.set("injection_id", r, t.task_id);
-        out_.set("host_galaxy_id", r, H_.galaxy_id[hs]);
-        out_.set("task_host_galaxy_id", r, H_.galaxy_id[ht]);
-        out_.set("brickname", r, H_.brickname[hs]);
-        out_.set("ra", r, H_.ra[hs]);
-        out_.set("dec", r, H_.dec[hs]);
-        out_.set("split", r, H_.split[hs]);
-        out_.set("grid", r, std::string(grid_));
-        out_.set("cell_id", r, t.cell_id);
-        out_.set("cell_theta_e", r, t.cell_theta_e);
-        out_.set("cell_psf", r, t.cell_psf);
-        out_.set("cell_depth", r, t.cell_depth);
-        out_.set("is_control", r, t.is_control);
-        out_.set("control_kind", r, std::string(!t.is_control ? "" : t.unpaired ? "unpaired" : "paired"));
-        out_.set("host_borrowed", r, t.borrowed);
-        out_.set("psf_fwhm_g", r, fwhm[0]);
-        out_.set("psf_fwhm_r", r, fwhm[1]);
-        out_.set("psf_fwhm_z", r, fwhm[2]);
-        out_.set("depth_r", r, H_.depth_r[hs]);
-        out_.set("host_mag_r", r, H_.mag_r[ht]);
-        out_.set("bad_pixel_frac", r, inj::bad_pixel_fraction(host.image, host.invvar, S, S, 3));
-        auto image = out_.plane("image", r), invvar = out_.plane("invvar", r);
+        out_.set(g_.injection_id, r, t.task_id);
+        out_.set(g_.host_galaxy_id, r, H_.galaxy_id[hs]);
+        out_.set(g_.task_host_galaxy_id, r, H_.galaxy_id[ht]);
+        out_.set(g_.brickname, r, H_.brickname[hs]);
+        out_.set(g_.ra, r, H_.ra[hs]);
+        out_.set(g_.dec, r, H_.dec[hs]);
+        out_.set(g_.split, r, H_.split[hs]);
+        out_.set(g_.grid, r, std::string(grid_));
+        out_.set(g_.cell_id, r, t.cell_id);
+        out_.set(g_.cell_theta_e, r, t.cell_theta_e);
+        out_.set(g_.cell_psf, r, t.cell_psf);
+        out_.set(g_.cell_depth, r, t.cell_depth);
+        out_.set(g_.is_control, r, t.is_control);
+        out_.set(g_.control_kind, r, std::string(!t.is_control ? "" : t.unpaired ? "unpaired" : "paired"));
+        out_.set(g_.host_borrowed, r, t.borrowed);
+        out_.set(g_.psf_fwhm_g, r, fwhm[0]);
+        out_.set(g_.psf_fwhm_r, r, fwhm[1]);
+        out_.set(g_.psf_fwhm_z, r, fwhm[2]);
+        out_.set(g_.depth_r, r, H_.depth_r[hs]);
+        out_.set(g_.host_mag_r, r, H_.mag_r[ht]);
+        out_.set(g_.bad_pixel_frac, r, inj::bad_pixel_fraction(host.image, host.invvar, S, S, 3));
+        auto image = out_.plane(g_.image, r), invvar = out_.plane(g_.invvar, r);
         std::memcpy(image.data(), host.image.data(), image.size_bytes());  // bit for bit
         std::memcpy(invvar.data(), host.invvar.data(), invvar.size_bytes());
         std::copy(host.maskbits.begin(), host.maskbits.end(),
-                  out_.t.column("maskbits").mutable_values<std::int32_t>().begin() + static_cast<std::ptrdiff_t>(r * npix_));
-        out_.set("template_index", r, ut_.template_of[r]);
-        out_.set("snr_target_bin", r, -1);
+                  out_.rows.values(g_.maskbits).begin() + static_cast<std::ptrdiff_t>(r * npix_));
+        out_.set(g_.template_index, r, ut_.template_of[r]);
+        out_.set(g_.snr_target_bin, r, -1);
     }
 
     void control_columns(std::size_t r) {
-        for (const char* k : {"q", "lens_e", "lens_phi", "shear", "shear_angle", "src_dmag", "src_mag_r", "src_flux_g",
-                              "src_flux_r", "src_flux_z", "src_reff_arcsec", "src_e", "src_n", "src_phi",
-                              "src_x_arcsec", "src_y_arcsec", "target_magnification", "magnification",
-                              "tangential_stretch"})
+        for (const auto& k : {g_.q, g_.lens_e, g_.lens_phi, g_.shear, g_.shear_angle, g_.src_dmag, g_.src_mag_r,
+                              g_.src_flux_g, g_.src_flux_r, g_.src_flux_z, g_.src_reff_arcsec, g_.src_e, g_.src_n,
+                              g_.src_phi, g_.src_x_arcsec, g_.src_y_arcsec, g_.target_magnification, g_.magnification,
+                              g_.tangential_stretch})
             out_.set(k, r, kNaN);
-        out_.set("theta_e_arcsec", r, 0.0);
-        out_.set("source_kind", r, std::string());
+        out_.set(g_.theta_e_arcsec, r, 0.0);
+        out_.set(g_.source_kind, r, std::string());
     }
 
     void inject(std::size_t r, const HostStamp& host) {
@@ -382,11 +365,11 @@ private:
         const std::array<double, 3> flux = {kernels::nanomaggies_from_mag(d.src_mag_r + d.src_gr),
                                             kernels::nanomaggies_from_mag(d.src_mag_r),
                                             kernels::nanomaggies_from_mag(d.src_mag_r - d.src_rz)};
-        auto image = out_.plane("image", r), injection = out_.plane("injection", r);
+        auto image = out_.plane(g_.image, r), injection = out_.plane(g_.injection, r);
         const bool finite = add_injection(u, flux, host, image, injection);
         snr_columns(r, host, injection, d.theta_e - fwhm[1], d.theta_e + fwhm[1]);
-        out_.set("snr_target_bin", r, target.bin);
-        out_.set("snr_target_met", r, target.met);
+        out_.set(g_.snr_target_bin, r, target.bin);
+        out_.set(g_.snr_target_met, r, target.met);
         source_columns(r, d, flux, src.tmpl, u, finite, fwhm[1]);
     }
 
@@ -469,11 +452,11 @@ private:
             const double s = inj::matched_filter_snr(injection.subspan(b * npix_, npix_), host.invvar.subspan(b * npix_, npix_),
                                                      host.image.subspan(b * npix_, npix_));
             snr2 += s * s;
-            if (b == 1) out_.set("arc_snr", r, s);
+            if (b == 1) out_.set(g_.arc_snr, r, s);
         }
-        out_.set("arc_snr_grz", r, std::sqrt(snr2));
+        out_.set(g_.arc_snr_grz, r, std::sqrt(snr2));
         const double r_in = std::max(0.0, inner_arcsec) / p_.pixel_scale, r_out = outer_arcsec / p_.pixel_scale;
-        out_.set("annulus_snr", r, inj::annulus_snr(injection.subspan(npix_, npix_), host.invvar.subspan(npix_, npix_),
+        out_.set(g_.annulus_snr, r, inj::annulus_snr(injection.subspan(npix_, npix_), host.invvar.subspan(npix_, npix_),
                                                     host.image.subspan(npix_, npix_), p_.stamp_size, p_.stamp_size, r_in,
                                                     r_out));
     }
@@ -482,31 +465,31 @@ private:
     void source_columns(std::size_t r, const inj::TaskDraw& d, const std::array<double, 3>& flux, const Template* tmpl,
                         const UnitRender& u, bool finite, double fwhm_r) {
         const double mu = u.lensed.flux;
-        out_.set("source_kind", r, std::string(tmpl ? "template" : "sersic"));
-        out_.set("theta_e_arcsec", r, d.theta_e);
-        out_.set("q", r, d.lens_q);
-        out_.set("lens_e", r, (1.0 - d.lens_q) / (1.0 + d.lens_q));
-        out_.set("lens_phi", r, d.lens_phi);
-        out_.set("shear", r, d.shear);
-        out_.set("shear_angle", r, d.shear_angle);
-        out_.set("src_dmag", r, d.src_dmag);
-        out_.set("src_mag_r", r, d.src_mag_r);
-        out_.set("src_flux_g", r, flux[0]);
-        out_.set("src_flux_r", r, flux[1]);
-        out_.set("src_flux_z", r, flux[2]);
-        out_.set("src_reff_arcsec", r, tmpl ? tmpl->moments.half_light_radius : d.src_reff);
-        out_.set("src_e", r, tmpl ? tmpl->moments.e : d.src_e);
-        out_.set("src_n", r, tmpl ? kNaN : d.src_n);
-        out_.set("src_phi", r, d.src_phi);
-        out_.set("src_x_arcsec", r, d.src_x);
-        out_.set("src_y_arcsec", r, d.src_y);
-        out_.set("target_magnification", r, d.target_magnification > 0.0 ? d.target_magnification : kNaN);
-        out_.set("magnification", r, mu);
-        out_.set("tangential_stretch", r, u.tangential_stretch);
-        out_.set("oversample", r, u.lensed.oversample);
-        out_.set("physics_valid", r, finite && std::isfinite(mu) && mu > 0.0 && std::isfinite(u.tangential_stretch) &&
+        out_.set(g_.source_kind, r, std::string(tmpl ? "template" : "sersic"));
+        out_.set(g_.theta_e_arcsec, r, d.theta_e);
+        out_.set(g_.q, r, d.lens_q);
+        out_.set(g_.lens_e, r, (1.0 - d.lens_q) / (1.0 + d.lens_q));
+        out_.set(g_.lens_phi, r, d.lens_phi);
+        out_.set(g_.shear, r, d.shear);
+        out_.set(g_.shear_angle, r, d.shear_angle);
+        out_.set(g_.src_dmag, r, d.src_dmag);
+        out_.set(g_.src_mag_r, r, d.src_mag_r);
+        out_.set(g_.src_flux_g, r, flux[0]);
+        out_.set(g_.src_flux_r, r, flux[1]);
+        out_.set(g_.src_flux_z, r, flux[2]);
+        out_.set(g_.src_reff_arcsec, r, tmpl ? tmpl->moments.half_light_radius : d.src_reff);
+        out_.set(g_.src_e, r, tmpl ? tmpl->moments.e : d.src_e);
+        out_.set(g_.src_n, r, tmpl ? kNaN : d.src_n);
+        out_.set(g_.src_phi, r, d.src_phi);
+        out_.set(g_.src_x_arcsec, r, d.src_x);
+        out_.set(g_.src_y_arcsec, r, d.src_y);
+        out_.set(g_.target_magnification, r, d.target_magnification > 0.0 ? d.target_magnification : kNaN);
+        out_.set(g_.magnification, r, mu);
+        out_.set(g_.tangential_stretch, r, u.tangential_stretch);
+        out_.set(g_.oversample, r, u.lensed.oversample);
+        out_.set(g_.physics_valid, r, finite && std::isfinite(mu) && mu > 0.0 && std::isfinite(u.tangential_stretch) &&
                                          u.border < 0.01);
-        out_.set("resolved", r, d.theta_e / fwhm_r >= p_.resolved_ratio);
+        out_.set(g_.resolved, r, d.theta_e / fwhm_r >= p_.resolved_ratio);
     }
 
     const Params& p_;
@@ -515,6 +498,7 @@ private:
     const std::map<std::int64_t, Template>& templates_;
     const HostStamps& stamps_;
     Rows& out_;
+    const InjectionsGroup& g_;
     std::size_t npix_;
     kernels::StampGeometry geom_;
     inj::PsfBandConvolver psfs_;
@@ -523,19 +507,7 @@ private:
 
 }  // namespace
 
-engine::OutputGroup injections_group(int stamp_size) {
-    engine::OutputGroup g{.name = "injections",
-                          .description = "injection tasks and controls: host + lensed source stamps, the injection "
-                                         "alone, lens / source parameters and S/N (SPEC Stage 3)"};
-    for (const auto& s : specs()) {
-        Column c(s.name, s.dtype, 0, shape_of(s, stamp_size));
-        c.set_unit(s.unit);
-        c.set_description(s.description);
-        g.schema.add(std::move(c));
-        if (s.shape == 3) g.column_attributes[s.name]["layout"] = "NCHW";
-    }
-    return g;
-}
+engine::OutputGroup injections_group(int stamp_size) { return InjectionsGroup(stamp_size).group(); }
 
 Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
     const Params& p = c.params;
@@ -551,13 +523,14 @@ Table run_tasks(const Context& c, const std::vector<std::int64_t>& ids) {
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return ut.stamp_rows[a] < ut.stamp_rows[b]; });
-    Rows out(n, p.stamp_size);
+    const InjectionsGroup g(p.stamp_size);
+    Rows out(g, n);
     UnitInjector injector(c, ut, templates, stamps, out);
     for (const std::size_t r : order) injector.row(r);
     spdlog::debug("inject: {} tasks, {} host stamps in {} reads: read {:.3f} s, inject {:.3f} s", n, rows.size(),
                   stamps.reads(), std::chrono::duration<double>(t1 - t0).count(),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
-    return std::move(out.t);
+    return std::move(out.rows).finish();
 }
 
 }  // namespace dhs::stages::inject

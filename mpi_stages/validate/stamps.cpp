@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/output_group.hpp"
 #include "core/engine/units.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
@@ -15,12 +16,6 @@ namespace fs = std::filesystem;
 namespace dhs::stages::validate {
 
 namespace {
-
-Column described(Column c, const std::string& unit, const std::string& description) {
-    c.set_unit(unit);
-    c.set_description(description);
-    return c;
-}
 
 std::string stem_description(const std::string& stem, const Params& p) {
     if (stem == "core_brightness") return fmt::format("mean within r < {} px", p.spec.core_radius);
@@ -51,48 +46,88 @@ std::string cell_text(const Column& c, std::size_t i) {
 
 }  // namespace
 
-std::vector<engine::OutputGroup> output_groups(const Params& p) {
-    engine::OutputGroup m{.name = "metrics",
-                          .description = "one row per audited stamp (cutouts rows, then injections rows): quality "
-                                         "flags, failure reasons, shortcut features"};
-    m.schema.add(described(Column("source", std::vector<std::string>{}), "",
-                           "input the stamp comes from: cutouts (cutouts.h5:/stamps) or injections (injections.h5:/injections)"));
-    m.schema.add(described(Column("source_row", std::vector<std::int64_t>{}), "", "row of the stamp in its input group"));
-    m.schema.add(described(Column("id", std::vector<std::string>{}), "", "galaxy_id (cutouts) or injection_id (injections)"));
-    m.schema.add(described(Column("class", std::vector<std::string>{}), "",
-                           "positive, negative, host (cutouts target_set) or injection, control (injections is_control)"));
-    m.schema.add(described(Column("split", std::vector<std::string>{}), "", "train, val or test from the input ('' if none)"));
-    m.schema.add(described(Column("size_ok", std::vector<std::uint8_t>{}, {}, DType::boolean), "",
-                           fmt::format("stamp is {} x {} x {} (and the input's size_ok, if any, is true)", p.bands.size(),
-                                       p.stamp_size, p.stamp_size)));
-    m.schema.add(described(Column("quality_ok", std::vector<std::uint8_t>{}, {}, DType::boolean), "",
-                           "passed every quality check (failure_reasons empty)"));
-    m.schema.add(described(Column("failure_reasons", std::vector<std::string>{}), "",
-                           "';'-separated: size, nan_total, nan_core, masked_core, no_data; '' when quality_ok"));
-    m.schema.add(described(Column("total_nan_frac", std::vector<double>{}), "", "fraction of non-finite pixels, all bands"));
-    m.schema.add(described(Column("core_nan_frac", std::vector<double>{}), "",
-                           fmt::format("fraction of non-finite pixels within r < {} px, all bands", p.spec.core_radius)));
-    m.schema.add(described(Column("core_masked_frac", std::vector<double>{}), "",
-                           fmt::format("fraction of core pixels with a maskbit in {} (NaN without maskbits)",
-                                       p.reject_maskbits)));
-    for (const auto& stem : band_feature_stems())
-        for (const auto& b : p.bands) {
-            const bool ratio = stem == "radial_gradient";
-            m.schema.add(described(Column(band_feature_name(stem, b), std::vector<double>{}), ratio ? "" : "nanomaggy",
-                                   stem_description(stem, p) + ", " + b + " band"));
-        }
-    const std::size_t nb = p.bands.size();
-    m.schema.add(described(Column("radial_profile", std::vector<float>{}, {nb, static_cast<std::size_t>(p.spec.profile_bins)}),
-                           "nanomaggy", "azimuthal median in radial bins [k, k+1) px per band (radial-profile classifier input)"));
-    m.schema.add(described(Column("core_pixels", std::vector<float>{},
-                                  {nb, static_cast<std::size_t>(p.spec.core_box), static_cast<std::size_t>(p.spec.core_box)}),
-                           "nanomaggy", "central box of pixels per band (core-only classifier input)"));
-    m.column_attributes["core_pixels"]["layout"] = "NCHW";
+namespace {
 
-    engine::OutputGroup f{.name = "failed_stamps", .description = "the stamps that failed a quality check, with reasons"};
-    for (const char* name : {"source", "source_row", "id", "class", "split", "failure_reasons"})
-        f.schema.add(m.schema.column(name));
-    return {m, f};
+// The columns /metrics and /failed_stamps share: which stamp and why it failed.
+struct StampKeys {
+    engine::Col<std::string> source, id, klass, split, failure_reasons;
+    engine::Col<std::int64_t> source_row;
+};
+
+// Declares the shared columns in /metrics order up to `split`; failure_reasons is added by the caller.
+StampKeys add_stamp_keys(engine::GroupSchema& g) {
+    StampKeys k;
+    k.source = g.add<std::string>("source", "",
+                                  "input the stamp comes from: cutouts (cutouts.h5:/stamps) or injections "
+                                  "(injections.h5:/injections)");
+    k.source_row = g.add<std::int64_t>("source_row", "", "row of the stamp in its input group");
+    k.id = g.add<std::string>("id", "", "galaxy_id (cutouts) or injection_id (injections)");
+    k.klass = g.add<std::string>("class", "",
+                                 "positive, negative, host (cutouts target_set) or injection, control (injections "
+                                 "is_control)");
+    k.split = g.add<std::string>("split", "", "train, val or test from the input ('' if none)");
+    return k;
+}
+
+const char* const kFailureReasons = "';'-separated: size, nan_total, nan_core, masked_core, no_data; '' when quality_ok";
+
+/// /metrics: one row per audited stamp.
+struct MetricsGroup : engine::GroupSchema {
+    StampKeys key;
+    engine::Col<bool> size_ok, quality_ok;
+    std::vector<engine::Col<double>> features;  ///< feature_names(bands) order
+    engine::Col<float> radial_profile, core_pixels;
+    explicit MetricsGroup(const Params& p)
+        : GroupSchema("metrics", "one row per audited stamp (cutouts rows, then injections rows): quality flags, "
+                                 "failure reasons, shortcut features") {
+        key = add_stamp_keys(*this);
+        size_ok = add<bool>("size_ok", "",
+                            fmt::format("stamp is {} x {} x {} (and the input's size_ok, if any, is true)",
+                                        p.bands.size(), p.stamp_size, p.stamp_size));
+        quality_ok = add<bool>("quality_ok", "", "passed every quality check (failure_reasons empty)");
+        key.failure_reasons = add<std::string>("failure_reasons", "", kFailureReasons);
+        features.push_back(add<double>("total_nan_frac", "", "fraction of non-finite pixels, all bands"));
+        features.push_back(add<double>(
+            "core_nan_frac", "", fmt::format("fraction of non-finite pixels within r < {} px, all bands", p.spec.core_radius)));
+        features.push_back(add<double>("core_masked_frac", "",
+                                       fmt::format("fraction of core pixels with a maskbit in {} (NaN without maskbits)",
+                                                   p.reject_maskbits)));
+        for (const auto& stem : band_feature_stems())
+            for (const auto& b : p.bands)
+                features.push_back(add<double>(band_feature_name(stem, b), stem == "radial_gradient" ? "" : "nanomaggy",
+                                               stem_description(stem, p) + ", " + b + " band"));
+        const std::size_t nb = p.bands.size();
+        radial_profile = add<float>("radial_profile", "nanomaggy",
+                                    "azimuthal median in radial bins [k, k+1) px per band (radial-profile classifier input)",
+                                    {nb, static_cast<std::size_t>(p.spec.profile_bins)});
+        const auto box = static_cast<std::size_t>(p.spec.core_box);
+        core_pixels = add<float>("core_pixels", "nanomaggy", "central box of pixels per band (core-only classifier input)",
+                                 {nb, box, box});
+        set_column_attribute(core_pixels, "layout", "NCHW");
+    }
+};
+
+/// /failed_stamps: the stamps that failed a quality check.
+struct FailedStampsGroup : engine::GroupSchema {
+    StampKeys key;
+    FailedStampsGroup() : GroupSchema("failed_stamps", "the stamps that failed a quality check, with reasons") {
+        key = add_stamp_keys(*this);
+        key.failure_reasons = add<std::string>("failure_reasons", "", kFailureReasons);
+    }
+};
+
+template <class T>
+std::vector<T> rows_at(const std::vector<T>& v, const std::vector<std::size_t>& rows) {
+    std::vector<T> out;
+    out.reserve(rows.size());
+    for (const auto r : rows) out.push_back(v[r]);
+    return out;
+}
+
+}  // namespace
+
+std::vector<engine::OutputGroup> output_groups(const Params& p) {
+    return {MetricsGroup(p).group(), FailedStampsGroup().group()};
 }
 
 std::vector<engine::WorkUnit> plan_units(const Params& p) {
@@ -141,8 +176,7 @@ std::string failure_reasons(const Params& p, bool size_ok, const kernels::StampF
     return out;
 }
 
-engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
-                                const std::vector<engine::OutputGroup>& groups) {
+engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit) {
     const auto j = nlohmann::json::parse(unit.payload);
     const std::string source = j.at("source"), path = j.at("path"), group = j.at("group");
     const std::uint64_t begin = j.at("begin"), end = j.at("end");
@@ -258,35 +292,32 @@ engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
         }
     }
 
-    // Rows in the declared schema (units and descriptions from it).
-    const Table& schema = groups[0].schema;
-    Table t;
-    auto take = [&](Column c) {
-        const auto& s = schema.column(c.name());
-        c.set_unit(s.unit());
-        c.set_description(s.description());
-        t.add(std::move(c));
-    };
-    take(Column("source", src));
-    take(Column("source_row", rows));
-    take(Column("id", id));
-    take(Column("class", cls));
-    take(Column("split", split));
-    take(Column("size_ok", size_ok, {}, DType::boolean));
-    take(Column("quality_ok", quality_ok, {}, DType::boolean));
-    take(Column("failure_reasons", reasons));
-    for (std::size_t k = 0; k < names.size(); ++k) take(Column(names[k], std::move(feat[k])));
-    take(Column("radial_profile", std::move(profile), {nb, geometry.profile_size()}));
-    take(Column("core_pixels", std::move(box),
-                {nb, static_cast<std::size_t>(spec.core_box), static_cast<std::size_t>(spec.core_box)}));
-
-    std::vector<std::uint64_t> failed;
+    const MetricsGroup g(p);
+    std::vector<std::size_t> failed;
     for (std::size_t i = 0; i < n; ++i)
         if (!quality_ok[i]) failed.push_back(i);
-    Table f;
-    for (const char* name : {"source", "source_row", "id", "class", "split", "failure_reasons"})
-        f.add(t.column(name).take(failed));
-    return {{"metrics", std::move(t)}, {"failed_stamps", std::move(f)}};
+    const FailedStampsGroup fg;
+    engine::GroupRows f(fg, failed.size());
+    f.set(fg.key.source, rows_at(src, failed));
+    f.set(fg.key.source_row, rows_at(rows, failed));
+    f.set(fg.key.id, rows_at(id, failed));
+    f.set(fg.key.klass, rows_at(cls, failed));
+    f.set(fg.key.split, rows_at(split, failed));
+    f.set(fg.key.failure_reasons, rows_at(reasons, failed));
+
+    engine::GroupRows t(g, n);
+    t.set(g.key.source, std::move(src));
+    t.set(g.key.source_row, std::move(rows));
+    t.set(g.key.id, std::move(id));
+    t.set(g.key.klass, std::move(cls));
+    t.set(g.key.split, std::move(split));
+    t.set(g.size_ok, std::move(size_ok));
+    t.set(g.quality_ok, std::move(quality_ok));
+    t.set(g.key.failure_reasons, std::move(reasons));
+    for (std::size_t k = 0; k < g.features.size(); ++k) t.set(g.features[k], std::move(feat[k]));
+    t.set(g.radial_profile, std::move(profile));
+    t.set(g.core_pixels, std::move(box));
+    return {{g.name(), std::move(t).finish()}, {fg.name(), std::move(f).finish()}};
 }
 
 }  // namespace dhs::stages::validate

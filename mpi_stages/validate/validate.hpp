@@ -84,8 +84,7 @@ std::vector<engine::WorkUnit> plan_units(const Params& p);
 
 /// @brief The rows of one unit: features and failure reasons for each stamp of the batch.
 /// @throws DataError naming the file, dataset and row for malformed input.
-engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit,
-                                const std::vector<engine::OutputGroup>& groups);
+engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit);
 
 /// @brief The failure reasons of one stamp ("" when it passes), ';'-separated:
 /// size, nan_total, nan_core, masked_core, no_data.

@@ -21,7 +21,7 @@ std::vector<engine::WorkUnit> ValidateStage::plan(const engine::StageContext& ct
 
 engine::UnitOutput ValidateStage::process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
     const auto p = validate::read_params(ctx.config, ctx.run_dir);
-    return validate::process_unit(p, unit, validate::output_groups(p));
+    return validate::process_unit(p, unit);
 }
 
 void ValidateStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const {
