@@ -52,12 +52,7 @@ engine::UnitOutput CutoutsStage::process(const engine::WorkUnit& unit, const eng
     const ct::StampsGroup g(p);
     engine::GroupRows t(g, targets.size());
     const auto& info = batch.info;
-    t.fill(g.target_set, [&](std::size_t i) { return targets[i].set; });
-    t.fill(g.sample_row, [&](std::size_t i) { return targets[i].row; });
-    t.fill(g.galaxy_id, [&](std::size_t i) { return targets[i].galaxy_id; });
-    t.fill(g.ra, [&](std::size_t i) { return targets[i].ra; });
-    t.fill(g.dec, [&](std::size_t i) { return targets[i].dec; });
-    t.fill(g.type, [&](std::size_t i) { return targets[i].type; });
+    ct::fill_target_keys(t, g.key, targets);
     t.fill(g.nobs_z, [&](std::size_t i) { return targets[i].nobs_z; });
     t.fill(g.flux_r, [&](std::size_t i) { return targets[i].flux_r; });
     t.fill(g.split, [&](std::size_t i) { return targets[i].split; });

@@ -7,15 +7,30 @@
 
 namespace dhs::stages::cutouts {
 
+TargetKeys add_target_keys(engine::GroupSchema& g) {
+    TargetKeys k;
+    k.target_set = g.add<std::string>("target_set", "", "sample group the target comes from (positives, negatives, hosts...)");
+    k.sample_row = g.add<std::int64_t>("sample_row", "", "row of the target in its sample group");
+    k.galaxy_id = g.add<std::string>("galaxy_id", "", "{brickname}_{objid} as in the sample");
+    k.ra = g.add<double>("ra", "deg", "right ascension of the target");
+    k.dec = g.add<double>("dec", "deg", "declination of the target");
+    k.type = g.add<std::string>("type", "", "Tractor TYPE (empty when the sample has none)");
+    return k;
+}
+
+void fill_target_keys(engine::GroupRows& rows, const TargetKeys& k, const std::vector<Target>& targets) {
+    rows.fill(k.target_set, [&](std::size_t i) { return targets[i].set; });
+    rows.fill(k.sample_row, [&](std::size_t i) { return targets[i].row; });
+    rows.fill(k.galaxy_id, [&](std::size_t i) { return targets[i].galaxy_id; });
+    rows.fill(k.ra, [&](std::size_t i) { return targets[i].ra; });
+    rows.fill(k.dec, [&](std::size_t i) { return targets[i].dec; });
+    rows.fill(k.type, [&](std::size_t i) { return targets[i].type; });
+}
+
 StampsGroup::StampsGroup(const Params& p)
     : GroupSchema("stamps", "one stamp per target: bricks in BRICKID order, then targets in sample order") {
     const auto nb = p.bands.size(), s = static_cast<std::size_t>(p.stamp_size);
-    target_set = add<std::string>("target_set", "", "sample group the target comes from (positives, negatives, hosts...)");
-    sample_row = add<std::int64_t>("sample_row", "", "row of the target in its sample group");
-    galaxy_id = add<std::string>("galaxy_id", "", "{brickname}_{objid} as in the sample");
-    ra = add<double>("ra", "deg", "right ascension of the target");
-    dec = add<double>("dec", "deg", "declination of the target");
-    type = add<std::string>("type", "", "Tractor TYPE (empty when the sample has none)");
+    key = add_target_keys(*this);
     nobs_z = add<std::int32_t>("nobs_z", "", "number of z exposures (-1 when the sample has none)");
     flux_r = add<float>("flux_r", "nanomaggy", "r flux from the sample (NaN when absent)");
     split = add<std::string>("split", "", "train / val / test from the sample (empty when absent)");

@@ -10,10 +10,21 @@
 
 namespace dhs::stages::cutouts {
 
-struct StampsGroup : engine::GroupSchema {
-    engine::Col<std::string> target_set, galaxy_id, type, split, brickname, status, reason;
+/// The columns that say which target a stamp is (the cutout and search stages both write them).
+struct TargetKeys {
+    engine::Col<std::string> target_set, galaxy_id, type;
     engine::Col<std::int64_t> sample_row;
     engine::Col<double> ra, dec;
+};
+
+/// @brief Declares target_set, sample_row, galaxy_id, ra, dec and type, in that order.
+TargetKeys add_target_keys(engine::GroupSchema& group);
+/// @brief Fills them from the targets a unit cut.
+void fill_target_keys(engine::GroupRows& rows, const TargetKeys& keys, const std::vector<Target>& targets);
+
+struct StampsGroup : engine::GroupSchema {
+    TargetKeys key;
+    engine::Col<std::string> split, brickname, status, reason;
     engine::Col<std::int32_t> nobs_z, pixel_x, pixel_y;
     engine::Col<float> flux_r, offset_x, offset_y, nan_frac, core_nan_frac, outside_frac;
     std::vector<engine::Col<float>> psfsize;  ///< one per band, survey.bands order

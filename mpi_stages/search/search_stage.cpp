@@ -9,6 +9,7 @@
 
 #include "core/engine/output_group.hpp"
 #include "core/error.hpp"
+#include "mpi_stages/cutouts/schema.hpp"
 #include "mpi_stages/search/config_keys.hpp"
 #include "mpi_stages/search/search.hpp"
 
@@ -54,12 +55,7 @@ namespace {
 
 /// /targets: one row per searched target.
 struct TargetsGroup : engine::GroupSchema {
-    engine::Col<std::string> target_set = add<std::string>("target_set", "", "sample group of the target (pool, positives...)");
-    engine::Col<std::int64_t> sample_row = add<std::int64_t>("sample_row", "", "row of the target in its sample group");
-    engine::Col<std::string> galaxy_id = add<std::string>("galaxy_id", "", "{brickname}_{objid} as in the sample");
-    engine::Col<double> ra = add<double>("ra", "deg", "right ascension");
-    engine::Col<double> dec = add<double>("dec", "deg", "declination");
-    engine::Col<std::string> type = add<std::string>("type", "", "Tractor TYPE");
+    cutouts::TargetKeys key = cutouts::add_target_keys(*this);
     engine::Col<std::string> split = add<std::string>("split", "", "train / val / test from the sample");
     engine::Col<std::string> brickname =
         add<std::string>("brickname", "", "brick whose coadds the stamp was cut from (empty when none)");
@@ -119,12 +115,7 @@ engine::UnitOutput SearchStage::process(const engine::WorkUnit& unit, const engi
 
     const TargetsGroup g(p.cut.bands);
     engine::GroupRows t(g, n);
-    t.fill(g.target_set, [&](std::size_t i) { return targets[i].set; });
-    t.fill(g.sample_row, [&](std::size_t i) { return targets[i].row; });
-    t.fill(g.galaxy_id, [&](std::size_t i) { return targets[i].galaxy_id; });
-    t.fill(g.ra, [&](std::size_t i) { return targets[i].ra; });
-    t.fill(g.dec, [&](std::size_t i) { return targets[i].dec; });
-    t.fill(g.type, [&](std::size_t i) { return targets[i].type; });
+    cutouts::fill_target_keys(t, g.key, targets);
     t.fill(g.split, [&](std::size_t i) { return targets[i].split; });
     t.fill(g.brickname, [&](std::size_t i) { return stamps.info[i].source_brick; });
     for (std::size_t b = 0; b < g.psfsize.size(); ++b)
