@@ -14,6 +14,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/output_group.hpp"
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
 #include "core/util/sha256.hpp"
@@ -155,6 +156,99 @@ struct Extras {
     }
 };
 
+/// The object groups (/pool, /hosts, /lens_matches): one sweep row each, every column declared once.
+struct ObjectsGroup : engine::GroupSchema {
+    engine::Col<std::string> galaxy_id, brickname, type, nobs_z_bin, type_bin, split, sweep_file, pipeline_version,
+        git_commit, pool, confuser_category;
+    engine::Col<std::int32_t> objid, maskbits, lens_index;
+    engine::Col<std::int64_t> sweep_row, healpix_64, healpix_128;
+    engine::Col<double> ra, dec, draw_u, sep_arcsec;
+    std::array<engine::Col<std::int16_t>, 3> nobs;
+    engine::Col<std::int8_t> stratum_id;
+    std::array<engine::Col<float>, 4> flux, mag;
+    engine::Col<float> g_minus_r, r_minus_z, z_minus_w1, ebv, shape_r, shape_e1, shape_e2, sersic;
+    std::array<engine::Col<float>, 3> psfsize, psfdepth, galdepth;
+    std::array<engine::Col<bool>, 5> lrg;
+    ObjectsGroup(std::string name, std::string description, bool with_match);
+};
+
+ObjectsGroup::ObjectsGroup(std::string name, std::string description, bool with_match)
+    : GroupSchema(std::move(name), std::move(description)) {
+    using S = std::string;
+    galaxy_id = add<S>("galaxy_id", "", "{brickname}_{objid}");
+    brickname = add<S>("brickname", "", "BRICKNAME");
+    objid = add<std::int32_t>("objid", "", "OBJID within the brick");
+    sweep_row = add<std::int64_t>("sweep_row", "", "0-based row in sweep_file");
+    ra = add<double>("ra", "deg", "right ascension (ICRS)");
+    dec = add<double>("dec", "deg", "declination (ICRS)");
+    type = add<S>("type", "", "Tractor TYPE (PSF, REX, EXP, DEV, SER, DUP)");
+    const char* const grz[3] = {"g", "r", "z"};
+    const char* const grzw1[4] = {"g", "r", "z", "w1"};
+    for (int k = 0; k < 3; ++k)
+        nobs[k] = add<std::int16_t>(fmt::format("nobs_{}", grz[k]), "", fmt::format("number of {} exposures", grz[k]));
+    nobs_z_bin = add<S>("nobs_z_bin", "", "nobs_z bin: 1-2, 3-5, 6-10, 11+ (0: none)");
+    type_bin = add<S>("type_bin", "", "SER, DEV, REX, else OTHER");
+    stratum_id = add<std::int8_t>(
+        "stratum_id", "",
+        "stratum (nobs_z_bin x type_bin) index: 4 x nobs bin (0, 1-2, 3-5, 6-10, 11+) + type bin (SER, DEV, REX, OTHER)");
+    for (int k = 0; k < 4; ++k)
+        flux[k] = add<float>(fmt::format("flux_{}", grzw1[k]), "nanomaggy", fmt::format("FLUX_{} (observed)", grzw1[k]));
+    for (int k = 0; k < 4; ++k)
+        mag[k] = add<float>(fmt::format("mag_{}", grzw1[k]), "mag",
+                            fmt::format("22.5 - 2.5 log10(flux_{}) (AB, observed; NaN for flux <= 0)", grzw1[k]));
+    g_minus_r = add<float>("g_minus_r", "mag", "mag_g - mag_r");
+    r_minus_z = add<float>("r_minus_z", "mag", "mag_r - mag_z");
+    z_minus_w1 = add<float>("z_minus_w1", "mag", "mag_z - mag_w1");
+    for (int k = 0; k < 3; ++k)
+        psfsize[k] = add<float>(fmt::format("psfsize_{}", grz[k]), "arcsec",
+                                fmt::format("PSFSIZE_{}: PSF FWHM (NaN where the file has none)", grz[k]));
+    for (int k = 0; k < 3; ++k)
+        psfdepth[k] = add<float>(fmt::format("psfdepth_{}", grz[k]), "1/nanomaggy^2",
+                                 fmt::format("PSFDEPTH_{}: point-source depth inverse variance", grz[k]));
+    for (int k = 0; k < 3; ++k)
+        galdepth[k] = add<float>(fmt::format("galdepth_{}", grz[k]), "1/nanomaggy^2",
+                                 fmt::format("GALDEPTH_{}: galaxy depth inverse variance", grz[k]));
+    ebv = add<float>("ebv", "mag", "E(B-V)");
+    maskbits = add<std::int32_t>("maskbits", "", "MASKBITS");
+    shape_r = add<float>("shape_r", "arcsec", "half-light radius (SHAPE_R; DR8: SHAPEDEV_R for DEV, else SHAPEEXP_R)");
+    shape_e1 = add<float>("shape_e1", "", "ellipticity e1 (SHAPE_E1)");
+    shape_e2 = add<float>("shape_e2", "", "ellipticity e2 (SHAPE_E2)");
+    sersic = add<float>("sersic", "", "Sersic index (NaN where the file has none)");
+    healpix_64 = add<std::int64_t>("healpix_64", "", "NESTED HEALPix index, nside 64");
+    healpix_128 = add<std::int64_t>("healpix_128", "", "NESTED HEALPix index, nside 128 (the split cell)");
+    split = add<S>("split", "", "train, val or test: SHA-256 of '{healpix_128}_{seed}'");
+    sweep_file = add<S>("sweep_file", "", "sweep file the row comes from");
+    pipeline_version = add<S>("pipeline_version", "", "dhs version");
+    git_commit = add<S>("git_commit", "", "git commit of the dhs build");
+    pool = add<S>("pool", "", "N1 (deployment-representative), N2 (hard confuser) or '' (neither)");
+    confuser_category = add<S>("confuser_category", "", "why the object is N2: the n2_catalog category, edge_on or large_blue");
+    for (std::size_t v = 0; v < kernels::kLrgVariants.size(); ++v) {
+        const auto& L = kernels::kLrgVariants[v];
+        lrg.at(v) = add<bool>(std::string("lrg_") + std::string(L.name).substr(0, 2), "",
+                              fmt::format("LRG host {}: z < {}, r-z > {}, z-W1 > {}, type != PSF, E(B-V) and MASKBITS cuts",
+                                          L.name, L.z_max, L.rz_min, L.zw1_min));
+    }
+    draw_u = add<double>("draw_u", "",
+                         "draw value in [0, 1) from XXH64(galaxy_id, run.seed): a stratum's negatives are its smallest");
+    if (with_match) {
+        lens_index = add<std::int32_t>("lens_index", "", "row of /lenses (duplicates collapsed) matched");
+        sep_arcsec = add<double>("sep_arcsec", "arcsec", "separation from the lens");
+    }
+}
+
+// The three object groups, as output_groups() declares them and process_unit() fills them.
+ObjectsGroup pool_group() {
+    return {"pool", "the negative pool: galaxies of the sweeps passing the pool cuts, none within the exclusion radius "
+                    "of a known lens; unit then row order", false};
+}
+ObjectsGroup hosts_group() {
+    return {"hosts", "injection hosts: pool rows in the configured LRG variant (sample.lrg_variant)", false};
+}
+ObjectsGroup lens_matches_group() {
+    return {"lens_matches", "every sweep object within the match radius of a known lens (the reduce keeps the nearest "
+                            "per lens in /positives)", true};
+}
+
 // The rows of one output group, accumulated column by column over the blocks of a unit.
 struct ObjectColumns {
     std::vector<std::string> galaxy_id, brickname, type, nobs_z_bin, type_bin, split, sweep_file, version, commit,
@@ -218,59 +312,49 @@ struct ObjectColumns {
         each(u, [&](std::size_t i) { return x.u[i]; });
     }
 
-    // The columns in schema order, with the schema's units and descriptions.
-    Table table(const Table& schema, bool with_match) {
-        Table t;
-        auto put = [&](Column c) {
-            const Column& s = schema.column(c.name());
-            c.set_unit(s.unit());
-            c.set_description(s.description());
-            t.add(std::move(c));
-        };
-        put(Column("galaxy_id", std::move(galaxy_id)));
-        put(Column("brickname", std::move(brickname)));
-        put(Column("objid", std::move(objid)));
-        put(Column("sweep_row", std::move(sweep_row)));
-        put(Column("ra", std::move(ra)));
-        put(Column("dec", std::move(dec)));
-        put(Column("type", std::move(type)));
-        put(Column("nobs_g", std::move(nobs[0])));
-        put(Column("nobs_r", std::move(nobs[1])));
-        put(Column("nobs_z", std::move(nobs[2])));
-        put(Column("nobs_z_bin", std::move(nobs_z_bin)));
-        put(Column("type_bin", std::move(type_bin)));
-        put(Column("stratum_id", std::move(stratum)));
-        const char* bands[4] = {"g", "r", "z", "w1"};
-        for (int k = 0; k < 4; ++k) put(Column(std::string("flux_") + bands[k], std::move(flux[k])));
-        for (int k = 0; k < 4; ++k) put(Column(std::string("mag_") + bands[k], std::move(mag[k])));
-        put(Column("g_minus_r", std::move(gr)));
-        put(Column("r_minus_z", std::move(rz)));
-        put(Column("z_minus_w1", std::move(zw1)));
-        for (int k = 0; k < 3; ++k) put(Column(std::string("psfsize_") + bands[k], std::move(psfsize[k])));
-        for (int k = 0; k < 3; ++k) put(Column(std::string("psfdepth_") + bands[k], std::move(psfdepth[k])));
-        for (int k = 0; k < 3; ++k) put(Column(std::string("galdepth_") + bands[k], std::move(galdepth[k])));
-        put(Column("ebv", std::move(ebv)));
-        put(Column("maskbits", std::move(maskbits)));
-        put(Column("shape_r", std::move(shape_r)));
-        put(Column("shape_e1", std::move(e1)));
-        put(Column("shape_e2", std::move(e2)));
-        put(Column("sersic", std::move(sersic)));
-        put(Column("healpix_64", std::move(hp64)));
-        put(Column("healpix_128", std::move(hp128)));
-        put(Column("split", std::move(split)));
-        put(Column("sweep_file", std::move(sweep_file)));
-        put(Column("pipeline_version", std::move(version)));
-        put(Column("git_commit", std::move(commit)));
-        put(Column("pool", std::move(pool)));
-        put(Column("confuser_category", std::move(category)));
-        for (int v = 0; v < 5; ++v)
-            put(Column(fmt::format("lrg_v{}", v + 1), std::move(lrg[v]), {}, DType::boolean));
-        put(Column("draw_u", std::move(u)));
-        if (with_match) {
-            put(Column("lens_index", std::move(lens_index)));
-            put(Column("sep_arcsec", std::move(sep_arcsec)));
+    // The rows as the object group `g` declares them (moved out: the columns are spent).
+    Table table(const ObjectsGroup& g) {
+        engine::GroupRows t(g, galaxy_id.size());
+        t.set(g.galaxy_id, std::move(galaxy_id));
+        t.set(g.brickname, std::move(brickname));
+        t.set(g.objid, std::move(objid));
+        t.set(g.sweep_row, std::move(sweep_row));
+        t.set(g.ra, std::move(ra));
+        t.set(g.dec, std::move(dec));
+        t.set(g.type, std::move(type));
+        for (int k = 0; k < 3; ++k) t.set(g.nobs[k], std::move(nobs[k]));
+        t.set(g.nobs_z_bin, std::move(nobs_z_bin));
+        t.set(g.type_bin, std::move(type_bin));
+        t.set(g.stratum_id, std::move(stratum));
+        for (int k = 0; k < 4; ++k) t.set(g.flux[k], std::move(flux[k]));
+        for (int k = 0; k < 4; ++k) t.set(g.mag[k], std::move(mag[k]));
+        t.set(g.g_minus_r, std::move(gr));
+        t.set(g.r_minus_z, std::move(rz));
+        t.set(g.z_minus_w1, std::move(zw1));
+        for (int k = 0; k < 3; ++k) t.set(g.psfsize[k], std::move(psfsize[k]));
+        for (int k = 0; k < 3; ++k) t.set(g.psfdepth[k], std::move(psfdepth[k]));
+        for (int k = 0; k < 3; ++k) t.set(g.galdepth[k], std::move(galdepth[k]));
+        t.set(g.ebv, std::move(ebv));
+        t.set(g.maskbits, std::move(maskbits));
+        t.set(g.shape_r, std::move(shape_r));
+        t.set(g.shape_e1, std::move(e1));
+        t.set(g.shape_e2, std::move(e2));
+        t.set(g.sersic, std::move(sersic));
+        t.set(g.healpix_64, std::move(hp64));
+        t.set(g.healpix_128, std::move(hp128));
+        t.set(g.split, std::move(split));
+        t.set(g.sweep_file, std::move(sweep_file));
+        t.set(g.pipeline_version, std::move(version));
+        t.set(g.git_commit, std::move(commit));
+        t.set(g.pool, std::move(pool));
+        t.set(g.confuser_category, std::move(category));
+        for (int v = 0; v < 5; ++v) t.set(g.lrg[v], std::move(lrg[v]));
+        t.set(g.draw_u, std::move(u));
+        if (g.lens_index.declared()) {
+            t.set(g.lens_index, std::move(lens_index));
+            t.set(g.sep_arcsec, std::move(sep_arcsec));
         }
-        return t;
+        return std::move(t).finish();
     }
 };
 
@@ -424,101 +508,107 @@ Derived derive_block(const Table& sweep, const Params& p, const Inputs& in, std:
     return derive(b, p, in, split_of_cell, file, first_row, nullptr);
 }
 
-Table object_schema(bool with_match) {
-    Table t;
-    auto add = [&](Column c, const char* unit, std::string desc) {
-        c.set_unit(unit);
-        c.set_description(std::move(desc));
-        t.add(std::move(c));
-    };
-    using S = std::vector<std::string>;
-    using F = std::vector<float>;
-    add(Column("galaxy_id", S{}), "", "{brickname}_{objid}");
-    add(Column("brickname", S{}), "", "BRICKNAME");
-    add(Column("objid", std::vector<std::int32_t>{}), "", "OBJID within the brick");
-    add(Column("sweep_row", std::vector<std::int64_t>{}), "", "0-based row in sweep_file");
-    add(Column("ra", std::vector<double>{}), "deg", "right ascension (ICRS)");
-    add(Column("dec", std::vector<double>{}), "deg", "declination (ICRS)");
-    add(Column("type", S{}), "", "Tractor TYPE (PSF, REX, EXP, DEV, SER, DUP)");
-    for (const char* b : {"g", "r", "z"})
-        add(Column(fmt::format("nobs_{}", b), std::vector<std::int16_t>{}), "", fmt::format("number of {} exposures", b));
-    add(Column("nobs_z_bin", S{}), "", "nobs_z bin: 1-2, 3-5, 6-10, 11+ (0: none)");
-    add(Column("type_bin", S{}), "", "SER, DEV, REX, else OTHER");
-    add(Column("stratum_id", std::vector<std::int8_t>{}), "",
-        "stratum (nobs_z_bin x type_bin) index: 4 x nobs bin (0, 1-2, 3-5, 6-10, 11+) + type bin (SER, DEV, REX, OTHER)");
-    for (const char* b : {"g", "r", "z", "w1"})
-        add(Column(fmt::format("flux_{}", b), F{}), "nanomaggy", fmt::format("FLUX_{} (observed)", b));
-    for (const char* b : {"g", "r", "z", "w1"})
-        add(Column(fmt::format("mag_{}", b), F{}), "mag", fmt::format("22.5 - 2.5 log10(flux_{}) (AB, observed; NaN for flux <= 0)", b));
-    add(Column("g_minus_r", F{}), "mag", "mag_g - mag_r");
-    add(Column("r_minus_z", F{}), "mag", "mag_r - mag_z");
-    add(Column("z_minus_w1", F{}), "mag", "mag_z - mag_w1");
-    for (const char* b : {"g", "r", "z"})
-        add(Column(fmt::format("psfsize_{}", b), F{}), "arcsec", fmt::format("PSFSIZE_{}: PSF FWHM (NaN where the file has none)", b));
-    for (const char* b : {"g", "r", "z"})
-        add(Column(fmt::format("psfdepth_{}", b), F{}), "1/nanomaggy^2", fmt::format("PSFDEPTH_{}: point-source depth inverse variance", b));
-    for (const char* b : {"g", "r", "z"})
-        add(Column(fmt::format("galdepth_{}", b), F{}), "1/nanomaggy^2", fmt::format("GALDEPTH_{}: galaxy depth inverse variance", b));
-    add(Column("ebv", F{}), "mag", "E(B-V)");
-    add(Column("maskbits", std::vector<std::int32_t>{}), "", "MASKBITS");
-    add(Column("shape_r", F{}), "arcsec", "half-light radius (SHAPE_R; DR8: SHAPEDEV_R for DEV, else SHAPEEXP_R)");
-    add(Column("shape_e1", F{}), "", "ellipticity e1 (SHAPE_E1)");
-    add(Column("shape_e2", F{}), "", "ellipticity e2 (SHAPE_E2)");
-    add(Column("sersic", F{}), "", "Sersic index (NaN where the file has none)");
-    add(Column("healpix_64", std::vector<std::int64_t>{}), "", "NESTED HEALPix index, nside 64");
-    add(Column("healpix_128", std::vector<std::int64_t>{}), "", "NESTED HEALPix index, nside 128 (the split cell)");
-    add(Column("split", S{}), "", "train, val or test: SHA-256 of '{healpix_128}_{seed}'");
-    add(Column("sweep_file", S{}), "", "sweep file the row comes from");
-    add(Column("pipeline_version", S{}), "", "dhs version");
-    add(Column("git_commit", S{}), "", "git commit of the dhs build");
-    add(Column("pool", S{}), "", "N1 (deployment-representative), N2 (hard confuser) or '' (neither)");
-    add(Column("confuser_category", S{}), "", "why the object is N2: the n2_catalog category, edge_on or large_blue");
-    for (const auto& v : kernels::kLrgVariants)
-        add(Column(std::string("lrg_") + std::string(v.name).substr(0, 2), std::vector<std::uint8_t>{}, {}, DType::boolean), "",
-            fmt::format("LRG host {}: z < {}, r-z > {}, z-W1 > {}, type != PSF, E(B-V) and MASKBITS cuts", v.name,
-                        v.z_max, v.rz_min, v.zw1_min));
-    add(Column("draw_u", std::vector<double>{}), "",
-        "draw value in [0, 1) from XXH64(galaxy_id, run.seed): a stratum's negatives are its smallest");
-    if (with_match) {
-        add(Column("lens_index", std::vector<std::int32_t>{}), "", "row of /lenses (duplicates collapsed) matched");
-        add(Column("sep_arcsec", std::vector<double>{}), "arcsec", "separation from the lens");
+Table object_schema(bool with_match) { return ObjectsGroup("objects", "", with_match).group().schema; }
+
+namespace {
+
+// Per-unit tallies the reduce sums: lens coverage, pool rows by stratum, non-finite fluxes.
+struct LensCoverageGroup : engine::GroupSchema {
+    engine::Col<std::int32_t> lens_index = add<std::int32_t>("lens_index", "", "");
+    engine::Col<std::int64_t> objects = add<std::int64_t>("objects", "", "");
+    LensCoverageGroup() : GroupSchema("lens_coverage", "per unit: lenses with sweep objects within the exclusion radius") {}
+};
+
+struct PoolCountsGroup : engine::GroupSchema {
+    engine::Col<std::int8_t> stratum_id = add<std::int8_t>("stratum_id", "", "");
+    engine::Col<std::string> pool = add<std::string>("pool", "", "");
+    engine::Col<std::string> split = add<std::string>("split", "", "");
+    engine::Col<std::int64_t> hosts = add<std::int64_t>("hosts", "", "");
+    engine::Col<std::int64_t> rows = add<std::int64_t>("rows", "", "");
+    PoolCountsGroup() : GroupSchema("pool_counts", "per unit: pool rows by stratum, pool and split (summed in /strata)") {}
+};
+
+struct NonfiniteFluxGroup : engine::GroupSchema {
+    engine::Col<std::string> sweep_file = add<std::string>("sweep_file", "", "");
+    engine::Col<std::string> column = add<std::string>("column", "", "");
+    engine::Col<std::int64_t> rows = add<std::int64_t>("rows", "", "");
+    NonfiniteFluxGroup()
+        : GroupSchema("nonfinite_flux", "per unit: sweep rows whose flux column is NaN or infinite (they stay in "
+                                        "/pool, never in /hosts; summed in /pool's nonfinite_flux attribute)") {}
+};
+
+// What a unit counted besides its rows.
+struct UnitTallies {
+    std::map<std::uint32_t, std::int64_t> coverage;           // lens -> objects within the exclusion radius
+    std::vector<std::array<std::int64_t, 2>> counts;          // [stratum][pool][split] = {rows, hosts}
+    std::array<std::int64_t, 4> nonfinite{};                  // rows with a NaN or infinite FLUX_G, _R, _Z, _W1
+    UnitTallies() : counts(static_cast<std::size_t>(kernels::kNumStrata) * 3 * 3, {0, 0}) {}
+};
+
+// The tallies as the three per-unit groups.
+void add_tallies(const UnitTallies& u, const std::string& file_name, engine::UnitOutput& out) {
+    const LensCoverageGroup cg;
+    engine::GroupRows cov(cg, u.coverage.size());
+    std::vector<std::int32_t> lens_ids;
+    std::vector<std::int64_t> objects;
+    for (const auto& [k, nobj] : u.coverage) {
+        lens_ids.push_back(static_cast<std::int32_t>(k));
+        objects.push_back(nobj);
     }
-    return t;
+    cov.set(cg.lens_index, std::move(lens_ids));
+    cov.set(cg.objects, std::move(objects));
+    out[cg.name()] = std::move(cov).finish();
+
+    std::vector<std::int8_t> cs;
+    std::vector<std::string> cp, csp;
+    std::vector<std::int64_t> ch, cr;
+    for (std::size_t s = 0; s < static_cast<std::size_t>(kernels::kNumStrata); ++s)
+        for (std::size_t q = 0; q < 3; ++q)
+            for (std::size_t sp = 0; sp < 3; ++sp) {
+                const auto& c = u.counts[(s * 3 + q) * 3 + sp];
+                if (c[0] == 0) continue;
+                cs.push_back(static_cast<std::int8_t>(s));
+                cp.push_back(pool_name(static_cast<int>(q)));
+                csp.push_back(split_names()[sp]);
+                ch.push_back(c[1]);
+                cr.push_back(c[0]);
+            }
+    const PoolCountsGroup pg;
+    engine::GroupRows ct(pg, cs.size());
+    ct.set(pg.stratum_id, std::move(cs));
+    ct.set(pg.pool, std::move(cp));
+    ct.set(pg.split, std::move(csp));
+    ct.set(pg.hosts, std::move(ch));
+    ct.set(pg.rows, std::move(cr));
+    out[pg.name()] = std::move(ct).finish();
+
+    std::vector<std::string> nf_file, nf_column;
+    std::vector<std::int64_t> nf_rows;
+    static const char* const flux_columns[4] = {"FLUX_G", "FLUX_R", "FLUX_Z", "FLUX_W1"};
+    for (std::size_t k = 0; k < 4; ++k)
+        if (u.nonfinite[k] > 0) {
+            nf_file.push_back(file_name);
+            nf_column.push_back(flux_columns[k]);
+            nf_rows.push_back(u.nonfinite[k]);
+        }
+    const NonfiniteFluxGroup ng;
+    engine::GroupRows nf(ng, nf_file.size());
+    nf.set(ng.sweep_file, std::move(nf_file));
+    nf.set(ng.column, std::move(nf_column));
+    nf.set(ng.rows, std::move(nf_rows));
+    out[ng.name()] = std::move(nf).finish();
 }
+
+}  // namespace
 
 std::vector<engine::OutputGroup> output_groups() {
     std::vector<engine::OutputGroup> g;
-    g.push_back({.name = "pool",
-                 .description = "the negative pool: galaxies of the sweeps passing the pool cuts, none within the "
-                                "exclusion radius of a known lens; unit then row order",
-                 .schema = object_schema(false)});
-    g.push_back({.name = "hosts",
-                 .description = "injection hosts: pool rows in the configured LRG variant (sample.lrg_variant)",
-                 .schema = object_schema(false)});
-    g.push_back({.name = "lens_matches",
-                 .description = "every sweep object within the match radius of a known lens (the reduce keeps the "
-                                "nearest per lens in /positives)",
-                 .schema = object_schema(true)});
-    engine::OutputGroup cov{.name = "lens_coverage",
-                            .description = "per unit: lenses with sweep objects within the exclusion radius"};
-    cov.schema.add(Column("lens_index", std::vector<std::int32_t>{}));
-    cov.schema.add(Column("objects", std::vector<std::int64_t>{}));
-    g.push_back(std::move(cov));
-    engine::OutputGroup counts{.name = "pool_counts",
-                               .description = "per unit: pool rows by stratum, pool and split (summed in /strata)"};
-    counts.schema.add(Column("stratum_id", std::vector<std::int8_t>{}));
-    counts.schema.add(Column("pool", std::vector<std::string>{}));
-    counts.schema.add(Column("split", std::vector<std::string>{}));
-    counts.schema.add(Column("hosts", std::vector<std::int64_t>{}));
-    counts.schema.add(Column("rows", std::vector<std::int64_t>{}));
-    g.push_back(std::move(counts));
-    engine::OutputGroup flux{.name = "nonfinite_flux",
-                             .description = "per unit: sweep rows whose flux column is NaN or infinite (they stay in "
-                                            "/pool, never in /hosts; summed in /pool's nonfinite_flux attribute)"};
-    flux.schema.add(Column("sweep_file", std::vector<std::string>{}));
-    flux.schema.add(Column("column", std::vector<std::string>{}));
-    flux.schema.add(Column("rows", std::vector<std::int64_t>{}));
-    g.push_back(std::move(flux));
+    g.push_back(pool_group().group());
+    g.push_back(hosts_group().group());
+    g.push_back(lens_matches_group().group());
+    g.push_back(LensCoverageGroup().group());
+    g.push_back(PoolCountsGroup().group());
+    g.push_back(NonfiniteFluxGroup().group());
     return g;
 }
 
@@ -551,15 +641,12 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
 
     std::vector<std::int8_t> split_of_cell(static_cast<std::size_t>(12 * kSplitNside * kSplitNside), -1);
     ObjectColumns pool, hosts, matches;
-    std::map<std::uint32_t, std::int64_t> coverage;
-    // counts[stratum][pool][split] = {rows, hosts}
-    std::vector<std::array<std::int64_t, 2>> counts(static_cast<std::size_t>(kernels::kNumStrata) * 3 * 3, {0, 0});
+    UnitTallies tally;
     const double c2_excl = kernels::chord2_of_arcsec(p.exclusion_radius_arcsec);
     const double c2_match = kernels::chord2_of_arcsec(p.match_radius_arcsec);
     Extras x;
     std::vector<LensPair> pairs;
     std::vector<std::uint32_t> pool_idx, host_idx, match_idx;
-    std::array<std::int64_t, 4> nonfinite{};  // rows with a NaN or infinite FLUX_G, _R, _Z, _W1
     for (std::int64_t b0 = begin; b0 < end; b0 += p.read_block_rows) {
         const std::int64_t b1 = std::min(end, b0 + p.read_block_rows);
         Table t;
@@ -579,7 +666,7 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
         for (std::size_t k = 0; k < 4; ++k)
             for (std::size_t i = 0; i < b.n; ++i)
                 if (!std::isfinite(b.flux[k][i])) {
-                    ++nonfinite[k];
+                    ++tally.nonfinite[k];
                     finite[i] = 0;
                 }
         for (std::size_t i = 0; i < b.n; ++i)
@@ -590,13 +677,13 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
                 const bool host = ((x.lrg[i] >> p.lrg_variant) & 1u) && finite[i];
                 if (host) host_idx.push_back(static_cast<std::uint32_t>(i));
                 const auto s = static_cast<std::size_t>(kernels::stratum_id(d.nobs_bin[i], d.type_bin[i]));
-                auto& c = counts[(s * 3 + static_cast<std::size_t>(x.pool[i])) * 3 + static_cast<std::size_t>(d.split[i])];
+                auto& c = tally.counts[(s * 3 + static_cast<std::size_t>(x.pool[i])) * 3 + static_cast<std::size_t>(d.split[i])];
                 ++c[0];
                 c[1] += host;
             }
         // Lens pairs: coverage (within the exclusion radius) and matches (within the match radius).
         for (const auto& pr : pairs) {
-            if (pr.chord2 <= c2_excl) ++coverage[pr.lens];
+            if (pr.chord2 <= c2_excl) ++tally.coverage[pr.lens];
             if (pr.chord2 > c2_match) continue;
             if (!d.in_pool[pr.row]) extras_of(b, p, in, d, pr.row, false, x);
             match_idx.assign(1, pr.row);
@@ -608,55 +695,9 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
         hosts.append(b, d, x, host_idx, file_name, p, b0);
     }
     engine::UnitOutput out;
-    const Table plain = object_schema(false), with_match = object_schema(true);
-    out["pool"] = pool.table(plain, false);
-    out["hosts"] = hosts.table(plain, false);
-    out["lens_matches"] = matches.table(with_match, true);
-    std::vector<std::int32_t> lens_ids;
-    std::vector<std::int64_t> objects;
-    for (const auto& [k, nobj] : coverage) {
-        lens_ids.push_back(static_cast<std::int32_t>(k));
-        objects.push_back(nobj);
-    }
-    Table cov;
-    cov.add(Column("lens_index", std::move(lens_ids)));
-    cov.add(Column("objects", std::move(objects)));
-    out["lens_coverage"] = std::move(cov);
-    std::vector<std::int8_t> cs;
-    std::vector<std::string> cp, csp;
-    std::vector<std::int64_t> ch, cr;
-    for (std::size_t s = 0; s < static_cast<std::size_t>(kernels::kNumStrata); ++s)
-        for (std::size_t q = 0; q < 3; ++q)
-            for (std::size_t sp = 0; sp < 3; ++sp) {
-                const auto& c = counts[(s * 3 + q) * 3 + sp];
-                if (c[0] == 0) continue;
-                cs.push_back(static_cast<std::int8_t>(s));
-                cp.push_back(pool_name(static_cast<int>(q)));
-                csp.push_back(split_names()[sp]);
-                ch.push_back(c[1]);
-                cr.push_back(c[0]);
-            }
-    Table ct;
-    ct.add(Column("stratum_id", std::move(cs)));
-    ct.add(Column("pool", std::move(cp)));
-    ct.add(Column("split", std::move(csp)));
-    ct.add(Column("hosts", std::move(ch)));
-    ct.add(Column("rows", std::move(cr)));
-    out["pool_counts"] = std::move(ct);
-    std::vector<std::string> nf_file, nf_column;
-    std::vector<std::int64_t> nf_rows;
-    static const char* const flux_columns[4] = {"FLUX_G", "FLUX_R", "FLUX_Z", "FLUX_W1"};
-    for (std::size_t k = 0; k < 4; ++k)
-        if (nonfinite[k] > 0) {
-            nf_file.push_back(file_name);
-            nf_column.push_back(flux_columns[k]);
-            nf_rows.push_back(nonfinite[k]);
-        }
-    Table nf;
-    nf.add(Column("sweep_file", std::move(nf_file)));
-    nf.add(Column("column", std::move(nf_column)));
-    nf.add(Column("rows", std::move(nf_rows)));
-    out["nonfinite_flux"] = std::move(nf);
+    for (auto [group, rows] : {std::pair{pool_group(), &pool}, {hosts_group(), &hosts}, {lens_matches_group(), &matches}})
+        out[group.name()] = rows->table(group);
+    add_tallies(tally, file_name, out);
     return out;
 }
 

@@ -176,6 +176,78 @@ std::string failure_reasons(const Params& p, bool size_ok, const kernels::StampF
     return out;
 }
 
+namespace {
+
+// A unit's per-stamp values, column by column, in /metrics order.
+struct StampRows {
+    std::vector<std::string> source;
+    std::vector<std::int64_t> source_row;
+    std::vector<std::string> id, klass, split;
+    std::vector<std::uint8_t> size_ok, quality_ok;
+    std::vector<std::string> reasons;
+    std::vector<std::vector<double>> features;
+    std::vector<float> profile, box;
+};
+
+// /metrics with every stamp and /failed_stamps with those that failed quality.
+engine::UnitOutput unit_output(const Params& p, StampRows v) {
+    std::vector<std::size_t> failed;
+    for (std::size_t i = 0; i < v.quality_ok.size(); ++i)
+        if (!v.quality_ok[i]) failed.push_back(i);
+    const FailedStampsGroup fg;
+    engine::GroupRows f(fg, failed.size());
+    f.set(fg.key.source, rows_at(v.source, failed));
+    f.set(fg.key.source_row, rows_at(v.source_row, failed));
+    f.set(fg.key.id, rows_at(v.id, failed));
+    f.set(fg.key.klass, rows_at(v.klass, failed));
+    f.set(fg.key.split, rows_at(v.split, failed));
+    f.set(fg.key.failure_reasons, rows_at(v.reasons, failed));
+
+    const MetricsGroup g(p);
+    engine::GroupRows t(g, v.source.size());
+    t.set(g.key.source, std::move(v.source));
+    t.set(g.key.source_row, std::move(v.source_row));
+    t.set(g.key.id, std::move(v.id));
+    t.set(g.key.klass, std::move(v.klass));
+    t.set(g.key.split, std::move(v.split));
+    t.set(g.size_ok, std::move(v.size_ok));
+    t.set(g.quality_ok, std::move(v.quality_ok));
+    t.set(g.key.failure_reasons, std::move(v.reasons));
+    for (std::size_t k = 0; k < g.features.size(); ++k) t.set(g.features[k], std::move(v.features[k]));
+    t.set(g.radial_profile, std::move(v.profile));
+    t.set(g.core_pixels, std::move(v.box));
+    return {{g.name(), std::move(t).finish()}, {fg.name(), std::move(f).finish()}};
+}
+
+// The class of each stamp of rows [begin, begin + n): positive, negative or host from a cutout
+// file's target_set; injection or control from an injection file's is_control.
+std::vector<std::string> stamp_classes(const hdf5::ResultReader& r, const std::string& path, const std::string& group,
+                                       std::uint64_t begin, std::uint64_t n, bool cutouts) {
+    std::vector<std::string> cls(n);
+    if (cutouts) {
+        if (!r.exists(group + "/target_set"))
+            throw DataError(path, group + "/target_set", "missing: positives, negatives or hosts per stamp");
+        const Column t = r.read_column(group + "/target_set", begin, n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::string v = cell_text(t, i);
+            if (v == "positives") cls[i] = "positive";
+            else if (v == "negatives") cls[i] = "negative";
+            else if (v == "hosts") cls[i] = "host";
+            else
+                throw DataError(path, fmt::format("{}/target_set row {}", group, begin + i),
+                                fmt::format("'{}' is not positives, negatives or hosts", v));
+        }
+    } else {
+        if (!r.exists(group + "/is_control"))
+            throw DataError(path, group + "/is_control", "missing: whether each stamp is a control");
+        const auto c = r.read_column(group + "/is_control", begin, n).as<std::uint8_t>();
+        for (std::size_t i = 0; i < n; ++i) cls[i] = c[i] ? "control" : "injection";
+    }
+    return cls;
+}
+
+}  // namespace
+
 engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit) {
     const auto j = nlohmann::json::parse(unit.payload);
     const std::string source = j.at("source"), path = j.at("path"), group = j.at("group");
@@ -225,26 +297,7 @@ engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit) {
     if (!r.exists(group + "/" + id_name))
         throw DataError(path, group + "/" + id_name, "missing: every stamp needs its identifier");
     const Column ids = r.read_column(group + "/" + id_name, begin, n);
-    std::vector<std::string> cls(n);
-    if (cutouts) {
-        if (!r.exists(group + "/target_set"))
-            throw DataError(path, group + "/target_set", "missing: positives, negatives or hosts per stamp");
-        const Column t = r.read_column(group + "/target_set", begin, n);
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::string v = cell_text(t, i);
-            if (v == "positives") cls[i] = "positive";
-            else if (v == "negatives") cls[i] = "negative";
-            else if (v == "hosts") cls[i] = "host";
-            else
-                throw DataError(path, fmt::format("{}/target_set row {}", group, begin + i),
-                                fmt::format("'{}' is not positives, negatives or hosts", v));
-        }
-    } else {
-        if (!r.exists(group + "/is_control"))
-            throw DataError(path, group + "/is_control", "missing: whether each stamp is a control");
-        const auto c = r.read_column(group + "/is_control", begin, n).as<std::uint8_t>();
-        for (std::size_t i = 0; i < n; ++i) cls[i] = c[i] ? "control" : "injection";
-    }
+    std::vector<std::string> cls = stamp_classes(r, path, group, begin, n, cutouts);
 
     // Features.
     const std::size_t nb = p.bands.size();
@@ -292,32 +345,9 @@ engine::UnitOutput process_unit(const Params& p, const engine::WorkUnit& unit) {
         }
     }
 
-    const MetricsGroup g(p);
-    std::vector<std::size_t> failed;
-    for (std::size_t i = 0; i < n; ++i)
-        if (!quality_ok[i]) failed.push_back(i);
-    const FailedStampsGroup fg;
-    engine::GroupRows f(fg, failed.size());
-    f.set(fg.key.source, rows_at(src, failed));
-    f.set(fg.key.source_row, rows_at(rows, failed));
-    f.set(fg.key.id, rows_at(id, failed));
-    f.set(fg.key.klass, rows_at(cls, failed));
-    f.set(fg.key.split, rows_at(split, failed));
-    f.set(fg.key.failure_reasons, rows_at(reasons, failed));
-
-    engine::GroupRows t(g, n);
-    t.set(g.key.source, std::move(src));
-    t.set(g.key.source_row, std::move(rows));
-    t.set(g.key.id, std::move(id));
-    t.set(g.key.klass, std::move(cls));
-    t.set(g.key.split, std::move(split));
-    t.set(g.size_ok, std::move(size_ok));
-    t.set(g.quality_ok, std::move(quality_ok));
-    t.set(g.key.failure_reasons, std::move(reasons));
-    for (std::size_t k = 0; k < g.features.size(); ++k) t.set(g.features[k], std::move(feat[k]));
-    t.set(g.radial_profile, std::move(profile));
-    t.set(g.core_pixels, std::move(box));
-    return {{g.name(), std::move(t).finish()}, {fg.name(), std::move(f).finish()}};
+    return unit_output(p, {std::move(src), std::move(rows), std::move(id), std::move(cls), std::move(split),
+                           std::move(size_ok), std::move(quality_ok), std::move(reasons), std::move(feat),
+                           std::move(profile), std::move(box)});
 }
 
 }  // namespace dhs::stages::validate
