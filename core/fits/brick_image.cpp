@@ -29,52 +29,6 @@ std::string upper(std::string s) {
     return s;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    return s;
-}
-
-
-/// The keyword name of an 80-character card ("HIERARCH A B = ..." -> "A B").
-std::string_view card_name(std::string_view card) {
-    if (card.substr(0, 9) == "HIERARCH ") {
-        const auto eq = card.find('=');
-        return trim(card.substr(9, eq == std::string_view::npos ? std::string_view::npos : eq - 9));
-    }
-    return trim(card.substr(0, 8));
-}
-
-/// The raw value field of a card (after "= "), or nullopt for a card without one.
-std::optional<std::string_view> card_value_field(std::string_view card) {
-    if (card.substr(0, 9) == "HIERARCH ") {
-        const auto eq = card.find('=');
-        if (eq == std::string_view::npos) return std::nullopt;
-        return card.substr(eq + 1);
-    }
-    if (card.size() < 10 || card.substr(8, 2) != "= ") return std::nullopt;
-    return card.substr(10);
-}
-
-/// The value token of a value field: a quoted string kept with its quotes, or the text
-/// before any '/' comment, trimmed.
-std::string_view value_token(std::string_view field) {
-    field = trim(field);
-    if (!field.empty() && field.front() == '\'') {
-        std::size_t i = 1;
-        for (; i < field.size(); ++i) {
-            if (field[i] != '\'') continue;
-            if (i + 1 < field.size() && field[i + 1] == '\'') {
-                ++i;
-                continue;
-            }
-            break;
-        }
-        return field.substr(0, std::min(i + 1, field.size()));
-    }
-    return trim(field.substr(0, field.find('/')));
-}
-
 std::optional<double> parse_double(std::string_view token) {
     std::string t(token);
     if (!t.empty() && t.front() == '+') t.erase(0, 1);

@@ -49,23 +49,14 @@ public:
         int s2 = 0;
         fits_free_memory(text, &s2);
     }
-    /// Adds `n` 80-character cards.
+    /// Adds `n` 80-character cards, parsed by header_text.hpp. Keywords and values are kept in
+    /// upper case: the tiled-image keywords' string values are enumerations (RICE_1,
+    /// SUBTRACTIVE_DITHER_1, BLOCKSIZE...) and numbers read the same either way.
     void add(const char* text, int n) {
         for (int i = 0; i < n; ++i) {
-            const std::string card(text + static_cast<std::size_t>(i) * 80, 80);
-            if (card.compare(8, 2, "= ") != 0) continue;
-            std::string name = upper_trim(card.substr(0, 8));
-            std::string v = card.substr(10);
-            const auto b = v.find_first_not_of(' ');
-            if (b == std::string::npos) continue;
-            v = v.substr(b);
-            if (v[0] == '\'') {
-                v = upper_trim(unquote(v));
-            } else {
-                v = v.substr(0, v.find('/'));
-                while (!v.empty() && v.back() == ' ') v.pop_back();
-            }
-            cards_.emplace(std::move(name), std::move(v));  // first occurrence wins
+            const auto card = parse_card(std::string_view(text + static_cast<std::size_t>(i) * 80, 80));
+            if (!card) continue;
+            cards_.emplace(upper_trim(card->first), upper_trim(card->second));  // first occurrence wins
         }
     }
     const std::string* find(const std::string& key) const {
