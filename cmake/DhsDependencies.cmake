@@ -25,7 +25,8 @@ target_include_directories(dhs_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
 target_link_libraries(dhs_hdf5 INTERFACE ${HDF5_C_LIBRARIES} MPI::MPI_C)
 target_compile_definitions(dhs_hdf5 INTERFACE ${HDF5_C_DEFINITIONS} H5_USE_110_API)
 
-# cfitsio (libcfitsio-dev), wcslib (wcslib-dev), healpix_cxx (libhealpix-cxx-dev), FFTW (libfftw3-dev), xxhash
+# cfitsio (libcfitsio-dev), wcslib (wcslib-dev), healpix_cxx (libhealpix-cxx-dev), FFTW (libfftw3-dev), xxhash,
+# libzip (libzip-dev: the .npz container)
 pkg_check_modules(CFITSIO IMPORTED_TARGET cfitsio)
 dhs_require_found(CFITSIO_FOUND libcfitsio-dev)
 pkg_check_modules(WCSLIB IMPORTED_TARGET wcslib)
@@ -36,6 +37,8 @@ pkg_check_modules(FFTW3 IMPORTED_TARGET fftw3)
 dhs_require_found(FFTW3_FOUND libfftw3-dev)
 pkg_check_modules(XXHASH IMPORTED_TARGET libxxhash)
 dhs_require_found(XXHASH_FOUND libxxhash-dev)
+pkg_check_modules(LIBZIP IMPORTED_TARGET libzip)
+dhs_require_found(LIBZIP_FOUND libzip-dev)
 
 find_package(yaml-cpp REQUIRED)          # libyaml-cpp-dev, target yaml-cpp
 find_package(fmt REQUIRED)               # libfmt-dev

@@ -32,7 +32,7 @@ packages=(
   libcfitsio-dev libcfitsio-bin fitsverify
   wcslib-dev libhealpix-cxx-dev libfftw3-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libboost-program-options-dev nlohmann-json3-dev
-  libssl-dev libxxhash-dev libeigen3-dev libopenblas0-pthread zlib1g-dev
+  libssl-dev libxxhash-dev libeigen3-dev libopenblas0-pthread libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # Test references and the Python baselines benchmarks run beside (Debian's python3 stack).
   python3 python3-numpy python3-astropy python3-fitsio python3-healpy python3-h5py python3-scipy

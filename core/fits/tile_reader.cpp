@@ -1,5 +1,8 @@
 // TileReader (see tile_reader.hpp): the tile index of a compressed HDU read once, tiles decoded
 // by rice_codec (fast path) or cfitsio, a cache of decoded tiles with planned lifetimes.
+// Own code where cfitsio exists because it pays (issue #13's measurement, cutouts benchmark):
+// the RICE path decodes 1.6x faster than cfitsio's, and one raw header read (fits_hdr2str,
+// parsed by header_text.hpp) opens a coadd in 0.03 ms instead of 0.1 ms of keyword lookups.
 #include "core/fits/tile_reader.hpp"
 
 #include <algorithm>

@@ -1,12 +1,16 @@
-// NpzWriter (see npz_writer.hpp): NPY 1.0 members in a zip archive (local headers, central
-// directory, end record; no zip64: members and archives stay far below 4 GiB), zlib raw deflate.
-// Timestamps are fixed (1980-01-01) so the same arrays give the same bytes.
+// NpzWriter (see npz_writer.hpp): NPY 1.0 members in a zip archive written by libzip.
+// Member timestamps are fixed (1980-01-01 00:00) so the same arrays give the same bytes.
 #include "core/npz/npz_writer.hpp"
 
-#include <zlib.h>
+#include <zip.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
 
 #include <filesystem>
-#include <limits>
+#include <cerrno>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -20,12 +24,15 @@ void put16(std::string& s, std::uint16_t v) {
     s += static_cast<char>(v & 0xff);
     s += static_cast<char>(v >> 8);
 }
-void put32(std::string& s, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+
+// 1980-01-01 00:00 local time: the earliest zip (DOS) time, as libzip writes it back.
+std::time_t fixed_mtime() {
+    std::tm t{};
+    t.tm_year = 80, t.tm_mon = 0, t.tm_mday = 1, t.tm_isdst = -1;
+    return std::mktime(&t);
 }
 
-constexpr std::uint16_t kDosDate = (0 << 9) | (1 << 5) | 1;  // 1980-01-01
-constexpr std::uint16_t kVersion = 20;
+std::string zip_message(zip_t* z) { return zip_strerror(z); }
 
 std::string shape_text(const std::vector<std::size_t>& shape) {
     if (shape.empty()) return "()";
@@ -67,13 +74,24 @@ std::vector<std::uint32_t> code_points(const std::string& s) {
 }  // namespace
 
 NpzWriter::NpzWriter(std::string path, bool compress) : path_(std::move(path)), tmp_(path_ + ".tmp"), compress_(compress) {
-    out_.open(tmp_, std::ios::binary | std::ios::trunc);
-    if (!out_) throw Error(fmt::format("cannot create '{}'", tmp_));
+    // libzip creates the file only when it is closed: create it now, so that a path that cannot
+    // be written fails here, before any work.
+    if (std::FILE* f = std::fopen(tmp_.c_str(), "wb"); f != nullptr) std::fclose(f);
+    else throw Error(fmt::format("cannot create '{}': {}", tmp_, std::strerror(errno)));
+    int err = 0;
+    zip_ = zip_open(tmp_.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+    if (zip_ == nullptr) {
+        zip_error_t e;
+        zip_error_init_with_code(&e, err);
+        const std::string why = zip_error_strerror(&e);
+        zip_error_fini(&e);
+        throw Error(fmt::format("cannot create '{}': {}", tmp_, why));
+    }
 }
 
 NpzWriter::~NpzWriter() {
     if (!closed_) {
-        out_.close();
+        if (zip_ != nullptr) zip_discard(zip_);
         std::error_code ec;
         std::filesystem::remove(tmp_, ec);
     }
@@ -95,57 +113,30 @@ std::string NpzWriter::npy_header(const std::string& descr, const std::vector<st
 
 void NpzWriter::add_member(const std::string& name, const std::string& descr, const std::vector<std::size_t>& shape,
                            const void* data, std::size_t bytes) {
-    for (const auto& e : entries_)
-        if (e.name == name + ".npy") throw Error(fmt::format("npz '{}': member '{}' written twice", path_, name));
-    std::string raw = npy_header(descr, shape);
-    raw.append(static_cast<const char*>(data), bytes);
-    if (raw.size() > std::numeric_limits<std::uint32_t>::max() / 2)
-        throw Error(fmt::format("npz '{}': member '{}' too large for a zip without zip64", path_, name));
-    Entry e;
-    e.name = name + ".npy";
-    e.usize = static_cast<std::uint32_t>(raw.size());
-    e.crc = static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uInt>(raw.size())));
-    std::string payload;
-    if (compress_) {
-        z_stream z{};
-        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            throw Error(fmt::format("npz '{}': deflateInit2 failed", path_));
-        payload.resize(deflateBound(&z, static_cast<uLong>(raw.size())));
-        z.next_in = reinterpret_cast<Bytef*>(raw.data());
-        z.avail_in = static_cast<uInt>(raw.size());
-        z.next_out = reinterpret_cast<Bytef*>(payload.data());
-        z.avail_out = static_cast<uInt>(payload.size());
-        const int rc = deflate(&z, Z_FINISH);
-        payload.resize(z.total_out);
-        deflateEnd(&z);
-        if (rc != Z_STREAM_END) throw Error(fmt::format("npz '{}': deflate failed ({})", path_, rc));
-        e.method = 8;
-    } else {
-        payload = std::move(raw);
-        e.method = 0;
+    const std::string member = name + ".npy";
+    for (const auto& m : members_)
+        if (m == member) throw Error(fmt::format("npz '{}': member '{}' written twice", path_, name));
+    const std::string header = npy_header(descr, shape);
+    // libzip reads the member at close(): it owns a copy (freed by libzip).
+    auto* buf = static_cast<char*>(std::malloc(header.size() + bytes));
+    if (buf == nullptr) throw Error(fmt::format("npz '{}': out of memory for member '{}'", path_, name));
+    std::memcpy(buf, header.data(), header.size());
+    if (bytes > 0) std::memcpy(buf + header.size(), data, bytes);
+    zip_source_t* src = zip_source_buffer(zip_, buf, header.size() + bytes, 1);
+    if (src == nullptr) {
+        std::free(buf);
+        throw Error(fmt::format("npz '{}': member '{}': {}", path_, name, zip_message(zip_)));
     }
-    e.csize = static_cast<std::uint32_t>(payload.size());
-    e.offset = static_cast<std::uint32_t>(pos_);
-    std::string h;
-    put32(h, 0x04034b50);
-    put16(h, kVersion);
-    put16(h, 0);  // flags
-    put16(h, e.method);
-    put16(h, 0);  // time
-    put16(h, kDosDate);
-    put32(h, e.crc);
-    put32(h, e.csize);
-    put32(h, e.usize);
-    put16(h, static_cast<std::uint16_t>(e.name.size()));
-    put16(h, 0);  // extra
-    h += e.name;
-    out_.write(h.data(), static_cast<std::streamsize>(h.size()));
-    out_.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-    pos_ += h.size() + payload.size();
-    if (pos_ > std::numeric_limits<std::uint32_t>::max())
-        throw Error(fmt::format("npz '{}': archive too large for a zip without zip64", path_));
-    if (!out_) throw Error(fmt::format("cannot write '{}'", tmp_));
-    entries_.push_back(std::move(e));
+    const zip_int64_t index = zip_file_add(zip_, member.c_str(), src, ZIP_FL_ENC_UTF_8);
+    if (index < 0) {
+        zip_source_free(src);
+        throw Error(fmt::format("npz '{}': member '{}': {}", path_, name, zip_message(zip_)));
+    }
+    const auto i = static_cast<zip_uint64_t>(index);
+    if (zip_set_file_compression(zip_, i, compress_ ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) != 0 ||
+        zip_file_set_mtime(zip_, i, fixed_mtime(), 0) != 0)
+        throw Error(fmt::format("npz '{}': member '{}': {}", path_, name, zip_message(zip_)));
+    members_.push_back(member);
 }
 
 void NpzWriter::add(const std::string& name, std::span<const float> data, const std::vector<std::size_t>& shape) {
@@ -175,44 +166,21 @@ void NpzWriter::add_scalar(const std::string& name, const std::string& utf8) {
 
 void NpzWriter::close() {
     if (closed_) return;
-    std::string cd;
-    for (const auto& e : entries_) {
-        put32(cd, 0x02014b50);
-        put16(cd, kVersion);  // made by
-        put16(cd, kVersion);  // needed
-        put16(cd, 0);
-        put16(cd, e.method);
-        put16(cd, 0);
-        put16(cd, kDosDate);
-        put32(cd, e.crc);
-        put32(cd, e.csize);
-        put32(cd, e.usize);
-        put16(cd, static_cast<std::uint16_t>(e.name.size()));
-        put16(cd, 0);  // extra
-        put16(cd, 0);  // comment
-        put16(cd, 0);  // disk
-        put16(cd, 0);  // internal attributes
-        put32(cd, 0);  // external attributes
-        put32(cd, e.offset);
-        cd += e.name;
+    if (members_.empty()) {  // libzip writes no file for an empty archive; numpy's is the bare end record
+        zip_discard(zip_);
+        zip_ = nullptr;
+        std::FILE* f = std::fopen(tmp_.c_str(), "wb");
+        const char end[22] = {'P', 'K', 5, 6};
+        if (f == nullptr || std::fwrite(end, 1, sizeof end, f) != sizeof end || std::fclose(f) != 0)
+            throw Error(fmt::format("cannot write '{}'", tmp_));
+    } else if (zip_close(zip_) != 0) {
+        throw Error(fmt::format("cannot write '{}': {}", tmp_, zip_message(zip_)));  // zip_ still open: the destructor discards it
     }
-    std::string end;
-    put32(end, 0x06054b50);
-    put16(end, 0);
-    put16(end, 0);
-    put16(end, static_cast<std::uint16_t>(entries_.size()));
-    put16(end, static_cast<std::uint16_t>(entries_.size()));
-    put32(end, static_cast<std::uint32_t>(cd.size()));
-    put32(end, static_cast<std::uint32_t>(pos_));
-    put16(end, 0);
-    out_.write(cd.data(), static_cast<std::streamsize>(cd.size()));
-    out_.write(end.data(), static_cast<std::streamsize>(end.size()));
-    out_.close();
-    if (!out_) throw Error(fmt::format("cannot write '{}'", tmp_));
+    zip_ = nullptr;
+    closed_ = true;  // the archive exists as tmp_ now
     std::error_code ec;
     std::filesystem::rename(tmp_, path_, ec);
     if (ec) throw Error(fmt::format("cannot rename '{}' to '{}': {}", tmp_, path_, ec.message()));
-    closed_ = true;
 }
 
 }  // namespace dhs::npz

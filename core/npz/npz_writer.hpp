@@ -1,14 +1,17 @@
 // NpzWriter: NumPy `.npz` archives (what numpy.savez / savez_compressed write and numpy.load
 // opens): a zip file of `<name>.npy` members, each a NPY 1.0 array (little-endian, C order),
-// deflated (zlib) or stored. Used by `dhs export-npz` for the seed's per-stamp layout. Knows
-// nothing of stamps. Rank-local; not thread-safe.
+// deflated or stored. The zip container is libzip's (zip64 when needed); the NPY header is
+// written here (numpy's format, a few lines). Members are held in memory until close(), which
+// suits the per-stamp archives of `dhs export-npz`. Knows nothing of stamps. Rank-local; not
+// thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <span>
 #include <string>
 #include <vector>
+
+struct zip;  // libzip's archive handle (zip_t)
 
 namespace dhs::npz {
 
@@ -47,16 +50,10 @@ private:
     void add_member(const std::string& name, const std::string& descr, const std::vector<std::size_t>& shape,
                     const void* data, std::size_t bytes);
 
-    struct Entry {
-        std::string name;
-        std::uint32_t crc = 0, csize = 0, usize = 0, offset = 0;
-        std::uint16_t method = 0;
-    };
     std::string path_, tmp_;
     bool compress_;
-    std::ofstream out_;
-    std::vector<Entry> entries_;
-    std::uint64_t pos_ = 0;
+    ::zip* zip_ = nullptr;
+    std::vector<std::string> members_;
     bool closed_ = false;
 };
 
