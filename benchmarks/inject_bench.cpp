@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "core/hdf5/result_file.hpp"
-#include "kernels/injection_metrics.hpp"
-#include "kernels/injection_render.hpp"
-#include "kernels/injection_source.hpp"
+#include "kernels/injection/injection_metrics.hpp"
+#include "kernels/injection/injection_render.hpp"
+#include "kernels/injection/injection_source.hpp"
 
 namespace {
 

@@ -14,9 +14,9 @@
 #include <random>
 #include <vector>
 
-#include "kernels/fft_convolve.hpp"
-#include "kernels/psf.hpp"
-#include "kernels/ray_shooting.hpp"
+#include "kernels/rendering/fft_convolve.hpp"
+#include "kernels/rendering/psf.hpp"
+#include "kernels/lensing/ray_shooting.hpp"
 
 namespace {
 

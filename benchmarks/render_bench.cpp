@@ -2,12 +2,12 @@
 // 0.262"/px, a 33 x 33 PSF kernel): ns per Sersic evaluation, per rendered pixel (generic and
 // fast Sersic renderer), and per convolved pixel (direct, separable Gaussian, FFT when built with
 // FFTW, three bands from one transform, tiled FFT of a large image).
-#include "kernels/confuser_profiles.hpp"
-#include "kernels/fft_convolve.hpp"
-#include "kernels/profile_render.hpp"
-#include "kernels/psf.hpp"
-#include "kernels/ray_shooting.hpp"
-#include "kernels/sersic.hpp"
+#include "kernels/rendering/confuser_profiles.hpp"
+#include "kernels/rendering/fft_convolve.hpp"
+#include "kernels/rendering/profile_render.hpp"
+#include "kernels/rendering/psf.hpp"
+#include "kernels/lensing/ray_shooting.hpp"
+#include "kernels/rendering/sersic.hpp"
 
 #include <benchmark/benchmark.h>
 

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/hdf5/result_file.hpp"
-#include "kernels/logistic_regression.hpp"
-#include "kernels/roc_auc.hpp"
-#include "kernels/stamp_features.hpp"
+#include "kernels/stats/logistic_regression.hpp"
+#include "kernels/stats/roc_auc.hpp"
+#include "kernels/stats/stamp_features.hpp"
 
 namespace {
 

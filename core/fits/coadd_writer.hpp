@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/fits/table_writer.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 
 namespace dhs::fits {
 

@@ -15,7 +15,7 @@
 
 #include "core/fits/fits_file.hpp"
 #include "core/table/table.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 
 namespace dhs::fits {
 

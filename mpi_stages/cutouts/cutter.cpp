@@ -13,7 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/fits/coadd_writer.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 #include "mpi_stages/cutouts/cutouts.hpp"
 
 namespace dhs::stages::cutouts {

@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 #include "mpi_stages/cutouts/cutouts.hpp"
 
 namespace dhs::stages::cutouts {

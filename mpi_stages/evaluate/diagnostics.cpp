@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "kernels/evaluation_metrics.hpp"
+#include "kernels/stats/evaluation_metrics.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 #include "mpi_stages/evaluate/rows.hpp"
 

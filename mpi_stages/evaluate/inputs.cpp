@@ -12,7 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
-#include "kernels/photometry.hpp"
+#include "kernels/sampling/photometry.hpp"
 #include "mpi_stages/common/truth_lenses.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 

@@ -13,8 +13,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "kernels/evaluation_metrics.hpp"
-#include "kernels/roc_auc.hpp"
+#include "kernels/stats/evaluation_metrics.hpp"
+#include "kernels/stats/roc_auc.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 #include "mpi_stages/evaluate/rows.hpp"
 

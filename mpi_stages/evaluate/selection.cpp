@@ -9,8 +9,8 @@
 #include <limits>
 #include <map>
 
-#include "kernels/evaluation_metrics.hpp"
-#include "kernels/injection_design.hpp"
+#include "kernels/stats/evaluation_metrics.hpp"
+#include "kernels/injection/injection_design.hpp"
 #include "mpi_stages/evaluate/evaluate.hpp"
 #include "mpi_stages/evaluate/rows.hpp"
 

@@ -13,7 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
-#include "kernels/photometry.hpp"
+#include "kernels/sampling/photometry.hpp"
 #include "mpi_stages/common/stamp_geometry.hpp"
 #include "mpi_stages/inject/inject.hpp"
 

@@ -16,8 +16,8 @@
 #include "core/config/config.hpp"
 #include "core/engine/stage.hpp"
 #include "core/table/table.hpp"
-#include "kernels/injection_design.hpp"
-#include "kernels/injection_render.hpp"
+#include "kernels/injection/injection_design.hpp"
+#include "kernels/injection/injection_render.hpp"
 
 namespace dhs::stages::inject {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/injection_design.hpp"
+#include "kernels/injection/injection_design.hpp"
 #include "mpi_stages/inject/inject.hpp"
 
 namespace dhs::stages::inject {

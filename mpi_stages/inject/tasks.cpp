@@ -17,9 +17,9 @@
 #include "core/engine/output_group.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
-#include "kernels/injection_metrics.hpp"
-#include "kernels/injection_source.hpp"
-#include "kernels/photometry.hpp"
+#include "kernels/injection/injection_metrics.hpp"
+#include "kernels/injection/injection_source.hpp"
+#include "kernels/sampling/photometry.hpp"
 #include "mpi_stages/inject/inject.hpp"
 
 namespace dhs::stages::inject {

@@ -12,8 +12,8 @@
 #include <numbers>
 
 #include "core/error.hpp"
-#include "kernels/photometry.hpp"
-#include "kernels/psf.hpp"
+#include "kernels/sampling/photometry.hpp"
+#include "kernels/rendering/psf.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
 #include "mpi_stages/mock_sky/stamps.hpp"
 

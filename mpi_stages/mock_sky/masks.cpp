@@ -10,8 +10,8 @@
 #include <numbers>
 #include <random>
 
-#include "kernels/photometry.hpp"
-#include "kernels/sersic.hpp"
+#include "kernels/sampling/photometry.hpp"
+#include "kernels/rendering/sersic.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
 #include "mpi_stages/mock_sky/stamps.hpp"
 

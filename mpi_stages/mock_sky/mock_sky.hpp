@@ -17,8 +17,8 @@
 #include "core/config/config.hpp"
 #include "core/fits/table_writer.hpp"
 #include "core/table/table.hpp"
-#include "kernels/brick_geometry.hpp"
-#include "kernels/psf.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
+#include "kernels/rendering/psf.hpp"
 
 namespace dhs::stages::mock_sky {
 

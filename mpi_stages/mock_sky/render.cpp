@@ -12,7 +12,7 @@
 #include <random>
 
 #include "core/fits/coadd_writer.hpp"
-#include "kernels/psf.hpp"
+#include "kernels/rendering/psf.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
 #include "mpi_stages/mock_sky/stamps.hpp"
 

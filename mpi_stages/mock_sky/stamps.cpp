@@ -13,11 +13,11 @@
 
 #include <sys/mman.h>
 
-#include "kernels/confuser_profiles.hpp"
-#include "kernels/fft_convolve.hpp"
-#include "kernels/profile_render.hpp"
-#include "kernels/ray_shooting.hpp"
-#include "kernels/sersic.hpp"
+#include "kernels/rendering/confuser_profiles.hpp"
+#include "kernels/rendering/fft_convolve.hpp"
+#include "kernels/rendering/profile_render.hpp"
+#include "kernels/lensing/ray_shooting.hpp"
+#include "kernels/rendering/sersic.hpp"
 
 namespace dhs::stages::mock_sky {
 

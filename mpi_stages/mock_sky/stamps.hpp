@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "kernels/psf.hpp"
+#include "kernels/rendering/psf.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
 
 namespace dhs::stages::mock_sky {

@@ -9,7 +9,7 @@
 
 #include "core/error.hpp"
 #include "dhs/config.hpp"
-#include "kernels/sampling_strata.hpp"
+#include "kernels/sampling/sampling_strata.hpp"
 #include "mpi_stages/sample/sample.hpp"
 
 namespace fs = std::filesystem;

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kernels/sky_index.hpp"
+#include "kernels/geometry/sky_index.hpp"
 
 namespace dhs::stages::sample {
 

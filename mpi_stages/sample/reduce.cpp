@@ -23,7 +23,7 @@
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
-#include "kernels/sampling_strata.hpp"
+#include "kernels/sampling/sampling_strata.hpp"
 #include "mpi_stages/sample/sample.hpp"
 
 namespace dhs::stages::sample {

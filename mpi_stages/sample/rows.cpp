@@ -18,8 +18,8 @@
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
 #include "core/util/sha256.hpp"
-#include "kernels/photometry.hpp"
-#include "kernels/sampling_strata.hpp"
+#include "kernels/sampling/photometry.hpp"
+#include "kernels/sampling/sampling_strata.hpp"
 #include "mpi_stages/sample/sample.hpp"
 
 namespace dhs::stages::sample {

@@ -14,9 +14,9 @@
 #include "core/engine/stage.hpp"
 #include "core/fits/sweep_reader.hpp"
 #include "core/table/table.hpp"
-#include "kernels/healpix_cells.hpp"
-#include "kernels/sampling_split.hpp"
-#include "kernels/sky_index.hpp"
+#include "kernels/geometry/healpix_cells.hpp"
+#include "kernels/sampling/sampling_split.hpp"
+#include "kernels/geometry/sky_index.hpp"
 #include "mpi_stages/sample/lens_catalog.hpp"
 
 namespace dhs::mpi {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "kernels/sky_index.hpp"
+#include "kernels/geometry/sky_index.hpp"
 #include "mpi_stages/search/search.hpp"
 
 namespace dhs::stages::search {

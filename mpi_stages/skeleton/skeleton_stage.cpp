@@ -15,8 +15,8 @@
 #include "core/engine/units.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
-#include "kernels/healpix_cells.hpp"
-#include "kernels/sky_randoms.hpp"
+#include "kernels/geometry/healpix_cells.hpp"
+#include "kernels/geometry/sky_randoms.hpp"
 #include "mpi_stages/skeleton/skeleton.hpp"
 
 namespace dhs::stages {

@@ -2,7 +2,7 @@
 // a random catalogue (points uniform on the sphere, the kind of catalogue clustering and
 // footprint-area measurements use) with each point's NESTED HEALPix cell: config keys read once
 // into Params (config.cpp), the output declared once as a typed group (skeleton.hpp), batch units
-// planned on rank 0, each unit a kernel call per point (kernels/sky_randoms, kernels/healpix_cells),
+// planned on rank 0, each unit a kernel call per point (kernels/geometry/sky_randoms, kernels/geometry/healpix_cells),
 // and a reduce on rank 0 that adds the counts per base cell and their chi^2 against uniform.
 // The engine's synthetic test load and fault injection live in the `testload` stage instead.
 #pragma once

@@ -14,7 +14,7 @@
 #include "core/engine/output_group.hpp"
 #include "core/engine/units.hpp"
 #include "core/error.hpp"
-#include "kernels/injection_design.hpp"
+#include "kernels/injection/injection_design.hpp"
 
 namespace dhs::stages {
 

@@ -10,7 +10,7 @@
 
 #include "core/engine/progress.hpp"
 #include "core/error.hpp"
-#include "kernels/roc_auc.hpp"
+#include "kernels/stats/roc_auc.hpp"
 #include "mpi_stages/train/feed.hpp"
 
 namespace dhs::stages::train {

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
-#include "kernels/roc_auc.hpp"
+#include "kernels/stats/roc_auc.hpp"
 #include "mpi_stages/train/train.hpp"
 
 namespace dhs::stages::train {

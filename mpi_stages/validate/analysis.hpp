@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/roc_auc.hpp"
+#include "kernels/stats/roc_auc.hpp"
 #include "mpi_stages/validate/validate.hpp"
 
 namespace dhs::stages::validate {

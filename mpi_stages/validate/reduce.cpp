@@ -18,8 +18,8 @@
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
-#include "kernels/logistic_regression.hpp"
-#include "kernels/roc_auc.hpp"
+#include "kernels/stats/logistic_regression.hpp"
+#include "kernels/stats/roc_auc.hpp"
 #include "mpi_stages/validate/analysis.hpp"
 
 namespace fs = std::filesystem;

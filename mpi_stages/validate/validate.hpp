@@ -14,7 +14,7 @@
 
 #include "core/config/config.hpp"
 #include "core/engine/stage.hpp"
-#include "kernels/stamp_features.hpp"
+#include "kernels/stats/stamp_features.hpp"
 
 namespace dhs::mpi {
 class Comm;

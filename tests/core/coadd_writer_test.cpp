@@ -25,7 +25,7 @@
 
 #include "core/error.hpp"
 #include "core/fits/brick_image.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 #include "tests/support/fits_support.hpp"
 #include "tests/support/test_support.hpp"
 

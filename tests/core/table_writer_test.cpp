@@ -23,7 +23,7 @@
 
 #include "core/error.hpp"
 #include "core/fits/sweep_reader.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 #include "tests/support/fits_support.hpp"
 #include "tests/support/column_support.hpp"
 #include "tests/support/test_support.hpp"

@@ -22,7 +22,7 @@
 #include "core/error.hpp"
 #include "core/fits/coadd_writer.hpp"
 #include "core/fits/rice_codec.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 #include "tests/support/test_support.hpp"
 
 // cfitsio internals the library exports (fitsio2.h declares them without C linkage): its RICE

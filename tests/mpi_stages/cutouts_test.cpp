@@ -32,7 +32,7 @@
 #include "core/fits/brick_image.hpp"
 #include "core/fits/coadd_writer.hpp"
 #include "core/hdf5/result_file.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;

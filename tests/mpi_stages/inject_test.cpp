@@ -20,8 +20,8 @@
 
 #include "core/hdf5/result_file.hpp"
 #include "tests/mpi_stages/inject_support.hpp"
-#include "kernels/profile_render.hpp"
-#include "kernels/sersic.hpp"
+#include "kernels/rendering/profile_render.hpp"
+#include "kernels/rendering/sersic.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace fs = std::filesystem;

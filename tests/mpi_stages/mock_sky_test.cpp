@@ -23,7 +23,7 @@
 #include "core/hdf5/result_file.hpp"
 #include "core/fits/sweep_reader.hpp"
 #include "core/fits/table_writer.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
 #include "tests/support/test_support.hpp"
 

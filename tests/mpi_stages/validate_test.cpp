@@ -19,7 +19,7 @@
 #include <sstream>
 
 #include "core/hdf5/result_file.hpp"
-#include "kernels/stamp_features.hpp"
+#include "kernels/stats/stamp_features.hpp"
 #include "mpi_stages/validate/validate.hpp"
 #include "tests/support/column_support.hpp"
 #include "tests/support/python_support.hpp"

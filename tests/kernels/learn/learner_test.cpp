@@ -16,13 +16,13 @@
 #include <thread>
 #include <vector>
 
-#include "kernels/confuser_profiles.hpp"
+#include "kernels/rendering/confuser_profiles.hpp"
 #include "kernels/learn/learner.hpp"
 #include "kernels/learn/preprocess.hpp"
-#include "kernels/profile_render.hpp"
-#include "kernels/psf.hpp"
-#include "kernels/roc_auc.hpp"
-#include "kernels/sersic.hpp"
+#include "kernels/rendering/profile_render.hpp"
+#include "kernels/rendering/psf.hpp"
+#include "kernels/stats/roc_auc.hpp"
+#include "kernels/rendering/sersic.hpp"
 
 namespace {
 

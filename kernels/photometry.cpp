@@ -1,3 +1,0 @@
-// Out-of-line anchor for kernels/photometry.hpp (the functions are inline; this keeps the
-// kernels library non-empty and checks the header compiles on its own).
-#include "kernels/photometry.hpp"
