@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "apps/dhs/commands.hpp"
-#include "kernels/brick_geometry.hpp"
+#include "kernels/geometry/brick_geometry.hpp"
 
 namespace po = boost::program_options;
 

@@ -12,7 +12,7 @@
 #include "apps/dhs/commands.hpp"
 #include "core/hdf5/parallel_file.hpp"
 #include "dhs/config.hpp"
-#include "kernels/injection_source.hpp"
+#include "kernels/injection/injection_source.hpp"
 
 namespace po = boost::program_options;
 
