@@ -83,60 +83,67 @@ T* grow(Column::Storage& s, std::size_t n) {
     return v.data() + at;
 }
 
+// A byte outside ASCII in a character column: FITS character data is ASCII, and what is not
+// would reach UTF-8 datasets and JSON as invalid text.
+struct NonAscii {
+    std::int64_t row = -1;  ///< row within the block; -1: none
+    unsigned char byte = 0;
+};
+
 // Appends the field `c` of `nrows` rows of `rows` (`stride` bytes apart) to `out`, which
-// holds the storage of c.dtype.
-void decode_field(const SweepColumnInfo& c, const unsigned char* rows, std::int64_t stride, std::int64_t nrows,
-                  std::size_t cell, Column::Storage& out) {
+// holds the storage of c.dtype. Returns the first non-ASCII byte of a character column.
+NonAscii decode_field(const SweepColumnInfo& c, const unsigned char* rows, std::int64_t stride, std::int64_t nrows,
+                      std::size_t cell, Column::Storage& out) {
     const unsigned char* first = rows + c.byte_offset;
     const std::size_t n = static_cast<std::size_t>(nrows) * cell;
-    if (n == 0) return;
+    if (n == 0) return {};
     switch (c.dtype) {
         case DType::boolean:
             decode_cells<1>(first, stride, nrows, cell, grow<std::uint8_t>(out, n),
                             [](const unsigned char* p) { return static_cast<std::uint8_t>(*p == 'T'); });
-            return;
+            return {};
         case DType::uint8:
             decode_cells<1>(first, stride, nrows, cell, grow<std::uint8_t>(out, n),
                             [](const unsigned char* p) { return *p; });
-            return;
+            return {};
         case DType::int8:  // B with TZERO = -128: flipping the top bit subtracts 128
             decode_cells<1>(first, stride, nrows, cell, grow<std::int8_t>(out, n),
                             [](const unsigned char* p) { return static_cast<std::int8_t>(*p ^ 0x80u); });
-            return;
+            return {};
         case DType::int16:
             decode_cells<2>(first, stride, nrows, cell, grow<std::int16_t>(out, n), [](const unsigned char* p) {
                 return static_cast<std::int16_t>(load_be<std::uint16_t>(p));
             });
-            return;
+            return {};
         case DType::uint16:  // I with TZERO = 32768
             decode_cells<2>(first, stride, nrows, cell, grow<std::uint16_t>(out, n), [](const unsigned char* p) {
                 return static_cast<std::uint16_t>(load_be<std::uint16_t>(p) ^ 0x8000u);
             });
-            return;
+            return {};
         case DType::int32:
             decode_cells<4>(first, stride, nrows, cell, grow<std::int32_t>(out, n), [](const unsigned char* p) {
                 return static_cast<std::int32_t>(load_be<std::uint32_t>(p));
             });
-            return;
+            return {};
         case DType::uint32:  // J with TZERO = 2^31
             decode_cells<4>(first, stride, nrows, cell, grow<std::uint32_t>(out, n),
                             [](const unsigned char* p) { return load_be<std::uint32_t>(p) ^ 0x80000000u; });
-            return;
+            return {};
         case DType::int64:
             decode_cells<8>(first, stride, nrows, cell, grow<std::int64_t>(out, n), [](const unsigned char* p) {
                 return static_cast<std::int64_t>(load_be<std::uint64_t>(p));
             });
-            return;
+            return {};
         case DType::uint64:  // K with TZERO = 2^63
             decode_cells<8>(first, stride, nrows, cell, grow<std::uint64_t>(out, n), [](const unsigned char* p) {
                 return load_be<std::uint64_t>(p) ^ (std::uint64_t{1} << 63);
             });
-            return;
+            return {};
         case DType::float32:
             decode_cells<4>(first, stride, nrows, cell, grow<float>(out, n), [](const unsigned char* p) {
                 return std::bit_cast<float>(load_be<std::uint32_t>(p));
             });
-            return;
+            return {};
         case DType::float64: {
             double* dst = grow<double>(out, n);
             const bool scaled = c.tscal != 1.0 || c.tzero != 0.0;
@@ -144,15 +151,15 @@ void decode_field(const SweepColumnInfo& c, const unsigned char* rows, std::int6
                 decode_cells<8>(first, stride, nrows, cell, dst, [](const unsigned char* p) {
                     return std::bit_cast<double>(load_be<std::uint64_t>(p));
                 });
-                return;
+                return {};
             }
             switch (c.code) {
-                case 'B': decode_scaled<std::uint8_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return;
-                case 'I': decode_scaled<std::int16_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return;
-                case 'J': decode_scaled<std::int32_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return;
-                case 'K': decode_scaled<std::int64_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return;
-                case 'E': decode_scaled<float>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return;
-                default: decode_scaled<double>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return;
+                case 'B': decode_scaled<std::uint8_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return {};
+                case 'I': decode_scaled<std::int16_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return {};
+                case 'J': decode_scaled<std::int32_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return {};
+                case 'K': decode_scaled<std::int64_t>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return {};
+                case 'E': decode_scaled<float>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return {};
+                default: decode_scaled<double>(first, stride, nrows, cell, dst, c.tscal, c.tzero); return {};
             }
         }
         case DType::string: {
@@ -164,12 +171,18 @@ void decode_field(const SweepColumnInfo& c, const unsigned char* rows, std::int6
                 for (std::size_t k = 0; k < cell; ++k, p += w) {
                     std::size_t len = strnlen(p, w);
                     while (len > 0 && p[len - 1] == ' ') --len;
+                    unsigned char any = 0;
+                    for (std::size_t j = 0; j < len; ++j) any |= static_cast<unsigned char>(p[j]);
+                    if (any & 0x80u)
+                        for (std::size_t j = 0; j < len; ++j)
+                            if (static_cast<unsigned char>(p[j]) & 0x80u) return {r, static_cast<unsigned char>(p[j])};
                     s.emplace_back(p, len);
                 }
             }
-            return;
+            return {};
         }
     }
+    return {};
 }
 
 // Empty storage for `n` elements of `t`, reserved so that block appends never reallocate.
@@ -404,7 +417,11 @@ Table SweepReader::read(const std::vector<ColumnRequest>& requests, std::int64_t
             fits_read_tblbytes(fptr(file_), r0 + 1, 1, m * row_bytes_, buffer_.data(), &status);
             file_.check(status, fmt::format("cannot read rows [{}, {}) of {}", r0, r0 + m, num_rows_));
             for (std::size_t i = 0; i < fields.size(); ++i)
-                decode_field(*fields[i], buffer_.data(), row_bytes_, m, cells[i], data[i]);
+                if (const NonAscii bad = decode_field(*fields[i], buffer_.data(), row_bytes_, m, cells[i], data[i]);
+                    bad.row >= 0)
+                    throw DataError(path(), fmt::format("HDU {} column {} row {}", hdu_, fields[i]->name, r0 + bad.row),
+                                    fmt::format("byte 0x{:02X} is not ASCII (FITS character columns hold ASCII text)",
+                                                static_cast<unsigned>(bad.byte)));
         }
     }
     Table table;

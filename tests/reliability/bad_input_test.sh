@@ -10,6 +10,7 @@
 #   random_sweep      100 kB of random bytes listed as a sweep file beside the good ones (+ --resume)
 #   huge_naxis2       sweep headers claiming NAXIS2 = 9e18 and 1e9 rows
 #   nonfinite_flux    NaN / inf fluxes in a sweep: counted, reported, kept out of /hosts
+#   sweep_not_ascii   a \xff byte in one row's TYPE of one sweep file
 set -uo pipefail
 case_name="${1:?usage: bad_input_test.sh CASE}"
 dhs="${DHS_EXE:?}"
@@ -226,6 +227,44 @@ for b in ("g", "r", "z", "w1"):
     assert np.isfinite(f["/hosts/flux_" + b][...]).all(), b
 assert f["/hosts/flux_r"].shape[0] > 0
 ' "$tmp/nf/sample.h5"
+  ;;
+sweep_not_ascii)
+  # A byte outside ASCII in a sweep's character column: before, it went raw into /pool (a
+  # UTF-8 dataset that h5py's .asstr() then fails on). Now the reader refuses it, naming the
+  # file, column and row; that unit is quarantined and the file's other units finish.
+  bad_sweep="$(ls "$mock"/sweep/10.1/sweep-*.fits | head -1)"
+  row=$("$py" - "$bad_sweep" <<'PY'
+import sys
+from astropy.io import fits
+path = sys.argv[1]
+with fits.open(path) as h:
+    hdu = h[1]
+    start = hdu.fileinfo()["datLoc"]
+    width = hdu.data.dtype.itemsize
+    offset = hdu.data.dtype.fields["TYPE"][1]
+    row = min(3, len(hdu.data) - 1)
+data = bytearray(open(path, "rb").read())
+data[start + row * width + offset] = 0xFF
+open(path, "wb").write(data)
+print(row)
+PY
+)
+  run_dhs asc --stages sample --set sample.rows_per_unit=100  # the mock's one sweep file in 3 units
+  check "exit 3 (a quarantined unit)" [ "$rc" = 3 ]
+  check "no MPI_ABORT" hasnt "$tmp/asc.log" "MPI_ABORT"
+  check "the log names the file, column and row" has "$tmp/asc.log" "column TYPE row $row"
+  check "... and the byte" has "$tmp/asc.log" "byte 0xFF is not ASCII"
+  check "one unit quarantined (the first rows), the others done, every string readable" pycheck '
+import re, sys, h5py
+f = h5py.File(sys.argv[1], "r")
+ids = list(f["/failures/unit_id"].asstr()[...])
+assert len(ids) == 1 and sys.argv[2] in ids[0], ids
+end = int(re.search(r"\[0:(\d+)\]", ids[0]).group(1))
+rows = f["/pool/sweep_row"][...]
+assert len(rows) > 0 and rows.min() >= end, (end, len(rows), rows.min() if len(rows) else None)
+for name in ("type", "brickname", "galaxy_id", "sweep_file"):
+    f["/pool/" + name].asstr()[...]
+' "$tmp/asc/sample.h5" "$(basename "$bad_sweep")"
   ;;
 *)
   echo "unknown case '$case_name'"; exit 2 ;;

@@ -1,7 +1,7 @@
 # reliability.<case>: tests/reliability/bad_input_test.sh <case> breaks one input of a mock sky
 # and checks that dhs names the file and the field, quarantines only the affected unit (exit 3)
 # or stops before any work, and never crashes, aborts or hangs. See docs/reliability.md.
-foreach(case zero_cd lenscat_not_utf8 random_sweep huge_naxis2 nonfinite_flux)
+foreach(case zero_cd lenscat_not_utf8 random_sweep huge_naxis2 nonfinite_flux sweep_not_ascii)
   dhs_add_script_test(NAME reliability.${case}
                       COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bad_input_test.sh ${case}
                       LABELS reliability TIMEOUT 300)
