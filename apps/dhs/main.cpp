@@ -16,6 +16,7 @@
 
 #include "apps/dhs/commands.hpp"
 #include "core/error.hpp"
+#include "core/hdf5/library.hpp"
 #include "core/logging/log.hpp"
 #include "core/mpi/comm.hpp"
 #include "dhs/config.hpp"
@@ -78,6 +79,7 @@ void tune_heap_and_reexec(char** argv) {
 
 int main(int argc, char** argv) {
     tune_heap_and_reexec(argv);
+    dhs::hdf5::no_close_at_exit();  // before any other HDF5 call (see library.hpp)
 #ifdef M_MMAP_THRESHOLD
     // Big buffers from the heap, not mmap, and no trimming below 1 GiB: freed memory stays ready.
     ::mallopt(M_MMAP_THRESHOLD, 256 << 20);

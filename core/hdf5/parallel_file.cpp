@@ -20,6 +20,9 @@ struct ParallelFile::Impl {
     };
     Handle file, dxpl;
     std::map<std::string, Dataset> datasets;
+    const mpi::Comm* comm = nullptr;  // the file's communicator (outlives the file)
+    bool mpio = false;
+    bool broken = false;  // a collective write failed on some rank: the file is abandoned, not closed
 };
 
 ParallelFile::ParallelFile(const std::string& path, const mpi::Comm& comm) : impl_(std::make_unique<Impl>()), path_(path) {
@@ -28,6 +31,8 @@ ParallelFile::ParallelFile(const std::string& path, const mpi::Comm& comm) : imp
     // The one-rank stand-in (a run without an MPI launcher) writes through the default POSIX
     // driver with independent I/O: the same file layout, no MPI-IO underneath.
     const bool mpio = !comm.is_standin();
+    impl_->comm = &comm;
+    impl_->mpio = mpio;
     if (mpio) {
         MPI_Comm c = *static_cast<MPI_Comm*>(comm.as_mpi());
         check(H5Pset_fapl_mpio(fapl.get(), c, MPI_INFO_NULL), path, "", "H5Pset_fapl_mpio");
@@ -46,10 +51,19 @@ ParallelFile::ParallelFile(const std::string& path, const mpi::Comm& comm) : imp
 }
 
 ParallelFile::~ParallelFile() {
-    if (impl_) {
-        impl_->datasets.clear();
-        impl_->file.reset();
+    if (!impl_) return;
+    if (impl_->broken) {
+        // After a failed collective write HDF5's ranks disagree about the file's state, and a
+        // collective close would wait forever (one rank in a metadata flush, another in the
+        // truncate). Abandon the identifiers: the partial file is left as it is, never renamed
+        // into place, and --resume writes it again from the spool.
+        for (auto& [name, d] : impl_->datasets) (void)d.ds.release(), (void)d.mtype.release();
+        (void)impl_->dxpl.release();
+        (void)impl_->file.release();
+        return;
     }
+    impl_->datasets.clear();
+    impl_->file.reset();
 }
 
 void ParallelFile::close() {
@@ -151,8 +165,18 @@ void ParallelFile::write_rows_raw(const std::string& p, std::uint64_t offset, st
     }
     static const double dummy[8] = {};  // a valid address for an empty selection
     const hid_t mtype = d.mtype ? d.mtype.get() : native_type(spec.dtype);
-    check(H5Dwrite(d.ds.get(), mtype, mspace.get(), fspace.get(), impl_->dxpl.get(), n > 0 ? data : dummy), path_, p,
-          "collective write failed");
+    const herr_t status = H5Dwrite(d.ds.get(), mtype, mspace.get(), fspace.get(), impl_->dxpl.get(), n > 0 ? data : dummy);
+    // Every rank learns whether any rank's part failed (a full disk may fail one rank's MPI-IO
+    // write only): all then throw here together, so the collective closes that follow the
+    // unwinding match on every rank instead of one rank waiting in the next write forever.
+    const bool failed_here = status < 0;
+    const std::string stack = failed_here ? error_stack() : std::string();
+    const bool failed_anywhere =
+        impl_->mpio ? impl_->comm->allreduce_max(std::int64_t{failed_here}) > 0 : failed_here;
+    if (!failed_anywhere) return;
+    impl_->broken = impl_->mpio;
+    if (!failed_here) throw HdfError(path_, p, "collective write failed on another rank (its error is in its log)", "");
+    throw HdfError(path_, p, "collective write failed", stack);
 }
 
 void ParallelFile::set_attribute(const std::string& obj, const std::string& name, const std::string& value) {

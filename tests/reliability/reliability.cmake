@@ -11,3 +11,9 @@ endforeach()
 # The unit-level checks behind them: UTF-8 validation/repair, BrickWcs refusing a singular CD matrix.
 dhs_add_test(NAME reliability.readers SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/readers_test.cpp LIBS dhs::core
              LABELS reliability)
+# Disk full during the gather, 1 and 2 ranks, then --resume (mounts a tmpfs: skipped without root).
+dhs_add_script_test(NAME reliability.disk_full COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/disk_full_test.sh
+                    LABELS reliability TIMEOUT 600)
+set_property(TEST reliability.disk_full APPEND PROPERTY ENVIRONMENT "DHS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+set_property(TEST reliability.disk_full PROPERTY PROCESSORS 2)
+set_property(TEST reliability.disk_full PROPERTY SKIP_RETURN_CODE 77)
