@@ -14,6 +14,8 @@
 #include <cstring>
 #include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "core/engine/gather.hpp"
 #include "core/engine/progress.hpp"
@@ -90,14 +92,17 @@ std::string read_text(const std::string& path) {
     return s.str();
 }
 
-std::string hostnames(const mpi::Comm& comm) {
+// The ranks' host names: the distinct ones, sorted ("hosts"), and each rank's in rank order
+// ("rank_hosts"). Collective.
+std::pair<std::string, std::string> hostnames(const mpi::Comm& comm) {
     char host[256] = {0};
     ::gethostname(host, sizeof host - 1);
-    std::set<std::string> uniq;
-    for (const auto& h : comm.allgather(host)) uniq.insert(h);
-    std::string out;
+    const std::vector<std::string> all = comm.allgather(host);
+    const std::set<std::string> uniq(all.begin(), all.end());
+    std::string out, per_rank;
     for (const auto& h : uniq) out += (out.empty() ? "" : ",") + h;
-    return out;
+    for (const auto& h : all) per_rank += (per_rank.empty() ? "" : ",") + h;
+    return {out, per_rank};
 }
 
 
@@ -112,8 +117,9 @@ GatherMeta stage_meta(const mpi::Comm& comm, const Stage& stage, const StageCont
                               {"config_sha256", cfg.sha256()}, {"config", cfg.resolved_yaml()}};
     meta.root_int_attrs = {{"seed", ctx.seed}};
     meta.buffer_bytes = static_cast<std::uint64_t>(cfg.get_int("run.gather_buffer_mb")) << 20;
-    meta.run_string_attrs = {{"hosts", hostnames(comm)}, {"finished", util::utc_timestamp()}, {"command", command_line},
-                             {"resumed", opt.resume ? "yes" : "no"}};
+    const auto [hosts, rank_hosts] = hostnames(comm);
+    meta.run_string_attrs = {{"hosts", hosts}, {"rank_hosts", rank_hosts}, {"finished", util::utc_timestamp()},
+                             {"command", command_line}, {"resumed", opt.resume ? "yes" : "no"}};
     meta.run_real_attrs = {{"ranks", static_cast<double>(comm.size())}};
     return meta;
 }

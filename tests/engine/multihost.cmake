@@ -1,0 +1,11 @@
+# dhs across two hosts on one machine: scripts/netns-hosts.sh makes network namespaces dhs-h1 and
+# dhs-h2 on a private bridge, mpirun starts its daemons in them (scripts/netns-rsh.sh as
+# plm_rsh_agent); the small demo pipeline on 2 hosts x 2 ranks gives the datasets of one machine,
+# and so does killing one host's ranks mid-stage and resuming on the other. Needs root and
+# `ip netns` (skipped otherwise). About 1.5 minutes on 2 cores.
+dhs_add_script_test(NAME engine.multihost COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/multihost_test.sh
+                    LABELS multihost TIMEOUT 300)
+set_property(TEST engine.multihost APPEND PROPERTY ENVIRONMENT "DHS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+# The hosts' names (dhs-h1, ...) and bridge are machine-wide: one such test at a time, alone.
+set_property(TEST engine.multihost PROPERTY RUN_SERIAL TRUE)
+set_property(TEST engine.multihost PROPERTY SKIP_RETURN_CODE 77)
