@@ -5,11 +5,12 @@
 #   netns-rsh.sh [SSH-OPTION...] HOST WORD...
 #
 # and it runs the words, joined by spaces as ssh joins them, with `sh -c` inside network
-# namespace HOST (`ip netns exec HOST`), in a UTS namespace of its own whose hostname is HOST,
+# namespace HOST (nsenter --net=/run/netns/HOST), in a UTS namespace of its own whose hostname is HOST,
 # so that the daemon (orted), its ranks and everything they record (gethostname, Open MPI's node
 # names, dhs's /provenance/run) see that host name. Open MPI quotes the words for a remote
 # shell (e.g. -mca orte_hnp_uri "...;tcp://..."): `sh -c` parses that quoting exactly as the
-# remote login shell would.
+# remote login shell would. Only the network and the host name change: not `ip netns exec`,
+# whose private /sys (remounted for the namespace) has no /sys/fs/cgroup, which slurmd needs.
 #
 # Nothing crosses a network: the command runs on this machine, as a child of the launching
 # mpirun, and inherits its whole environment (PATH, LD_LIBRARY_PATH, OMPI_*, DHS_*, ...), which
@@ -29,4 +30,4 @@ host="$1"
 shift
 PATH="$PATH:/usr/sbin:/sbin"
 [ -e "/run/netns/$host" ] || { echo "netns-rsh.sh: no network namespace '$host' (scripts/netns-hosts.sh up N)" >&2; exit 255; }
-exec ip netns exec "$host" unshare --uts sh -c 'hostname "$1" && shift && exec sh -c "$*"' netns-rsh "$host" "$@"
+exec nsenter --net="/run/netns/$host" unshare --uts sh -c 'hostname "$1" && shift && exec sh -c "$*"' netns-rsh "$host" "$@"

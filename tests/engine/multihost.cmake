@@ -9,3 +9,12 @@ set_property(TEST engine.multihost APPEND PROPERTY ENVIRONMENT "DHS_SOURCE_DIR=$
 # The hosts' names (dhs-h1, ...) and bridge are machine-wide: one such test at a time, alone.
 set_property(TEST engine.multihost PROPERTY RUN_SERIAL TRUE)
 set_property(TEST engine.multihost PROPERTY SKIP_RETURN_CODE 77)
+# A two-node Slurm on the same namespace hosts (slurmctld here, a slurmd per host):
+# dhs-multi-node.sbatch with srun --mpi=pmix across both, the same datasets as one machine.
+# Also needs root and `ip netns`; installs slurmd slurmctld slurm-client munge when missing.
+# About 1-1.5 minutes on 2 cores.
+dhs_add_script_test(NAME engine.slurm_multihost COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm_multihost_test.sh
+                    LABELS multihost slurm TIMEOUT 300)
+set_property(TEST engine.slurm_multihost APPEND PROPERTY ENVIRONMENT "DHS_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+set_property(TEST engine.slurm_multihost PROPERTY RUN_SERIAL TRUE)
+set_property(TEST engine.slurm_multihost PROPERTY SKIP_RETURN_CODE 77)

@@ -24,20 +24,11 @@ set -uo pipefail
 dhs="${DHS_EXE:?set DHS_EXE to the dhs executable}"
 src="${DHS_SOURCE_DIR:?set DHS_SOURCE_DIR to the source tree}"
 dhs="$(readlink -f "$dhs")"
-py=/usr/bin/python3
 PATH="$PATH:/usr/sbin:/sbin"
 t0=$SECONDS
 
-if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (network namespaces)"; exit 77; fi
-probe="dhs-probe-$$"
-if ! { ip netns add "$probe" && ip netns exec "$probe" true; } >/dev/null 2>&1; then
-  ip netns del "$probe" >/dev/null 2>&1
-  echo "SKIP: ip netns is not usable here"
-  exit 77
-fi
-ip netns del "$probe"
-command -v unshare >/dev/null || { echo "SKIP: no unshare (util-linux)"; exit 77; }
-
+source "$(dirname "${BASH_SOURCE[0]}")/multihost_support.sh"  # multihost_preflight multihost_inputs prov
+multihost_preflight
 source "$(dirname "${BASH_SOURCE[0]}")/../support/script_support.sh"
 netns="$src/scripts/netns-hosts.sh"
 export DHS_NETNS_STATE="$tmp/netns"
@@ -54,26 +45,9 @@ trap 'exit 130' INT TERM
 # (ctest sets the same; the launcher passes the environment on to every host).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
 
-if ip netns list | grep -qE '^dhs-h[0-9]+( |$)'; then
-  echo "FAIL: dhs hosts are already up ($(ip netns list | grep -oE '^dhs-h[0-9]+' | tr '\n' ' ')): another copy of this test, or a session to end with scripts/netns-hosts.sh down"
-  exit 1
-fi
-
-# ---- The inputs: a small mock sky and a small model ---------------------------------------
-"$dhs" mock-sky --out "$tmp/mock" --config "$src/configs/mock_sky_test.yaml" >"$tmp/mock.log" 2>&1 ||
-  { cat "$tmp/mock.log"; echo "FAIL: mock sky"; exit 1; }
-"$py" "$src/tests/mpi_stages/train/make_fixture.py" "$tmp/rings.h5" >/dev/null || { echo "FAIL: fixture"; exit 1; }
-"$dhs" run "$src/configs/demo.yaml" --out "$tmp/model" --stages train --set "train.injections_file=$tmp/rings.h5" \
-  --set train.arch=simple_cnn --set train.width=8 --set train.crop=48 --set train.epochs=1 --set train.learners=1 \
-  --set train.threads=1 --set train.batch_size=32 --set train.meta_columns=[] >"$tmp/model.log" 2>&1 ||
-  { tail -5 "$tmp/model.log"; echo "FAIL: model"; exit 1; }
-# The demo pipeline, small: few injections per cell in small units (many inject units, so the
-# kill below lands inside the stage), the model above, the train split evaluated (the 2-brick
-# footprint's val split is empty).
-stages=sample,cutouts,inject,validate,score,evaluate
-run_args=(run "$src/configs/demo.yaml" --stages "$stages" --set "survey.root=$tmp/mock" --set inject.source=sersic
-          --set inject.per_cell=4 --set inject.batch_size=4 --set "score.model=$tmp/model/model" --set score.threads=1
-          --set score.batch_size=32 --set evaluate.split=train --set run.log_level=info)
+# ---- The inputs: a small mock sky, a small model, the demo pipeline's options ---------------
+multihost_inputs
+run_args=(run "$src/configs/demo.yaml" "${pipeline_opts[@]}")
 
 # Every run writes into the same RUN_DIR ($tmp/run), moved aside when done: validation.h5 and
 # the summaries name their input files, which are then the same for every run.
@@ -114,9 +88,6 @@ same_summaries() {  # same_summaries A_DIR B_DIR: the JSON and ECSV summaries, t
       { echo "  $(basename "$f") differs"; ok=1; }
   done
   return $ok
-}
-prov() {  # prov FILE ATTR: a /provenance/run attribute
-  "$py" -c 'import sys, h5py; v = h5py.File(sys.argv[1], "r")["/provenance/run"].attrs[sys.argv[2]]; print(v.decode() if isinstance(v, bytes) else v)' "$1" "$2" 2>/dev/null
 }
 dhs_pids() {  # dhs_pids HOST: the dhs ranks running in that host's namespace
   local p

@@ -28,6 +28,7 @@ check() {  # check NAME CONDITION-COMMAND...
   if "$@"; then echo "PASS: $name"; pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
 }
 say() { echo "slurm_test: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/slurm_support.sh"  # pid_of stop_pid slurm_stop start_munge pick_port job_field ...
 budget=240  # seconds for the whole test (ctest's TIMEOUT is 300): every wait is cut to what is left
 left() {  # left MAX: seconds to allow the next wait, at most MAX, at least 1
   local l=$((budget - (SECONDS - t0)))
@@ -50,19 +51,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # ---- 1. Packages --------------------------------------------------------------------------
-need=()
-for b in slurmd slurmctld sbatch sinfo scontrol munged munge; do
-  command -v "$b" >/dev/null 2>&1 || [ -x "/usr/sbin/$b" ] || need+=("$b")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  say "missing ${need[*]}: installing slurmd slurmctld slurm-client munge"
-  export DEBIAN_FRONTEND=noninteractive
-  pkgs=(slurmd slurmctld slurm-client munge)
-  timeout 120 apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null 2>&1 ||
-    { timeout 60 apt-get update -q >/dev/null 2>&1
-      timeout 120 apt-get install -y -q --no-install-recommends "${pkgs[@]}"; } ||
-    { echo "FAIL: could not install ${pkgs[*]}"; fails=1; finish; }
-fi
+slurm_install_packages || { echo "FAIL: could not install slurmd slurmctld slurm-client munge"; fails=1; finish; }
 PATH="$PATH:/usr/sbin:/sbin"
 
 # ---- 2. State dir, daemons ----------------------------------------------------------------
@@ -70,23 +59,7 @@ state="$(mktemp -d /tmp/dhs-slurm-test.XXXXXX)"
 chmod 755 "$state"
 mkdir -p "$state/state" "$state/spool" "$state/run"
 conf="$state/slurm.conf"
-munged_pid=""
 
-pid_of() { [ -s "$1" ] && cat "$1" 2>/dev/null; }
-stop_pid() {  # stop_pid NAME PID: TERM, up to 10 s, then KILL
-  local name="$1" pid="$2"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || { say "stopped $name (pid $pid)"; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-  say "killed $name (pid $pid) after 10 s"
-}
-ours() {  # pids of processes started with this test's SLURM_CONF in their environment
-  local p
-  for p in /proc/[0-9]*; do
-    tr '\0' '\n' 2>/dev/null <"$p/environ" | grep -qxF "SLURM_CONF=$conf" && echo "${p#/proc/}"
-  done
-}
 logs() {
   local f
   for f in "$state"/slurmctld.log "$state"/slurmd.log; do
@@ -94,50 +67,18 @@ logs() {
   done
 }
 cleanup() {
-  local rc=$? pid
+  local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$(pid_of "$state/slurmctld.pid")" ]; then
-    timeout 10 scancel --quiet --user=root >/dev/null 2>&1
-    for _ in $(seq 1 50); do
-      [ -z "$(timeout 5 squeue -h 2>/dev/null)" ] && break
-      sleep 0.2
-    done
-  fi
-  stop_pid slurmd "$(pid_of "$state/slurmd.pid")"
-  stop_pid slurmctld "$(pid_of "$state/slurmctld.pid")"
-  export -n SLURM_CONF  # so that the commands below do not look like ours
-  for pid in $(ours); do  # leftovers (a step that outlived the cancel): ours by SLURM_CONF
-    [ "$pid" = $$ ] || stop_pid "leftover $(tr '\0' ' ' 2>/dev/null </proc/"$pid"/cmdline)" "$pid"
-  done
-  [ -n "$munged_pid" ] && stop_pid munged "$munged_pid"
+  slurm_stop "$state/slurmd.pid"
   rm -rf "$state"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# munged: reuse the machine's if it answers on the default socket (never stopped here); else
-# start one as the munge user on a socket of its own in the state dir (so that a second copy of
-# this test, running at the same time, neither shares nor stops it) and stop it at the end.
-munge_socket=/run/munge/munge.socket.2
-munge_ok() { timeout 5 munge -S "$munge_socket" -n </dev/null 2>/dev/null | timeout 5 unmunge -S "$munge_socket" >/dev/null 2>&1; }
-if munge_ok; then
-  say "reusing the munged that is running ($munge_socket)"
-else
-  [ -s /etc/munge/munge.key ] || runuser -u munge -- mungekey --create >/dev/null 2>&1 ||
-    { echo "FAIL: no /etc/munge/munge.key and mungekey failed"; fails=1; finish; }
-  mkdir -p "$state/munge" && chown munge:munge "$state/munge" && chmod 755 "$state/munge"
-  munge_socket="$state/munge/munge.socket"
-  timeout 10 runuser -u munge -- munged --socket="$munge_socket" --pid-file="$state/munge/munged.pid" \
-    --log-file="$state/munge/munged.log" --seed-file="$state/munge/munged.seed" ||
-    say "munged exited $?: $(tail -n 3 "$state/munge/munged.log" 2>/dev/null)"
-  for _ in $(seq 1 50); do
-    munged_pid="$(pid_of "$state/munge/munged.pid")"
-    [ -n "$munged_pid" ] && munge_ok && break
-    sleep 0.1
-  done
-  say "started munged (pid ${munged_pid:-none}, socket $munge_socket)"
-fi
+# munged: the machine's, or one of our own on a socket in the state dir (slurm_support.sh),
+# stopped at the end.
+start_munge || { fails=1; finish; }
 check "munge credentials round-trip" munge_ok
 [ "$fails" = 0 ] || finish
 
@@ -149,51 +90,19 @@ cpus="$(sed -n 's/.*CPUs=\([0-9]*\).*/\1/p' <<<"$node")"
 if [ -z "$node" ] || [ "${cpus:-0}" -lt 2 ]; then
   node="CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1"
 fi
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768-)
-    [ "$p" != "${1:-}" ] && port_free "$p" && { echo "$p"; return; }
-  done
-  echo 6817
-}
 ctld_port="$(pick_port)"
 slurmd_port="$(pick_port "$ctld_port")"
-cat >"$conf" <<EOF
-ClusterName=dhs-test
-SlurmctldHost=$host(127.0.0.1)
-SlurmctldPort=$ctld_port
-SlurmdPort=$slurmd_port
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$munge_socket,cred_expire=15
-FirstJobId=$((1000 + RANDOM * 30))
-CredType=cred/munge
-MpiDefault=pmix
-MailProg=/bin/true
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/affinity
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-SwitchType=switch/none
-SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=2,bf_interval=2
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SlurmdParameters=config_overrides
-ReturnToService=2
-StateSaveLocation=$state/state
+{
+  slurm_conf_common dhs-test "$host" 127.0.0.1 "$ctld_port" "$slurmd_port"
+  cat <<EOF
 SlurmdSpoolDir=$state/spool
 TmpFS=$state/run
-SlurmctldPidFile=$state/slurmctld.pid
 SlurmdPidFile=$state/slurmd.pid
-SlurmctldLogFile=$state/slurmctld.log
 SlurmdLogFile=$state/slurmd.log
 NodeName=$host NodeAddr=127.0.0.1 $node State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF
+} >"$conf"
 export SLURM_CONF="$conf"
 say "slurm.conf in $state (ports $ctld_port/$slurmd_port): NodeName=$host $node"
 
@@ -211,9 +120,6 @@ check "node $host idle within 60 s (slurmctld pid $(pid_of "$state/slurmctld.pid
 [ "$state_now" = idle ] || { echo "sinfo state: '${state_now}'"; logs; finish; }
 
 # ---- 3./4. Jobs -----------------------------------------------------------------------------
-job_field() {  # job_field JOBID FIELD: from scontrol show job (accounting is off)
-  timeout 10 scontrol -o show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
-}
 submit() {  # submit NAME SBATCH-ARGS... -- SCRIPT-ARGS... ; sets job, job_rc, job_out
   local name="$1"; shift
   local opts=()
