@@ -9,9 +9,9 @@
 #     1 thread (benchmarks/run_search.sh).
 if(DHS_HAVE_TORCH)
   add_executable(train_data_bench ${CMAKE_CURRENT_SOURCE_DIR}/train_data_bench.cpp)
-  target_link_libraries(train_data_bench PRIVATE dhs::stages dhs::warnings)
+  target_link_libraries(train_data_bench PRIVATE dhs::stages_torch dhs::warnings)
   add_executable(dhs_learn_infer_bench ${CMAKE_CURRENT_SOURCE_DIR}/learn_infer_bench.cpp)
   target_link_libraries(dhs_learn_infer_bench PRIVATE dhs::learn dhs::warnings)
   add_executable(search_data_bench ${CMAKE_CURRENT_SOURCE_DIR}/search_data_bench.cpp)
-  target_link_libraries(search_data_bench PRIVATE dhs::stages dhs::warnings)
+  target_link_libraries(search_data_bench PRIVATE dhs::stages_torch dhs::warnings)
 endif()

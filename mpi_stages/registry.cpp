@@ -14,13 +14,32 @@
 #include "mpi_stages/score/config_keys.hpp"
 #include "mpi_stages/search/config_keys.hpp"
 #include "mpi_stages/train/config_keys.hpp"
-#if DHS_HAVE_TORCH
-#include "mpi_stages/score/score_stage.hpp"
-#include "mpi_stages/search/search_stage.hpp"
-#include "mpi_stages/train/train_stage.hpp"
-#endif
 
 namespace dhs::stages {
+
+namespace {
+
+TorchStageMaker torch_maker = nullptr;
+
+// The libtorch stages, in pipeline order (after validate). Their config keys need no libtorch.
+struct TorchStage {
+    const char* name;
+    const char* summary;
+    void (*declare)(config::Schema&);
+    bool in_default_run;
+};
+constexpr TorchStage torch_stages[] = {
+    {"train", "lens-finder training on learner ranks fed by data ranks: history, checkpoints, weights (SPEC Stage 5)",
+     train::declare_config, true},
+    {"score", "logit and p_lens of every cutout and injection stamp by the trained or a given model (SPEC Stage 5)",
+     score::declare_config, true},
+    {"search", "every pool galaxy cut and scored on the fly by the trained model; candidates with stamps",
+     search::declare_config, false},
+};
+
+}  // namespace
+
+void link_torch_stages(TorchStageMaker make) { torch_maker = make; }
 
 void register_stages(engine::StageRegistry& r) {
     r.add("skeleton", "the template stage a new stage copies: a random catalogue (not part of the science pipeline)",
@@ -40,27 +59,21 @@ void register_stages(engine::StageRegistry& r) {
           [] { return std::make_unique<InjectStage>(); }, InjectStage::declare_config);
     r.add("validate", "quality gates and shortcut detection on cutouts and injections (SPEC Stage 4)",
           [] { return std::make_unique<ValidateStage>(); }, ValidateStage::declare_config);
+    for (const auto& t : torch_stages) {
 #if DHS_HAVE_TORCH
-    r.add("train", "lens-finder training on learner ranks fed by data ranks: history, checkpoints, weights (SPEC Stage 5)",
-          [] { return std::make_unique<TrainStage>(); }, TrainStage::declare_config);
-    r.add("score", "logit and p_lens of every cutout and injection stamp by the trained or a given model (SPEC Stage 5)",
-          [] { return std::make_unique<ScoreStage>(); }, ScoreStage::declare_config);
-    r.add("search", "every pool galaxy cut and scored on the fly by the trained model; candidates with stamps",
-          [] { return std::make_unique<SearchStage>(); }, SearchStage::declare_config, /*in_default_run=*/false);
+        if (torch_maker != nullptr) {
+            const std::string name = t.name;
+            r.add(name, t.summary, [name] { return torch_maker(name); }, t.declare, t.in_default_run);
+        } else {
+            r.add_companion(t.name, t.summary, torch_executable, t.declare, t.in_default_run);
+        }
 #else
-    r.add_unavailable("train", "lens-finder training (SPEC Stage 5)",
-                      "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
-                      "-DDHS_WITH_TORCH=ON",
-                      train::declare_config);
-    r.add_unavailable("score", "stamp scoring (SPEC Stage 5)",
-                      "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
-                      "-DDHS_WITH_TORCH=ON",
-                      score::declare_config);
-    r.add_unavailable("search", "the search of the whole pool",
-                      "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
-                      "-DDHS_WITH_TORCH=ON",
-                      search::declare_config);
+        r.add_unavailable(t.name, t.summary,
+                          "this build has no libtorch: install libtorch-dev (scripts/setup.sh does) and configure with "
+                          "-DDHS_WITH_TORCH=ON",
+                          t.declare);
 #endif
+    }
     r.add("evaluate", "TPR at FPR, ROC/PR, recall with intervals, calibration, the selection function (SPEC Stage 6)",
           [] { return std::make_unique<EvaluateStage>(); }, EvaluateStage::declare_config,
           /*in_default_run=*/DHS_HAVE_TORCH == 1);  // it evaluates the scores only torch builds make

@@ -27,7 +27,8 @@ struct Parsed {
     std::string help_text;
 };
 
-Parsed parse(const std::vector<std::string>& args, const Context& ctx, bool is_plan) {
+Parsed parse(const std::vector<std::string>& args, const std::string& log_level, const std::string& program,
+             bool is_plan) {
     po::options_description opts(is_plan ? "dhs plan CONFIG [options]" : "dhs run CONFIG [options]");
     opts.add_options()("help,h", "this help")("config", po::value<std::string>(), "YAML config file")(
         "out,o", po::value<std::string>()->default_value("run"), "run directory (results, logs/, journal/)")(
@@ -60,15 +61,15 @@ Parsed parse(const std::vector<std::string>& args, const Context& ctx, bool is_p
     if (vm.count("set")) p.sets = vm["set"].as<std::vector<std::string>>();
     p.options.resume = vm.count("resume") > 0;
     p.dry_run = vm.count("dry-run") > 0;
-    p.options.log_level = vm.count("log-level") ? vm["log-level"].as<std::string>() : ctx.log_level;
-    std::string cl = ctx.program + (is_plan ? " plan" : " run");
+    p.options.log_level = vm.count("log-level") ? vm["log-level"].as<std::string>() : log_level;
+    std::string cl = program + (is_plan ? " plan" : " run");
     for (const auto& a : args) cl += " " + a;
     p.options.command_line = cl;
     return p;
 }
 
 int plan_or_run(const std::vector<std::string>& args, Context& ctx, bool is_plan) {
-    Parsed p = parse(args, ctx, is_plan);
+    Parsed p = parse(args, ctx.log_level, ctx.program, is_plan);
     if (p.help) {
         print_rank0(ctx, p.help_text);
         return exit_ok;
@@ -89,6 +90,23 @@ int plan_or_run(const std::vector<std::string>& args, Context& ctx, bool is_plan
 }
 
 }  // namespace
+
+std::string companion_for(const std::string& command, const std::vector<std::string>& args) {
+    if (command != "run" && command != "plan") return "";
+    try {
+        const Parsed p = parse(args, "", "dhs", command == "plan");
+        if (p.help) return "";
+        const auto cfg = config::Config::load_file(p.config, stages::pipeline_schema(), p.sets);
+        const auto& reg = stages::pipeline_registry();
+        std::vector<std::string> names = p.options.stages.empty() ? cfg.get_strings("run.stages") : p.options.stages;
+        if (names.empty()) names = reg.default_run();
+        for (const auto& n : names)
+            if (std::string c = reg.companion_of(n); !c.empty()) return c;
+    } catch (const std::exception&) {
+        // A bad command line or config: this executable reports it, in the usual way.
+    }
+    return "";
+}
 
 int cmd_run(const std::vector<std::string>& args, Context& ctx) { return plan_or_run(args, ctx, false); }
 int cmd_plan(const std::vector<std::string>& args, Context& ctx) { return plan_or_run(args, ctx, true); }

@@ -31,6 +31,9 @@ struct Command {
     int (*run)(const std::vector<std::string>& args, Context& ctx);
 };
 
+/// @brief The whole program (entry.cpp): main() of `dhs` and `dhs-torch` call it.
+int entry(int argc, char** argv);
+
 /// @brief Every subcommand, in the order `dhs --help` lists them.
 const std::vector<Command>& commands();
 
@@ -48,6 +51,11 @@ int cmd_mock_sky(const std::vector<std::string>& args, Context& ctx);
 int cmd_export_npz(const std::vector<std::string>& args, Context& ctx);
 int cmd_report(const std::vector<std::string>& args, Context& ctx);
 int cmd_make_template_bank(const std::vector<std::string>& args, Context& ctx);
+
+/// @brief The companion executable (registry.hpp) that must run `dhs COMMAND ARGS`, because a
+/// stage it runs lives there; "" when this executable can (or the arguments are bad: the
+/// command itself then says why). Needs no MPI: called before MPI starts.
+std::string companion_for(const std::string& command, const std::vector<std::string>& args);
 
 /// @brief Parses a subcommand's arguments (`positional` names taken in order, each once
 /// unless its count says more). @throws UsageError with Boost's message.

@@ -1,6 +1,8 @@
-// dhs: the command-line entry point. Initialises MPI, reads the global options, sets up
-// logging and dispatches to a subcommand (commands.cpp lists them). Errors end the run with
-// a message naming what went wrong and a documented exit code.
+// The command-line entry point of `dhs` and `dhs-torch` (main.cpp, main_torch.cpp). Hands the
+// command to the companion executable when one of its stages lives there, tunes the heap,
+// initialises MPI, reads the global options, sets up logging and dispatches to a subcommand
+// (commands.cpp lists them). Errors end the run with a message naming what went wrong and a
+// documented exit code.
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
@@ -9,9 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/dhs/commands.hpp"
@@ -42,6 +46,28 @@ std::string help_text() {
     return s;
 }
 
+// The command's name and its arguments: argv after the global options (--log-level).
+std::pair<std::string, std::vector<std::string>> command_of(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::size_t i = 0;
+    while (i < args.size() && (args[i] == "--log-level" || args[i].rfind("--log-level=", 0) == 0))
+        i += args[i] == "--log-level" ? 2 : 1;
+    if (i >= args.size()) return {};
+    return {args[i], std::vector<std::string>(args.begin() + static_cast<long>(i) + 1, args.end())};
+}
+
+// This executable's path (what valgrind and friends report for the client), else the
+// kernel's link to it (e.g. when the file was replaced by a rebuild since we started).
+std::string own_path() {
+    char buf[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        if (::access(buf, X_OK) == 0) return buf;
+    }
+    return "/proc/self/exe";
+}
+
 // Heap policy. Stages allocate big column and stamp buffers per unit and free them after; on
 // the VMs clusters and clouds run, a fresh 4 KiB page costs a page fault (~0.5 us each, more
 // under a hypervisor), which measured 30-40% of the sampling stage. glibc can keep one heap for
@@ -49,27 +75,31 @@ std::string help_text() {
 // pages, but reads those settings only at start-up from GLIBC_TUNABLES: dhs re-executes itself
 // once with them added (DHS_HEAP_TUNING=0 skips it). Measured on the sampling benchmark's 1M-row
 // sweep, one rank: 1.66 s -> 1.0 s for the whole stage.
-void tune_heap_and_reexec(char** argv) {
-    if (const char* t = std::getenv("DHS_HEAP_TUNING"); t != nullptr && std::string(t) == "0") return;
-    if (std::getenv("DHS_HEAP_TUNED") != nullptr) return;  // this is the re-executed process
+// The same exec hands a command to the companion executable (`dhs-torch`) when a stage it
+// runs lives there, so the command pays one exec, not two. Before MPI starts: the launcher
+// sees one process either way.
+void reexec_tuned(char** argv, const std::string& companion) {
+    bool tune = true;
+    if (const char* t = std::getenv("DHS_HEAP_TUNING"); t != nullptr && std::string(t) == "0") tune = false;
+    if (std::getenv("DHS_HEAP_TUNED") != nullptr) tune = false;  // this is the re-executed process
     const char* old = std::getenv("GLIBC_TUNABLES");
     std::string tunables = old != nullptr ? old : "";
     if (tunables.find("glibc.malloc.hugetlb") != std::string::npos ||
         tunables.find("glibc.malloc.arena_max") != std::string::npos)
-        return;  // the user chose
-    tunables += std::string(tunables.empty() ? "" : ":") + "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1";
-    ::setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
-    ::setenv("DHS_HEAP_TUNED", "1", 1);
-    // The executable's own path (what valgrind and friends report for the client), else the
-    // kernel's link to it (e.g. when the file was replaced by a rebuild since we started).
-    std::string self = "/proc/self/exe";
-    char buf[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n > 0) {
-        buf[n] = '\0';
-        if (::access(buf, X_OK) == 0) self = buf;
+        tune = false;  // the user chose
+    if (!tune && companion.empty()) return;
+    std::string target = own_path();
+    if (!companion.empty()) {
+        target = (std::filesystem::path(target).parent_path() / companion).string();
+        if (::access(target.c_str(), X_OK) != 0) return;  // the stage's create() says where it lives
     }
-    ::execv(self.c_str(), argv);  // returns only on failure: go on untuned
+    if (tune) {
+        tunables += std::string(tunables.empty() ? "" : ":") + "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1";
+        ::setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
+        ::setenv("DHS_HEAP_TUNED", "1", 1);
+    }
+    ::execv(target.c_str(), argv);  // returns only on failure: go on untuned, here
+    if (!tune) return;
     if (old != nullptr) ::setenv("GLIBC_TUNABLES", old, 1);
     else ::unsetenv("GLIBC_TUNABLES");
     ::unsetenv("DHS_HEAP_TUNED");
@@ -77,8 +107,13 @@ void tune_heap_and_reexec(char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    tune_heap_and_reexec(argv);
+namespace dhs::app {
+
+int entry(int argc, char** argv) {
+    {
+        const auto [command, rest] = command_of(argc, argv);
+        reexec_tuned(argv, companion_for(command, rest));
+    }
     dhs::hdf5::no_close_at_exit();  // before any other HDF5 call (see library.hpp)
 #ifdef M_MMAP_THRESHOLD
     // Big buffers from the heap, not mmap, and no trimming below 1 GiB: freed memory stays ready.
@@ -163,3 +198,5 @@ int main(int argc, char** argv) {
         return dhs::app::exit_failure;
     }
 }
+
+}  // namespace dhs::app

@@ -29,13 +29,24 @@ std::int64_t Stage::memory_per_unit(const WorkUnit& unit, const StageContext& ct
 void StageRegistry::add(const std::string& name, const std::string& summary, Factory factory, ConfigDeclarer declare,
                         bool in_default_run) {
     if (has(name)) throw Error("stage '" + name + "' registered twice");
-    entries_.push_back({name, summary, "", in_default_run, std::move(factory), std::move(declare)});
+    entries_.push_back({name, summary, "", "", in_default_run, std::move(factory), std::move(declare)});
 }
 
 void StageRegistry::add_unavailable(const std::string& name, const std::string& summary, const std::string& reason,
                                     ConfigDeclarer declare) {
     if (has(name)) throw Error("stage '" + name + "' registered twice");
-    entries_.push_back({name, summary, reason, false, {}, std::move(declare)});
+    entries_.push_back({name, summary, reason, "", false, {}, std::move(declare)});
+}
+
+void StageRegistry::add_companion(const std::string& name, const std::string& summary, const std::string& executable,
+                                  ConfigDeclarer declare, bool in_default_run) {
+    if (has(name)) throw Error("stage '" + name + "' registered twice");
+    entries_.push_back({name, summary, "", executable, in_default_run, {}, std::move(declare)});
+}
+
+std::string StageRegistry::companion_of(const std::string& name) const {
+    const Entry* e = find(name);
+    return e != nullptr ? e->companion : "";
 }
 
 const StageRegistry::Entry* StageRegistry::find(const std::string& name) const {
@@ -59,6 +70,9 @@ std::unique_ptr<Stage> StageRegistry::create(const std::string& name) const {
     }
     if (!e->unavailable_reason.empty())
         throw Error(fmt::format("stage '{}' is not available in this build: {}", name, e->unavailable_reason));
+    if (!e->companion.empty())
+        throw Error(fmt::format("stage '{}' runs in the executable '{}' (beside this one), not in this one", name,
+                                e->companion));
     return e->factory();
 }
 

@@ -1,6 +1,9 @@
 // The string-keyed registry of stages, in pipeline order. A stage compiled out of this
 // build (no libtorch, say) is registered as unavailable with the reason, so naming it gives
-// a clear error instead of a missing symbol. After ADIOS2's core/IO.cpp factory.
+// a clear error instead of a missing symbol; a stage built into a companion executable (one
+// that loads a heavy library the others never need) is registered with that executable's
+// name, and a command that runs it re-executes as the companion before anything starts.
+// After ADIOS2's core/IO.cpp factory.
 #pragma once
 
 #include <functional>
@@ -27,6 +30,14 @@ public:
     void add_unavailable(const std::string& name, const std::string& summary, const std::string& reason,
                          ConfigDeclarer declare = {});
 
+    /// @brief Registers a stage that runs in the companion executable `executable` (beside
+    /// this one): it counts as available and in the default run, but create() throws; the
+    /// command must re-execute as the companion first (companion_of says which).
+    void add_companion(const std::string& name, const std::string& summary, const std::string& executable,
+                       ConfigDeclarer declare = {}, bool in_default_run = true);
+    /// @brief The companion executable that runs `name`, or "" when this executable does.
+    std::string companion_of(const std::string& name) const;
+
     bool has(const std::string& name) const;
     bool available(const std::string& name) const;
     /// @brief A new instance. @throws Error naming the stage (unknown, or unavailable + why).
@@ -41,7 +52,7 @@ public:
 
 private:
     struct Entry {
-        std::string name, summary, unavailable_reason;
+        std::string name, summary, unavailable_reason, companion;
         bool in_default_run = true;
         Factory factory;
         ConfigDeclarer declare;
