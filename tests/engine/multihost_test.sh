@@ -89,10 +89,11 @@ same_summaries() {  # same_summaries A_DIR B_DIR: the JSON and ECSV summaries, t
   done
   return $ok
 }
-dhs_pids() {  # dhs_pids HOST: the dhs ranks running in that host's namespace
-  local p
+dhs_pids() {  # dhs_pids HOST: the dhs ranks running in that host's namespace (dhs, or the
+  local p e  # dhs-torch beside it that dhs re-executes for a run with libtorch stages)
   for p in $(ip netns pids "$1" 2>/dev/null); do
-    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$dhs" ] && echo "$p"
+    e="$(readlink "/proc/$p/exe" 2>/dev/null)"
+    [ "$e" = "$dhs" ] || [ "$e" = "$dhs-torch" ] && echo "$p"
   done
 }
 
