@@ -36,7 +36,7 @@ mark_begin="# >>> dhs netns-hosts (scripts/netns-hosts.sh) >>>"
 mark_end="# <<< dhs netns-hosts <<<"
 
 die() { echo "netns-hosts.sh: $*" >&2; exit 1; }
-usage() { sed -n '4,7p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2; exit 2; }
+usage() { sed -n '5,8p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2; exit 2; }
 [ "$(id -u)" = 0 ] || die "needs root (ip netns, veth, bridge, /etc/hosts)"
 command -v ip >/dev/null || die "no 'ip' command (Debian package iproute2)"
 
@@ -71,10 +71,15 @@ down() {
   rm -rf "$state"
 }
 
+up_failed() {  # EXIT trap of up: a failed up removes what it made
+  local rc=$?
+  if [ "$rc" != 0 ]; then echo "netns-hosts.sh: up failed; removing what it made" >&2; down; fi
+  exit "$rc"
+}
+
 up() {
   local n="${1:-}" slots="${2:-2}" k h addr
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] && [ "$n" -le 200 ] || usage
-  [[ "$slots" =~ ^[1-9][0-9]*$ ]] || usage
+  if ! [[ "$n" =~ ^[1-9][0-9]*$ ]] || [ "$n" -gt 200 ] || ! [[ "$slots" =~ ^[1-9][0-9]*$ ]]; then usage; fi
   [[ "$net" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "DHS_NETNS_SUBNET must be three octets (e.g. 10.213.47), not '$net'"
   if [ -n "$(our_hosts)" ] || ip link show "$bridge" >/dev/null 2>&1; then
     die "hosts are already up ($(our_hosts | tr '\n' ' ')); run '$0 down' first"
@@ -86,7 +91,7 @@ up() {
   if ip -4 route show | grep -qE "^$net\.[0-9]+(/| )"; then
     die "$net.0/24 is already routed here: $(ip -4 route show | grep -E "^$net\." | head -n1); set DHS_NETNS_SUBNET"
   fi
-  trap 'rc=$?; [ $rc = 0 ] || { echo "netns-hosts.sh: up failed; removing what it made" >&2; down; }; exit $rc' EXIT
+  trap up_failed EXIT
 
   ip link add "$bridge" type bridge
   ip addr add "$gw/24" dev "$bridge"
