@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "core/error.hpp"
-#include "dhs/config.hpp"
 #include "kernels/sampling/sampling_strata.hpp"
 #include "mpi_stages/sample/sample.hpp"
 
@@ -165,8 +164,6 @@ Params read_params(const config::Config& c) {
     if (p.lrg_variant < 0) bad_key(c, "sample.lrg_variant", "unknown variant");
     p.lrg_dereddened = c.get_bool("sample.lrg_dereddened");
     p.host_max_ebv = c.get_real("sample.host_max_ebv");
-    p.pipeline_version = DHS_VERSION_STRING;
-    p.git_commit = DHS_GIT_COMMIT;
     return p;
 }
 

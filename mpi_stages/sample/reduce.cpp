@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -23,6 +24,7 @@
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
+#include "core/util/utf8.hpp"
 #include "kernels/sampling/sampling_strata.hpp"
 #include "mpi_stages/sample/sample.hpp"
 
@@ -613,6 +615,22 @@ StrataSummary strata_summary(const std::array<Stratum, kS>& st) {
     return out;
 }
 
+// The lookup table of the rows' sweep_file_id: the plan's files in plan order (find_sweep_files).
+Table sweep_files_table(const Params& p) {
+    std::vector<std::int32_t> id;
+    std::vector<std::string> name, path;
+    for (const auto& f : find_sweep_files(p)) {
+        id.push_back(static_cast<std::int32_t>(id.size()));
+        name.push_back(util::to_valid_utf8(std::filesystem::path(f).filename().string()));
+        path.push_back(util::to_valid_utf8(f));
+    }
+    Table t;
+    t.add(described("sweep_file_id", std::move(id), "", "the sweep_file_id of the object tables"));
+    t.add(described("sweep_file", std::move(name), "", "file name"));
+    t.add(described("path", std::move(path), "", "the path the run read"));
+    return t;
+}
+
 // Phase 4, rank 0: the summary logged; /positives, /negatives, /lenses and /strata written
 // (replacing those of an earlier reduce) with their attributes.
 void write_results(const Params& p, const std::string& path, const Matched& m, const Table& negatives) {
@@ -632,7 +650,11 @@ void write_results(const Params& p, const std::string& path, const Matched& m, c
                      m.nonfinite_flux);
 
     hdf5::ResultAppender a(path);
-    for (const char* g : {"/positives", "/negatives", "/lenses", "/strata"}) a.remove(g);
+    for (const char* g : {"/positives", "/negatives", "/lenses", "/strata", "/sweep_files"}) a.remove(g);
+    a.write_table("/sweep_files", sweep_files_table(p));
+    a.set_attribute("/sweep_files", "description",
+                    std::string("the sweep files of the run, in plan order: the sweep_file_id of /pool, /hosts, "
+                                "/lens_matches, /positives and /negatives is a row of this table"));
     a.set_attribute("/pool", "nonfinite_flux", m.nonfinite_flux.empty() ? std::string("none") : m.nonfinite_flux);
     a.write_table("/positives", m.positives);
     a.write_table("/negatives", negatives);

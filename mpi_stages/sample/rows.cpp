@@ -158,9 +158,8 @@ struct Extras {
 
 /// The object groups (/pool, /hosts, /lens_matches): one sweep row each, every column declared once.
 struct ObjectsGroup : engine::GroupSchema {
-    engine::Col<std::string> galaxy_id, brickname, type, nobs_z_bin, type_bin, split, sweep_file, pipeline_version,
-        git_commit, pool, confuser_category;
-    engine::Col<std::int32_t> objid, maskbits, lens_index;
+    engine::Col<std::string> galaxy_id, brickname, type, nobs_z_bin, type_bin, split, pool, confuser_category;
+    engine::Col<std::int32_t> objid, maskbits, lens_index, sweep_file_id;
     engine::Col<std::int64_t> sweep_row, healpix_64, healpix_128;
     engine::Col<double> ra, dec, draw_u, sep_arcsec;
     std::array<engine::Col<std::int16_t>, 3> nobs;
@@ -217,9 +216,9 @@ ObjectsGroup::ObjectsGroup(std::string name, std::string description, bool with_
     healpix_64 = add<std::int64_t>("healpix_64", "", "NESTED HEALPix index, nside 64");
     healpix_128 = add<std::int64_t>("healpix_128", "", "NESTED HEALPix index, nside 128 (the split cell)");
     split = add<S>("split", "", "train, val or test: SHA-256 of '{healpix_128}_{seed}'");
-    sweep_file = add<S>("sweep_file", "", "sweep file the row comes from");
-    pipeline_version = add<S>("pipeline_version", "", "dhs version");
-    git_commit = add<S>("git_commit", "", "git commit of the dhs build");
+    // Constant per file or per run (SPEC: provenance): the file by index into /sweep_files,
+    // the dhs version and git commit in the file's root attributes (dhs_version, git_commit).
+    sweep_file_id = add<std::int32_t>("sweep_file_id", "", "the row's sweep file: a row of /sweep_files");
     pool = add<S>("pool", "", "N1 (deployment-representative), N2 (hard confuser) or '' (neither)");
     confuser_category = add<S>("confuser_category", "", "why the object is N2: the n2_catalog category, edge_on or large_blue");
     for (std::size_t v = 0; v < kernels::kLrgVariants.size(); ++v) {
@@ -251,9 +250,8 @@ ObjectsGroup lens_matches_group() {
 
 // The rows of one output group, accumulated column by column over the blocks of a unit.
 struct ObjectColumns {
-    std::vector<std::string> galaxy_id, brickname, type, nobs_z_bin, type_bin, split, sweep_file, version, commit,
-        pool, category;
-    std::vector<std::int32_t> objid, maskbits;
+    std::vector<std::string> galaxy_id, brickname, type, nobs_z_bin, type_bin, split, pool, category;
+    std::vector<std::int32_t> objid, maskbits, sweep_file_id;
     std::vector<std::int64_t> sweep_row, hp64, hp128;
     std::vector<double> ra, dec, u;
     std::vector<std::int16_t> nobs[3];
@@ -265,7 +263,7 @@ struct ObjectColumns {
 
     // Appends rows `idx` of the block, column by column.
     void append(const Block& b, const Derived& d, const Extras& x, const std::vector<std::uint32_t>& idx,
-                const std::string& file_name, const Params& p, std::int64_t first_row) {
+                std::int32_t file_id, std::int64_t first_row) {
         auto each = [&](auto& out, auto&& f) {
             if (out.capacity() < out.size() + idx.size()) out.reserve(std::max(2 * out.capacity(), out.size() + idx.size()));
             for (auto i : idx) out.push_back(f(static_cast<std::size_t>(i)));
@@ -302,9 +300,7 @@ struct ObjectColumns {
         each(hp64, [&](std::size_t i) { return d.healpix_64[i]; });
         each(hp128, [&](std::size_t i) { return d.healpix_128[i]; });
         each(split, [&](std::size_t i) { return split_names()[static_cast<std::size_t>(d.split[i])]; });
-        each(sweep_file, [&](std::size_t) { return file_name; });
-        each(version, [&](std::size_t) { return p.pipeline_version; });
-        each(commit, [&](std::size_t) { return p.git_commit; });
+        sweep_file_id.resize(sweep_file_id.size() + idx.size(), file_id);
         each(pool, [&](std::size_t i) { return pool_name(x.pool[i]); });
         each(category, [&](std::size_t i) { return x.category[i]; });
         for (int v = 0; v < 5; ++v)
@@ -343,9 +339,7 @@ struct ObjectColumns {
         t.set(g.healpix_64, std::move(hp64));
         t.set(g.healpix_128, std::move(hp128));
         t.set(g.split, std::move(split));
-        t.set(g.sweep_file, std::move(sweep_file));
-        t.set(g.pipeline_version, std::move(version));
-        t.set(g.git_commit, std::move(commit));
+        t.set(g.sweep_file_id, std::move(sweep_file_id));
         t.set(g.pool, std::move(pool));
         t.set(g.confuser_category, std::move(category));
         for (int v = 0; v < 5; ++v) t.set(g.lrg[v], std::move(lrg[v]));
@@ -629,8 +623,9 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
     const auto inputs = load_inputs(p);
     const Inputs& in = *inputs;
     const std::string file_name = std::filesystem::path(path).filename().string();
+    const auto file_id = payload.at("file_index").get<std::int32_t>();
 
-    fits::SweepReader reader(path, p.read_block_rows);
+    fits::SweepReader reader(path);  // its own ~1 MiB I/O blocks: decoded while cache-resident
     if (end < 0) end = reader.num_rows();
     if (end > reader.num_rows())
         throw DataError(path, fmt::format("rows [{}, {})", begin, end),
@@ -687,12 +682,12 @@ engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p) {
             if (pr.chord2 > c2_match) continue;
             if (!d.in_pool[pr.row]) extras_of(b, p, in, d, pr.row, false, x);
             match_idx.assign(1, pr.row);
-            matches.append(b, d, x, match_idx, file_name, p, b0);
+            matches.append(b, d, x, match_idx, file_id, b0);
             matches.lens_index.push_back(static_cast<std::int32_t>(pr.lens));
             matches.sep_arcsec.push_back(kernels::arcsec_of_chord2(pr.chord2));
         }
-        pool.append(b, d, x, pool_idx, file_name, p, b0);
-        hosts.append(b, d, x, host_idx, file_name, p, b0);
+        pool.append(b, d, x, pool_idx, file_id, b0);
+        hosts.append(b, d, x, host_idx, file_id, b0);
     }
     engine::UnitOutput out;
     for (auto [group, rows] : {std::pair{pool_group(), &pool}, {hosts_group(), &hosts}, {lens_matches_group(), &matches}})

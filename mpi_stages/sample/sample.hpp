@@ -85,7 +85,6 @@ struct Params {
     int lrg_variant = 2;                      ///< index into kernels::kLrgVariants
     bool lrg_dereddened = true;
     double host_max_ebv = 0.1;
-    std::string pipeline_version, git_commit;
 };
 
 /// @brief Declares the `sample.*` config keys.

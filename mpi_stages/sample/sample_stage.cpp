@@ -29,7 +29,8 @@ std::vector<engine::WorkUnit> SampleStage::plan(const engine::StageContext& ctx)
     // The lens catalog is parsed here first: a malformed one stops the stage before any work.
     const auto inputs = sample::load_inputs(p);
     std::vector<engine::WorkUnit> units;
-    for (const auto& path : files) {
+    for (std::size_t file_index = 0; file_index < files.size(); ++file_index) {
+        const std::string& path = files[file_index];
         std::vector<engine::WorkUnit> mine;
         try {
             fits::SweepReader r(path);
@@ -46,6 +47,7 @@ std::vector<engine::WorkUnit> SampleStage::plan(const engine::StageContext& ctx)
         }
         for (auto& u : mine) {
             auto j = nlohmann::json::parse(u.payload);
+            j["file_index"] = file_index;  // the rows' sweep_file_id: a row of /sweep_files
             j["lens_catalog_sha256"] = inputs->lens_sha256;  // the journal's plan changes with the catalog
             if (!inputs->confuser_sha256.empty()) j["n2_catalog_sha256"] = inputs->confuser_sha256;
             u.payload = j.dump();

@@ -255,10 +255,17 @@ TEST_F(Sample, PoolHoldsTheContractColumns) {
                           "nobs_z_bin", "type_bin", "flux_g", "flux_r", "flux_z", "flux_w1", "mag_g", "mag_r", "mag_z",
                           "mag_w1", "g_minus_r", "r_minus_z", "z_minus_w1", "psfsize_g", "psfsize_r", "psfsize_z",
                           "psfdepth_g", "psfdepth_r", "psfdepth_z", "galdepth_g", "galdepth_r", "galdepth_z", "ebv",
-                          "maskbits", "shape_r", "healpix_64", "healpix_128", "split", "sweep_file", "pipeline_version",
-                          "git_commit", "pool", "lrg_v1", "lrg_v2", "lrg_v3", "lrg_v4", "lrg_v5"})
+                          "maskbits", "shape_r", "healpix_64", "healpix_128", "split", "sweep_file_id", "pool", "lrg_v1", "lrg_v2", "lrg_v3", "lrg_v4", "lrg_v5"})
         EXPECT_TRUE(std::find(names.begin(), names.end(), c) != names.end()) << c;
-    const Table t = r.read_table("/pool", {"galaxy_id", "brickname", "objid", "pool", "type", "sweep_file", "confuser_category"});
+    // pipeline_version and git_commit are the file's root attributes, not per-row columns.
+    EXPECT_TRUE(std::find(names.begin(), names.end(), "git_commit") == names.end());
+    const Table files = r.read_table("/sweep_files", {"sweep_file_id", "sweep_file", "path"});
+    ASSERT_GT(files.num_rows(), 0u);
+    for (std::size_t k = 0; k < files.num_rows(); ++k) {
+        EXPECT_EQ(files.column("sweep_file_id").as<int>()[k], static_cast<int>(k));
+        EXPECT_EQ(files.column("sweep_file").strings()[k].rfind("sweep-", 0), 0u);
+    }
+    const Table t = r.read_table("/pool", {"galaxy_id", "brickname", "objid", "pool", "type", "sweep_file_id", "confuser_category"});
     std::set<std::string> pools;
     for (std::size_t i = 0; i < t.num_rows(); ++i) {
         EXPECT_EQ(t.column("galaxy_id").strings()[i],
@@ -270,7 +277,8 @@ TEST_F(Sample, PoolHoldsTheContractColumns) {
             EXPECT_NE(type, "EXP");  // EXP never in N1
         }
         EXPECT_EQ(p == "N2", !t.column("confuser_category").strings()[i].empty());
-        EXPECT_EQ(t.column("sweep_file").strings()[i].rfind("sweep-", 0), 0u);
+        const int file_id = t.column("sweep_file_id").as<int>()[i];
+        ASSERT_TRUE(file_id >= 0 && static_cast<std::size_t>(file_id) < files.num_rows()) << file_id;
         pools.insert(p);
     }
     EXPECT_EQ(pools, (std::set<std::string>{"N1", "N2", ""}));

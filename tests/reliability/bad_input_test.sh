@@ -157,7 +157,8 @@ f = h5py.File(sys.argv[1], "r")
 ids = list(f["/failures/unit_id"].asstr()[...]); msgs = list(f["/failures/message"].asstr()[...])
 print(ids, [m[:200] for m in msgs])
 assert len(ids) == 1 and "x.fits" in ids[0] and "x.fits" in msgs[0], ids
-assert f["/pool/sweep_file"].shape[0] > 0 and "x.fits" not in set(f["/pool/sweep_file"].asstr()[...])
+names = f["/sweep_files/sweep_file"].asstr()[...]
+assert f["/pool/sweep_file_id"].shape[0] > 0 and "x.fits" not in set(names[f["/pool/sweep_file_id"][...]])
 '
   check "one unit quarantined, its message readable as text, the good files done" pycheck "$failures" "$tmp/rnd/sample.h5"
   run_dhs rnd --stages sample "${sweeps[@]}" --resume
@@ -192,7 +193,7 @@ assert len(ids) == 2 and "big.fits" in ids[0] and "huge.fits" in ids[1], ids
 assert all("NAXIS2" in m for m in msgs), msgs
 assert "claims 1000000000 rows" in msgs[0], msgs
 assert f.attrs["units_planned"] < 10
-assert f["/pool/sweep_file"].shape[0] > 0
+assert f["/pool/sweep_file_id"].shape[0] > 0
 ' "$tmp/big/sample.h5"
   ;;
 nonfinite_flux)
@@ -262,8 +263,8 @@ assert len(ids) == 1 and sys.argv[2] in ids[0], ids
 end = int(re.search(r"\[0:(\d+)\]", ids[0]).group(1))
 rows = f["/pool/sweep_row"][...]
 assert len(rows) > 0 and rows.min() >= end, (end, len(rows), rows.min() if len(rows) else None)
-for name in ("type", "brickname", "galaxy_id", "sweep_file"):
-    f["/pool/" + name].asstr()[...]
+for name in ("/pool/type", "/pool/brickname", "/pool/galaxy_id", "/sweep_files/sweep_file"):
+    f[name].asstr()[...]
 ' "$tmp/asc/sample.h5" "$(basename "$bad_sweep")"
   ;;
 *)
