@@ -51,7 +51,7 @@ d = sys.argv[1]
 t = open(d + ".log").read()
 n = int(re.search(r"rows: /targets=(\d+)", t).group(1))
 secs = lambda x: sum(float(v) * {"h": 3600, "m": 60, "s": 1}[u] for v, u in re.findall(r"([0-9.]+)([hms])", x))
-m = re.search(r"stage search: wrote .* \(process (\S+), gather (\S+), reduce (\S+)\)", t)
+m = re.search(r"stage search: wrote .* \(process (\S+) \[[^]]*\], gather (\S+), reduce (\S+)\)", t)
 process = float(h5py.File(d + "/search.h5")["provenance/run"].attrs["process_seconds"])  # the log rounds above 60 s
 stage = process + secs(m.group(2)) + secs(m.group(3))
 print(n, f"{n / stage:.1f}", f"{n / process:.1f}")

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -273,8 +274,10 @@ std::vector<std::int64_t> open_journal(const mpi::Comm& comm, const Stage& stage
 // done. @returns every unit's report on rank 0 (empty elsewhere). Collective.
 std::vector<UnitReport> process_units(const mpi::Comm& comm, const Stage& stage, const StageContext& ctx,
                                       const std::vector<OutputGroup>& groups, const std::vector<WorkUnit>& plan,
-                                      const std::vector<std::int64_t>& todo, const std::string& spool_dir) {
+                                      const std::vector<std::int64_t>& todo, const std::string& spool_dir,
+                                      double& spool_seconds) {
     const config::Config& cfg = ctx.config;
+    std::atomic<std::int64_t> spool_ns{0};
     Service service(comm, stage.serving_ranks(ctx, comm));
     StageContext unit_ctx = ctx;
     unit_ctx.service = service.client();
@@ -286,7 +289,9 @@ std::vector<UnitReport> process_units(const mpi::Comm& comm, const Stage& stage,
         validate_unit_output(out, groups, u.id);
         std::uint64_t rows = 0;
         for (const auto& [g, t] : out) rows += t.num_rows();
+        const auto ts = std::chrono::steady_clock::now();
         write_spool(spool_dir, u.index, out);
+        spool_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - ts).count();
         return rows;
     };
     ScheduleOptions options{.in_flight = static_cast<int>(cfg.get_int("run.units_in_flight"))};
@@ -304,6 +309,7 @@ std::vector<UnitReport> process_units(const mpi::Comm& comm, const Stage& stage,
                                               cfg.get_real("run.progress_interval_s"));
     auto reports = run_schedule(comm, plan, todo, work, options, progress.get());
     if (progress) progress->finish();
+    spool_seconds = comm.allreduce_max(static_cast<double>(spool_ns.load()) * 1e-9);  // the slowest rank's
     return reports;
 }
 
@@ -342,9 +348,11 @@ UnitsSettled settle_units(const mpi::Comm& comm, const Stage& stage, const std::
     return units;
 }
 
-// Seconds spent in each part of a unit stage, for its log line and provenance.
+// Seconds spent in each part of a unit stage, for its log line and provenance. `plan` (the
+// stage's plan and the journal) and `spool` (writing the units' spool files, the slowest
+// rank's total) are parts of `process`.
 struct StageSeconds {
-    double process = 0, gather = 0, reduce = 0;
+    double process = 0, gather = 0, reduce = 0, plan = 0, spool = 0;
 };
 
 // The stage's closing log line on rank 0: rows per group, seconds per part, quarantined units.
@@ -354,9 +362,10 @@ void log_stage_done(const Stage& stage, const StagePaths& at, const std::map<std
     for (const auto& [g, n] : totals) rows += fmt::format(" /{}={}", g, n);
     // Seconds to the millisecond below a minute: benchmarks read the stage's own time here.
     auto secs = [](double x) { return x < 60 ? fmt::format("{:.3f}s", x) : format_duration(x); };
-    spdlog::info("stage {}: wrote {} (rows:{}) in {} (process {}, gather {}, reduce {}); {} quarantined", stage.name(),
-                 at.output, rows, secs(s.process + s.gather + s.reduce), secs(s.process), secs(s.gather),
-                 secs(s.reduce), quarantined);
+    spdlog::info("stage {}: wrote {} (rows:{}) in {} (process {} [plan {}, spool {}], gather {}, reduce {}); {} "
+                 "quarantined",
+                 stage.name(), at.output, rows, secs(s.process + s.gather + s.reduce), secs(s.process), secs(s.plan),
+                 secs(s.spool), secs(s.gather), secs(s.reduce), quarantined);
 }
 
 // A unit stage: plan, journal, process (resumable unit by unit), gather into RUN_DIR/<stage>.h5,
@@ -368,17 +377,19 @@ StageOutcome run_unit_stage(const mpi::Comm& comm, const Stage& stage, const Sta
     const auto plan = collective_plan(comm, stage, ctx);
     const auto groups = stage.output_groups(ctx);  // after the plan: a stage may read its inputs for it
     const auto todo = open_journal(comm, stage, at, plan, resuming);
+    StageSeconds s;
+    s.plan = seconds_since(t0);
     if (comm.rank() == 0)
         spdlog::info("stage {}: {} units planned, {} already done (journal), {} to run on {} ranks", stage.name(),
                      plan.size(), plan.size() - todo.size(), todo.size(), comm.size());
-    const auto units = settle_units(comm, stage, plan, process_units(comm, stage, ctx, groups, plan, todo, at.spool_dir));
+    const auto units =
+        settle_units(comm, stage, plan, process_units(comm, stage, ctx, groups, plan, todo, at.spool_dir, s.spool));
 
     GatherMeta meta = stage_meta(comm, stage, ctx, opt, command_line);
     meta.root_int_attrs = {{"seed", ctx.seed},
                            {"units_planned", static_cast<std::int64_t>(plan.size())},
                            {"units_quarantined", static_cast<std::int64_t>(units.failures.size())}};
     meta.failures = units.failures;
-    StageSeconds s;
     s.process = seconds_since(t0);
     meta.run_real_attrs["process_seconds"] = s.process;
     meta.run_real_attrs["units_from_journal"] = static_cast<double>(plan.size() - todo.size());

@@ -1,7 +1,8 @@
-// The spool: each finished work unit's rows, written durably (temp file, fsync, rename,
-// fsync of the directory) before the unit counts as done. The set of spool files IS the
-// journal that `dhs run --resume` reads: a unit whose spool file exists and checks out is
-// never run again. Files carry an xxHash64 checksum; a torn or corrupt one is ignored.
+// The spool: each finished work unit's rows, written whole (temp file, then rename) before
+// the unit counts as done. The set of spool files IS the journal that `dhs run --resume`
+// reads: a unit whose spool file exists and checks out is never run again. Files carry an
+// xxHash64 checksum; a torn or corrupt one (e.g. unsynced data a machine crash lost) is
+// ignored and its unit runs again, so spool files need no fsync.
 // SpoolReader streams a file's columns straight into the caller's buffers (the gather).
 #pragma once
 
