@@ -12,10 +12,12 @@
 #include <type_traits>
 
 #include <fmt/format.h>
+#include <zlib.h>
 
 #include "core/error.hpp"
 #include "core/fits/cfitsio_handle.hpp"
 #include "core/fits/header_text.hpp"
+#include "core/fits/rice_codec.hpp"
 
 namespace dhs::fits {
 
@@ -226,6 +228,106 @@ const BrickWcs& BrickImage::wcs() const {
     return *wcs_;
 }
 
+namespace {
+/// Whether a GZIP tile inflates, whole, to at most `most` bytes. cfitsio inflates a tile into
+/// a buffer it grows 28,800 bytes at a time for as long as the stream yields bytes, however
+/// many the tile can hold: a small tile whose stream inflates to megabytes (a deflate bomb in
+/// a fuzzed coadd) took minutes under ASan and memory up to 1032 times its size.
+bool gzip_tile_fits(const std::vector<unsigned char>& in, std::size_t most) {
+    z_stream z{};
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return false;  // gzip or zlib header
+    std::vector<unsigned char> out(std::min<std::size_t>(most, 1 << 20) + 1);
+    z.next_in = const_cast<unsigned char*>(in.data());
+    z.avail_in = static_cast<uInt>(in.size());
+    std::size_t total = 0;
+    int rc = Z_OK;
+    while (rc == Z_OK && total <= most) {
+        z.next_out = out.data();
+        z.avail_out = static_cast<uInt>(out.size());
+        rc = inflate(&z, Z_NO_FLUSH);
+        total += out.size() - z.avail_out;
+        if (rc == Z_OK && z.avail_out != 0 && z.avail_in == 0) break;  // input ended before the stream did
+    }
+    inflateEnd(&z);
+    return rc == Z_STREAM_END && total <= most;
+}
+}  // namespace
+
+// cfitsio's RICE decoder (fits_rdecomp and its _short / _byte twins) reads past the end of a
+// malformed stream (a run of zero bits at its end: a crash in a fuzzed coadd), and its GZIP
+// path inflates a tile to whatever size its stream gives; so each RICE or GZIP tile a box
+// touches is checked once, with the parameters cfitsio uses, before cfitsio decodes it. Tiles
+// stored otherwise (no compressed bytes: GZIP_COMPRESSED_DATA or UNCOMPRESSED_DATA columns)
+// and HCOMPRESS tiles are left to cfitsio.
+void BrickImage::check_tiles_before_cfitsio(long cx0, long cy0, long cx1, long cy1) const {
+    const std::string cmp = upper(compression_);
+    const bool rice = cmp.rfind("RICE_1", 0) == 0 || cmp.rfind("RICE_ONE", 0) == 0;
+    const bool gzip = cmp.rfind("GZIP_1", 0) == 0 || cmp.rfind("GZIP_2", 0) == 0;
+    if (!compressed_ || !tile_ || (!rice && !gzip)) return;
+    const auto [tw, th] = *tile_;
+    if (tw <= 0 || th <= 0) throw FitsError(path(), hdu_, "", 0, "bad ZTILE values", "");
+    const long ntx = (width_ + tw - 1) / tw;
+    fitsfile* f = fptr(file_);
+    int status = 0;
+    // RICE parameters as cfitsio reads them: ZNAMEn / ZVALn pairs, BLOCKSIZE 32 and BYTEPIX 4 by default.
+    int block_size = 32, bytepix = 4;
+    for (int i = 1; i <= 8; ++i) {
+        char name[FLEN_VALUE] = {0};
+        int v = 0, s1 = 0, s2 = 0;
+        fits_write_errmark();
+        fits_read_key(f, TSTRING, fmt::format("ZNAME{}", i).c_str(), name, nullptr, &s1);
+        fits_read_key(f, TINT, fmt::format("ZVAL{}", i).c_str(), &v, nullptr, &s2);
+        fits_clear_errmark();
+        if (s1 != 0 || s2 != 0) continue;
+        const std::string n = upper(name);
+        if (n == "BLOCKSIZE") block_size = v;
+        if (n == "BYTEPIX") bytepix = v;
+    }
+    int col = 0;
+    fits_write_errmark();
+    fits_get_colnum(f, CASEINSEN, const_cast<char*>("COMPRESSED_DATA"), &col, &status);
+    fits_clear_errmark();
+    if (status != 0) {
+        fits_clear_errmsg();
+        return;  // no RICE bytes to check: cfitsio reports what is missing
+    }
+    const LONGLONG file_bytes = f->Fptr->logfilesize;
+    std::vector<unsigned char> bytes;
+    for (long ty = cy0 / th; ty <= (cy1 - 1) / th; ++ty)
+        for (long tx = cx0 / tw; tx <= (cx1 - 1) / tw; ++tx) {
+            const long t = ty * ntx + tx;
+            if (tiles_checked_.count(t) != 0) continue;
+            LONGLONG len = 0, off = 0;
+            fits_read_descriptll(f, col, t + 1, &len, &off, &status);
+            file_.check(status, fmt::format("cannot read the descriptor of tile {}", t + 1), "COMPRESSED_DATA");
+            if (len < 0 || len > file_bytes)
+                throw FitsError(path(), hdu_, "COMPRESSED_DATA", DATA_DECOMPRESSION_ERR,
+                                fmt::format("tile {} claims {} compressed bytes, the file holds {}", t + 1, len, file_bytes), "");
+            if (len > 0) {
+                bytes.resize(static_cast<std::size_t>(len));
+                fits_read_col(f, TBYTE, col, t + 1, 1, len, nullptr, bytes.data(), nullptr, &status);
+                file_.check(status, fmt::format("cannot read the compressed bytes of tile {}", t + 1), "COMPRESSED_DATA");
+                const auto npix = static_cast<std::size_t>(std::min(tw, width_ - tx * tw)) *
+                                  static_cast<std::size_t>(std::min(th, height_ - ty * th));
+                // A GZIP tile holds the tile's pixels as 1 to 8 bytes each.
+                if (gzip && !gzip_tile_fits(bytes, npix * 8))
+                    throw FitsError(path(), hdu_, "COMPRESSED_DATA", DATA_DECOMPRESSION_ERR,
+                                    fmt::format("tile {} cannot be decoded: its GZIP stream is corrupt or inflates to "
+                                                "more than its {} pixels",
+                                                t + 1, npix),
+                                    "");
+                if (rice && !rice_stream_complete(bytes, npix, block_size, bytepix))
+                    throw FitsError(path(), hdu_, "COMPRESSED_DATA", DATA_DECOMPRESSION_ERR,
+                                    fmt::format("tile {} (x [{}, {}) y [{}, {}) zero-based) cannot be decoded: the RICE "
+                                                "stream ends early or is malformed",
+                                                t + 1, tx * tw, tx * tw + std::min(tw, width_ - tx * tw), ty * th,
+                                                ty * th + std::min(th, height_ - ty * th)),
+                                    "");
+            }
+            tiles_checked_.insert(t);
+        }
+}
+
 template <class T>
 long BrickImage::read_clipped(long x0, long y0, long nx, long ny, std::span<T> out, T fill) const {
     if (nx < 0 || ny < 0 || nx > kMaxCoord || ny > kMaxCoord || std::labs(x0) > kMaxCoord ||
@@ -248,6 +350,7 @@ long BrickImage::read_clipped(long x0, long y0, long nx, long ny, std::span<T> o
         scratch_.resize(static_cast<std::size_t>(cw * ch) * sizeof(T));
         dst = reinterpret_cast<T*>(scratch_.data());
     }
+    check_tiles_before_cfitsio(cx0, cy0, cx1, cy1);
     long fpixel[2] = {cx0 + 1, cy0 + 1}, lpixel[2] = {cx1, cy1}, inc[2] = {1, 1};  // FITS 1-based
     constexpr int datatype = std::is_same_v<T, float> ? TFLOAT : TINT;
     float nan = std::numeric_limits<float>::quiet_NaN();

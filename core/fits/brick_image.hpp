@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -114,6 +115,7 @@ private:
     void read_header();
     template <class T>
     long read_clipped(long x0, long y0, long nx, long ny, std::span<T> out, T fill) const;
+    void check_tiles_before_cfitsio(long cx0, long cy0, long cx1, long cy1) const;
 
     FitsFile file_;
     int hdu_ = 0;
@@ -128,6 +130,8 @@ private:
     mutable int ncards_ = 0;
     mutable std::unique_ptr<BrickWcs> wcs_;
     mutable std::vector<unsigned char> scratch_;
+    /// RICE and GZIP tiles (0-based) whose streams were checked before cfitsio decodes them.
+    mutable std::set<long> tiles_checked_;
 };
 
 }  // namespace dhs::fits

@@ -1,14 +1,126 @@
 // FitsFile: RAII cfitsio handle and checked-status wrapper (see fits_file.hpp).
 #include "core/fits/cfitsio_handle.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/fits/header_text.hpp"
 
 namespace dhs::fits {
 
 namespace {
 inline fitsfile* F(void* p) { return static_cast<fitsfile*>(p); }
+
+/// A gzip-compressed file is decompressed by cfitsio into a buffer sized from the gzip
+/// trailer's ISIZE (the last 4 bytes) before any byte is inflated: a corrupt trailer makes it
+/// allocate up to 8 GiB for a file of a few bytes. Deflate expands at most 1032:1, so an ISIZE
+/// beyond that of the compressed size is refused. Other files, and paths that are cfitsio
+/// extended filenames rather than plain files, are left to cfitsio.
+void check_gzip_size(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st {};
+    unsigned char magic[2] = {0, 0}, trailer[4] = {0, 0, 0, 0};
+    const bool gz = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 18 &&
+                    ::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b &&
+                    ::pread(fd, trailer, 4, st.st_size - 4) == 4;
+    ::close(fd);
+    if (!gz) return;
+    std::uint64_t isize = trailer[0] | (std::uint64_t{trailer[1]} << 8) | (std::uint64_t{trailer[2]} << 16) |
+                          (std::uint64_t{trailer[3]} << 24);
+    // ISIZE is the size modulo 2^32: cfitsio takes one smaller than the compressed file as
+    // 4 GiB more (and allocates that).
+    if (isize < static_cast<std::uint64_t>(st.st_size)) isize += std::uint64_t{1} << 32;
+    const auto most = static_cast<std::uint64_t>(st.st_size) * 1032;
+    if (isize > most)
+        throw FitsError(path, 0, "", 0,
+                        fmt::format("cannot open as FITS: the gzip trailer claims {} bytes uncompressed, more than "
+                                    "{} compressed bytes can hold (corrupt or truncated .gz)",
+                                    isize, st.st_size),
+                        "");
+}
+
+/// cfitsio copies a card's value into a 71-byte buffer, and its table parser (ffgtbp)
+/// overruns that buffer (an abort under _FORTIFY_SOURCE: crashes found by fuzzing a sweep) for
+/// a card with '=' in column 9 but no blank in column 10 (not a FITS value card: the standard's
+/// value indicator is "= "; the value is then 71 characters) and for some cards holding bytes
+/// outside ASCII. Every header of a FITS file (a .gz one inflated on the way) is scanned for
+/// both before cfitsio parses any: the standard allows only ASCII 32..126 in a header. A file
+/// that does not start as FITS, or a header whose shape cannot be followed (no END, a size
+/// that cannot be read, no XTENSION where the next HDU should start), ends the scan, and
+/// cfitsio reports what is wrong with it.
+void check_header_cards(const std::string& path) {
+    gzFile g = gzopen(path.c_str(), "rb");  // reads a plain file as it is
+    if (g == nullptr) return;
+    struct Closer {
+        gzFile g;
+        ~Closer() { gzclose(g); }
+    } closer{g};
+    char block[2880];
+    for (int hdu = 1; hdu <= 1000; ++hdu) {
+        long long bitpix = 0, naxis = 0, pcount = 0, gcount = 1, cells = 1;
+        bool end = false;
+        for (int card_no = 0; !end;) {
+            if (gzread(g, block, sizeof block) != static_cast<int>(sizeof block)) return;
+            // Only what is surely a header is checked: the primary's, then each extension's.
+            if (card_no == 0 && std::memcmp(block, hdu == 1 ? "SIMPLE  =" : "XTENSION=", 9) != 0) return;
+            for (int c = 0; c < 36 && !end; ++c, ++card_no) {
+                const std::string_view card(block + 80 * c, 80);
+                if (card.substr(0, 8) == "END     ") {
+                    end = true;
+                    break;
+                }
+                for (std::size_t k = 0; k < card.size(); ++k)
+                    if (static_cast<unsigned char>(card[k]) < 32 || static_cast<unsigned char>(card[k]) > 126)
+                        throw FitsError(path, hdu, "", 0,
+                                        fmt::format("cannot open as FITS: card {} of HDU {} holds byte 0x{:02X} in "
+                                                    "column {}: a FITS header is ASCII text",
+                                                    card_no + 1, hdu, static_cast<unsigned char>(card[k]), k + 1),
+                                        "");
+                if (card[8] == '=' && card[9] != ' ')
+                    throw FitsError(path, hdu, "", 0,
+                                    fmt::format("cannot open as FITS: card {} of HDU {} ('{}') has '=' in column 9 but "
+                                                "no blank after it: not a FITS value card",
+                                                card_no + 1, hdu, std::string(trim(card.substr(0, 8)))),
+                                    "");
+                const auto kv = parse_card(card);
+                if (!kv) continue;
+                long long v = 0;
+                const auto& [k, text] = *kv;
+                const bool number = std::sscanf(text.c_str(), "%lld", &v) == 1;
+                if (k == "BITPIX" && number) bitpix = v;
+                if (k == "NAXIS" && number) naxis = v;
+                if (k == "PCOUNT" && number) pcount = v;
+                if (k == "GCOUNT" && number) gcount = v;
+                if (k.size() > 5 && k.compare(0, 5, "NAXIS") == 0 && number) {
+                    if (v < 0 || (v > 0 && cells > (1LL << 50) / v)) return;
+                    cells *= v;
+                }
+            }
+        }
+        if (naxis == 0) cells = 0;
+        if ((bitpix != 8 && bitpix != 16 && bitpix != 32 && bitpix != 64 && bitpix != -32 && bitpix != -64) ||
+            pcount < 0 || gcount < 0 || pcount > (1LL << 50) || gcount > (1LL << 20))
+            return;
+        long long bytes = 0;
+        if (__builtin_mul_overflow((bitpix < 0 ? -bitpix : bitpix) / 8 * gcount, pcount + cells, &bytes) ||
+            bytes > (1LL << 60))
+            return;
+        const long long skip = (bytes + 2879) / 2880 * 2880;
+        if (skip > 0 && gzseek(g, static_cast<z_off_t>(skip), SEEK_CUR) < 0) return;
+    }
+}
+
 }  // namespace
 
 std::string cfitsio_messages(int status) {
@@ -30,6 +142,8 @@ std::string cfitsio_messages(int status) {
 }
 
 FitsFile FitsFile::open(const std::string& path, Mode mode) {
+    check_gzip_size(path);
+    check_header_cards(path);
     fitsfile* f = nullptr;
     int status = 0;
     fits_open_file(&f, path.c_str(), mode == Mode::read_only ? READONLY : READWRITE, &status);

@@ -31,7 +31,7 @@ inline std::uint32_t unzigzag(std::uint32_t d) { return (d >> 1) ^ (0u - (d & 1u
 
 namespace {
 
-/// A big-endian bit reader with a 64-bit buffer: `buf` holds `cnt` unread bits MSB-aligned
+/// A big-endian bit reader with a 64-bit buffer: `buf` holds `cnt` < 64 unread bits MSB-aligned
 /// (the bits below them are zero); refills load 8 bytes at once (byte by byte, with zeros
 /// past the end, within 8 bytes of the end).
 struct BitReader {
@@ -42,14 +42,15 @@ struct BitReader {
     int cnt = 0;
 
     BitReader(const std::uint8_t* b, std::size_t len) : p(b), end(b + len), begin(b) {}
-    /// Tops the buffer up to at least 56 bits.
+    /// Tops the buffer up to 49..63 bits (never 64: shifting a 64-bit buffer by 64 is
+    /// undefined, and a full buffer holding only its last bit set would need that shift).
     void refill() {
         if (p + 8 <= end) [[likely]] {
             buf |= load_be64(p) >> cnt;
             p += (63 - cnt) >> 3;
             cnt |= 56;
         } else {
-            while (cnt <= 56) {
+            while (cnt <= 48) {
                 const std::uint64_t byte = p < end ? *p : 0u;
                 buf |= byte << (56 - cnt);
                 ++p;
@@ -98,6 +99,9 @@ DHS_CPU_CLONES bool rice_decode_int32(std::span<const std::uint8_t> in, std::spa
         r.refill();
         const int fs = static_cast<int>(r.buf >> (64 - kFsBits)) - 1;
         r.skip(kFsBits);
+        // Codes 27..31 are no RICE block (cfitsio would decode them into garbage with its
+        // 32-bit bit buffer overflowing): the stream is corrupt.
+        if (fs > kFsMax) return false;
         const std::size_t imax = std::min(i + bs, n);
         if (fs < 0) {
             for (; i < imax; ++i) o[i] = last;  // every difference zero
@@ -143,6 +147,43 @@ DHS_CPU_CLONES bool rice_decode_int32(std::span<const std::uint8_t> in, std::spa
             }
         }
         if (r.position() > total_bits) return false;
+    }
+    return true;
+}
+
+bool rice_stream_complete(std::span<const std::uint8_t> in, std::size_t n, int block_size, int bytepix) {
+    if (n == 0) return true;
+    // cfitsio's fsbits, fsmax and bits per raw difference for 1-, 2- and 4-byte pixels.
+    int fsbits = 0, fsmax = 0, bbits = 0;
+    switch (bytepix) {
+        case 1: fsbits = 3; fsmax = 6; bbits = 8; break;
+        case 2: fsbits = 4; fsmax = 14; bbits = 16; break;
+        case 4: fsbits = kFsBits; fsmax = kFsMax; bbits = 32; break;
+        default: return false;
+    }
+    if (block_size <= 0 || in.size() < static_cast<std::size_t>(bytepix)) return false;
+    const std::uint64_t total = static_cast<std::uint64_t>(in.size()) * 8;
+    std::uint64_t pos = static_cast<std::uint64_t>(bytepix) * 8;  // after the first pixel
+    auto bit = [&](std::uint64_t p) { return (in[static_cast<std::size_t>(p >> 3)] >> (7 - (p & 7))) & 1u; };
+    const auto bs = static_cast<std::size_t>(block_size);
+    for (std::size_t i = 0; i < n; i += bs) {
+        if (pos + static_cast<std::uint64_t>(fsbits) > total) return false;
+        int code = 0;
+        for (int k = 0; k < fsbits; ++k) code = (code << 1) | static_cast<int>(bit(pos++));
+        const int fs = code - 1;
+        const std::size_t m = std::min(bs, n - i);
+        if (fs < 0) continue;  // every difference zero: no bits
+        if (fs > fsmax) return false;
+        if (fs == fsmax) {
+            pos += static_cast<std::uint64_t>(m) * static_cast<std::uint64_t>(bbits);
+            if (pos > total) return false;
+            continue;
+        }
+        for (std::size_t j = 0; j < m; ++j) {
+            while (pos < total && bit(pos) == 0) ++pos;  // the unary part, ended by a 1
+            pos += 1 + static_cast<std::uint64_t>(fs);
+            if (pos > total) return false;
+        }
     }
     return true;
 }

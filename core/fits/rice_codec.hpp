@@ -23,6 +23,12 @@ namespace dhs::fits {
 /// (what cfitsio reports as "hit end of compressed byte stream"); `out` is then unspecified.
 bool rice_decode_int32(std::span<const std::uint8_t> in, std::span<std::int32_t> out, int block_size);
 
+/// @brief Whether a RICE_1 stream of `bytepix`-byte pixels (1, 2 or 4) holds `n` pixels in
+/// blocks of `block_size` within its `in.size()` bytes, every block code valid: the check made
+/// before cfitsio's own decoder (fits_rdecomp and its _short / _byte twins) sees a tile, since
+/// that decoder reads past the end of a malformed stream. Walks the bits only; decodes nothing.
+bool rice_stream_complete(std::span<const std::uint8_t> in, std::size_t n, int block_size, int bytepix);
+
 /// @brief ZQUANTIZ of a quantised float tile.
 enum class Dither { none, subtractive_1, subtractive_2 };
 

@@ -358,7 +358,14 @@ void SweepReader::check_data_size() const {
     // cfitsio's own size of the file it reads: the decompressed bytes of a .gz sweep (read into
     // memory), the disk file's size otherwise.
     const LONGLONG size = fptr(file_)->Fptr->logfilesize;
-    if (row_bytes_ == 0 || size <= 0) return;  // a zero-width table: nothing to compare
+    // Rows of zero bytes take no room, so the file backs any count of them: a table without
+    // bytes per row that claims rows is refused (9e18 of them would plan 9e18 rows of units).
+    if (row_bytes_ == 0 && num_rows_ > 0)
+        throw DataError(path(), where,
+                        fmt::format("the header claims {} rows of 0 bytes (NAXIS1 = 0): a table whose rows hold no "
+                                    "bytes has no rows to read (corrupt NAXIS1 / NAXIS2)",
+                                    num_rows_));
+    if (row_bytes_ == 0 || size <= 0) return;  // an empty zero-width table: nothing to compare
     const auto available = static_cast<std::uint64_t>(size) > static_cast<std::uint64_t>(data)
                                ? static_cast<std::uint64_t>(size) - static_cast<std::uint64_t>(data)
                                : std::uint64_t{0};

@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.hpp"
@@ -215,6 +216,7 @@ struct TileReader::Impl {
     bool has_null = false;
     int null_value = 0;
     LONGLONG heap_start = 0;            // heap offset from the start of the data unit
+    long long data_held = 0;            // bytes of the file from the table's data on
 
     // The cache.
     std::vector<std::vector<float>> ftile;
@@ -258,9 +260,19 @@ struct TileReader::Impl {
         if (tiled) {
             tw = tile_w1;
             th = tile_h1;
-            if (tw <= 0 || th <= 0) throw FitsError(path, hdu, "", 0, "bad ZTILE values", "");
+            if (tw <= 0 || th <= 0 || W < 0 || H < 0) throw FitsError(path, hdu, "", 0, "bad ZTILE values", "");
             ntx = (W + tw - 1) / tw;
             nty = (H + th - 1) / th;
+            // Each tile is a row of the compressed table, 8 bytes at least (its descriptor): a
+            // header claiming more tiles than the file holds rows for is refused before the
+            // per-tile vectors are sized.
+            long tiles = 0;
+            if (__builtin_mul_overflow(ntx, nty, &tiles) || tiles > file_bytes() / 8 + 1)
+                throw FitsError(path, hdu, "", 0,
+                                fmt::format("the header claims a {}x{} image in {}x{} tiles, more tiles than the file's "
+                                            "{} bytes can hold (corrupt ZNAXISn / ZTILEn)",
+                                            W, H, tw, th, file_bytes()),
+                                "");
         } else {
             tw = W;
             th = H;
@@ -274,6 +286,24 @@ struct TileReader::Impl {
         else
             itile.resize(n);
         have.assign(n, 0);
+    }
+
+    /// Size of the file in bytes (as cfitsio sees it, a .gz decompressed, when not in direct mode).
+    long long file_bytes() const {
+        if (fd >= 0) {
+            struct stat st {};
+            return ::fstat(fd, &st) == 0 ? static_cast<long long>(st.st_size) : 0;
+        }
+        return fptr(img().file())->Fptr->logfilesize;
+    }
+    /// Bytes of the file from the start of the compressed table's data on.
+    long long data_bytes() const {
+        if (fd >= 0) return std::max(0LL, file_bytes() - data_start);
+        LONGLONG head = 0, data = 0, end = 0;
+        int status = 0;
+        fits_get_hduaddrll(fptr(img().file()), &head, &data, &end, &status);
+        img().file().check(status, "cannot locate the compressed table's data");
+        return std::max(0LL, file_bytes() - static_cast<long long>(data));
     }
 
     /// The cfitsio view of the file (opened on first use in direct mode).
@@ -438,7 +468,20 @@ struct TileReader::Impl {
         if (!h.get("NAXIS2", &rows) || !h.get("NAXIS1", &naxis1))
             throw FitsError(path, hdu, "", 0, "the compressed table has no NAXIS1 / NAXIS2", "");
         if (rows != n) throw FitsError(path, hdu, "", 0, fmt::format("{} tiles in the table, {} expected", rows, n), "");
-        heap_start = h.get("THEAP", &theap) ? theap : naxis1 * rows;
+        // The table and the heap must lie in the file: sizes the header claims are checked
+        // before anything is allocated for them.
+        const long long held = data_bytes();
+        LONGLONG table_bytes = 0;
+        if (naxis1 < 0 || rows < 0 || __builtin_mul_overflow(naxis1, rows, &table_bytes) || table_bytes > held)
+            throw FitsError(path, hdu, "", 0,
+                            fmt::format("the compressed table claims {} rows of {} bytes, but the file holds {} bytes "
+                                        "after its header (corrupt NAXIS1 / NAXIS2 or truncated file)",
+                                        rows, naxis1, held),
+                            "");
+        heap_start = h.get("THEAP", &theap) ? theap : table_bytes;
+        if (heap_start < 0 || heap_start > held)
+            throw FitsError(path, hdu, "", 0, fmt::format("THEAP = {} lies outside the file's {} data bytes", heap_start, held),
+                            "");
         clen.resize(static_cast<std::size_t>(n));
         coff.resize(static_cast<std::size_t>(n));
         zscale.assign(static_cast<std::size_t>(n), kscale);
@@ -461,7 +504,27 @@ struct TileReader::Impl {
                 f.check(status, "cannot read the tile blanks", "ZBLANK");
             }
         }
+        data_held = held;
         fast = true;
+    }
+
+    /// Tile t's RICE bytes lie in the file and can hold the tile's pixels (a RICE block of
+    /// `block_size` pixels takes 5 bits at least), so that its buffers are sized by what the
+    /// file holds, not by what a corrupt header or descriptor claims. Checked when the tile is
+    /// first needed: a bad tile fails alone, as a corrupt stream does.
+    void check_tile(long t) const {
+        const auto i = static_cast<std::size_t>(t);
+        if (clen[i] == 0) return;  // stored otherwise: cfitsio's business
+        LONGLONG end = 0;
+        if (clen[i] < 0 || coff[i] < 0 || __builtin_add_overflow(heap_start, coff[i], &end) ||
+            __builtin_add_overflow(end, clen[i], &end) || end > data_held)
+            corrupt(t, fmt::format("its {} compressed bytes at heap offset {} lie outside the file's {} data bytes "
+                                   "(file truncated?)",
+                                   clen[i], coff[i], data_held));
+        const auto npix = static_cast<unsigned long long>(tile_w(t % ntx)) * static_cast<unsigned long long>(tile_h(t / ntx));
+        const auto most = (static_cast<unsigned long long>(std::max<LONGLONG>(clen[i] - 4, 0)) * 8 / 5 + 1) *
+                          static_cast<unsigned long long>(block_size);
+        if (npix > most) corrupt(t, fmt::format("{} compressed bytes cannot hold its {} pixels", clen[i], npix));
     }
 
     TileQuantization quantization(long t) const {
@@ -486,6 +549,7 @@ struct TileReader::Impl {
 
     /// Reads tile t's compressed bytes and RICE-decodes its first `pixels` integers into scratch.ints.
     void rice_tile(long t, std::size_t pixels) {
+        check_tile(t);
         const auto i = static_cast<std::size_t>(t);
         const auto n = static_cast<std::size_t>(clen[i]);
         auto& bytes = scratch.bytes;
@@ -518,6 +582,7 @@ struct TileReader::Impl {
         const auto npix = static_cast<std::size_t>(w * h);
         const auto i = static_cast<std::size_t>(t);
         ++stats.tiles_decoded;
+        if (fast_tile(t)) check_tile(t);  // before its buffer is sized
         if (is_float) {
             auto& buf = ftile[i];
             buf = float_pool.take(npix);
@@ -568,6 +633,8 @@ struct TileReader::Impl {
             read_whole();
             stats.pixels_decoded += static_cast<std::int64_t>(npix);
         } else if (fast && is_float) {
+            for (long t = 0; t < ntx * nty; ++t)  // every tile can hold its pixels: so can the image
+                if (fast_tile(t)) check_tile(t);
             ffull = float_pool.take_big(npix);
             for (long t = 0; t < ntx * nty; ++t) {
                 const long tx = t % ntx, ty = t / ntx, w = tile_w(tx), h = tile_h(ty);

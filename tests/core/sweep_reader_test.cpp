@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -563,6 +565,122 @@ TEST(SweepReader, NotFitsAndMissingFileThrowFitsErrorNamingFile) {
         } catch (const FitsError& e) {
             EXPECT_EQ(e.file(), path);
             EXPECT_THAT(e.what(), HasSubstr(path));
+        }
+    }
+}
+
+// Fuzz regression (tests/fuzz, fuzz_sweep_reader): a .gz whose trailer (ISIZE, the size
+// uncompressed modulo 2^32) is impossible for its compressed size made cfitsio allocate 4 GiB
+// before inflating a byte. Refused at open, naming the file.
+TEST(SweepReader, GzipTrailerClaimingMoreThanDeflateCanHoldIsRefusedAtOpen) {
+    TempDir tmp("dhs-sweep-gz-");
+    const std::string path = tmp.file("bad.fits.gz");
+    {
+        std::ofstream out(path, std::ios::binary);
+        const unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+        out.write(reinterpret_cast<const char*>(head), sizeof head);
+        for (int i = 0; i < 40; ++i) out.put(static_cast<char>(0x5a ^ i));
+        // CRC32, then ISIZE = 0xFFFFFF00: far beyond what 58 compressed bytes can inflate to.
+        const unsigned char tail[8] = {0, 0, 0, 0, 0x00, 0xff, 0xff, 0xff};
+        out.write(reinterpret_cast<const char*>(tail), sizeof tail);
+    }
+    try {
+        SweepReader r(path);
+        ADD_FAILURE() << "a gzip trailer claiming 4 GiB was accepted";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("gzip trailer"));
+    }
+    // An ISIZE below the compressed size means 4 GiB more to cfitsio: refused as well.
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(-4, std::ios::end);
+        const unsigned char small[4] = {10, 0, 0, 0};
+        f.write(reinterpret_cast<const char*>(small), 4);
+    }
+    EXPECT_THROW(SweepReader{path}, FitsError);
+}
+
+// Fuzz regressions (tests/fuzz, fuzz_sweep_reader): a card with '=' in column 9 and no blank
+// after it ("TTYPE2  =7777...", a 71-character value), or a card holding bytes outside ASCII,
+// made cfitsio's table parser overrun its value buffer (abort: "buffer overflow detected").
+// Refused at open, naming the file, the HDU and the card; plain or gzip-compressed.
+TEST(SweepReader, MalformedHeaderCardsAreRefusedBeforeCfitsioParsesThem) {
+    TempDir tmp("dhs_sweep_");
+    const std::string src = real("desitarget/sweep-310m005-320p000.fits"), path = tmp.file("bad-card.fits");
+    fs::copy_file(src, path);
+    fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::size_t at = bytes.find("TTYPE2  =", 2880);
+    ASSERT_NE(at, std::string::npos);
+    ASSERT_EQ(at % 80, 0u);
+    bytes.replace(at, 80, "TTYPE2  =" + std::string(71, '7'));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    try {
+        SweepReader r(path);
+        FAIL() << "a card with no blank after '=' was accepted";
+    } catch (const FitsError& e) {
+        EXPECT_EQ(e.file(), path);
+        EXPECT_THAT(e.what(), HasSubstr("HDU 2"));
+        EXPECT_THAT(e.what(), HasSubstr("TTYPE2"));
+        EXPECT_THAT(e.what(), HasSubstr("column 9"));
+    }
+    // The same bytes gzip-compressed (cfitsio inflates .gz files itself): refused as well.
+    const std::string gz = path + ".gz";
+    ASSERT_EQ(std::system(("gzip -c '" + path + "' > '" + gz + "'").c_str()), 0);
+    EXPECT_THROW(SweepReader{gz}, FitsError);
+    // A byte outside ASCII in a header card (another way the fuzzer overran cfitsio's value
+    // buffer): refused the same way, naming the byte.
+    bytes.replace(at, 80, "TTYPE2  = \xce" + std::string(69, 'x'));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    try {
+        SweepReader r(path);
+        FAIL() << "a header card holding byte 0xCE was accepted";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("HDU 2"));
+        EXPECT_THAT(e.what(), HasSubstr("byte 0xCE"));
+    }
+    // The file as it was still reads.
+    EXPECT_NO_THROW(SweepReader{src});
+}
+
+// Found writing the fuzz harness (tests/fuzz/fuzz_sweep_reader, which reads every row): a
+// table with NAXIS1 = 0 passed the size check whatever its NAXIS2 (rows of no bytes take no
+// room), so 9e18 rows were accepted and planned. Refused at open.
+TEST(SweepReader, ZeroWidthTableClaimingRowsIsRefusedAtOpen) {
+    TempDir tmp("dhs_sweep_");
+    auto header = [](std::initializer_list<std::string> cards) {
+        std::string h;
+        for (const auto& c : cards) h += c + std::string(80 - c.size(), ' ');
+        h += "END" + std::string(77, ' ');
+        h.resize((h.size() + 2879) / 2880 * 2880, ' ');
+        return h;
+    };
+    const std::string primary = header({"SIMPLE  =                    T", "BITPIX  =                    8",
+                                        "NAXIS   =                    0", "EXTEND  =                    T"});
+    for (const std::string rows : {"9000000000000000000", "                   5", "                   0"}) {
+        const std::string path = tmp.file("zero-width.fits");
+        std::ofstream(path, std::ios::binary | std::ios::trunc)
+            << primary
+            << header({"XTENSION= 'BINTABLE'", "BITPIX  =                    8", "NAXIS   =                    2",
+                       "NAXIS1  =                    0", "NAXIS2  = " + std::string(20 - rows.size(), ' ') + rows,
+                       "PCOUNT  =                    0", "GCOUNT  =                    1",
+                       "TFIELDS =                    0"});
+        if (rows.find_first_not_of(" 0") == std::string::npos) {  // no rows: a valid, empty table
+            SweepReader r(path);
+            EXPECT_EQ(r.num_rows(), 0);
+            continue;
+        }
+        try {
+            SweepReader r(path);
+            FAIL() << "a zero-width table of " << rows << " rows was accepted";
+        } catch (const dhs::DataError& e) {
+            EXPECT_EQ(e.where(), "HDU 2, keyword NAXIS2");
+            EXPECT_THAT(e.what(), HasSubstr("rows of 0 bytes"));
         }
     }
 }

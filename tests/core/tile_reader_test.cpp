@@ -10,6 +10,7 @@
 
 #include <fitsio.h>
 #include <gmock/gmock.h>
+#include <zlib.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -105,6 +106,56 @@ TEST(RiceCodec, DitherSequenceIsCfitsios) {
     const auto mine = dither_sequence();
     ASSERT_EQ(mine.size(), 10000u);
     EXPECT_EQ(0, std::memcmp(mine.data(), fits_rand_value, 10000 * sizeof(float)));
+}
+
+// Fuzz regression (tests/fuzz, fuzz_rice against cfitsio): block codes 27..31 (fs above the
+// verbatim code) are no RICE block; they were decoded, differently from cfitsio (whose 32-bit
+// bit buffer overflows). Now a malformed stream; rice_stream_complete agrees with the decoder.
+TEST(RiceCodec, BlockCodeAboveVerbatimIsAnError) {
+    std::vector<std::uint8_t> c = {0, 0, 0, 7, 0xD8};  // first pixel 7, then code 27 (11011)
+    c.resize(400, 0x55);
+    std::vector<std::int32_t> out(64);
+    EXPECT_FALSE(rice_decode_int32(c, out, 32));
+    EXPECT_FALSE(rice_stream_complete(c, 64, 32, 4));
+    c[4] = 0xD0;  // code 26 (11010): verbatim 32-bit differences, valid
+    EXPECT_TRUE(rice_decode_int32(c, out, 32));
+    EXPECT_TRUE(rice_stream_complete(c, 64, 32, 4));
+    // Every stream cfitsio encodes is complete; half of it is not.
+    std::mt19937 rng(5);
+    for (const std::string kind : {"noise", "wide", "const", "random", "runs", "bursts"}) {
+        const auto a = sequence(kind, 1000, rng);
+        auto s = rcomp(a, 32);
+        EXPECT_TRUE(rice_stream_complete(s, a.size(), 32, 4)) << kind;
+        if (kind == "const") continue;  // one zero block code per 32 pixels: a few bytes
+        s.resize(s.size() / 2);
+        EXPECT_FALSE(rice_stream_complete(s, a.size(), 32, 4)) << kind;
+    }
+}
+
+// Fuzz regression (tests/fuzz, fuzz_rice under UBSan): within 8 bytes of the end the bit
+// buffer was refilled byte by byte up to 64 bits, and a buffer holding only its last bit set
+// was then shifted by 64 (undefined; on x86 a stale bit stayed behind). This stream (found by
+// the fuzzer) did it; it is malformed, and both decoders say so.
+TEST(RiceCodec, ByteWiseRefillNeverShiftsBy64) {
+    const std::vector<std::uint8_t> c = {0x00, 0x00, 0xff, 0x68, 0x8d, 0x00, 0x10, 0x9c, 0x62, 0x2c, 0x00,
+                                         0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x40, 0x00, 0x00, 0xff, 0x68,
+                                         0x00, 0x01, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xf2};
+    std::vector<std::int32_t> out(556);
+    EXPECT_FALSE(rice_decode_int32(c, out, 16));
+    auto padded = c;
+    padded.resize(c.size() + 4096, 0xFF);  // cfitsio reads past a malformed stream
+    std::vector<unsigned> theirs(out.size());
+    EXPECT_NE(fits_rdecomp(padded.data(), static_cast<int>(c.size()), theirs.data(), static_cast<int>(out.size()), 16), 0);
+    // Every prefix of a good stream near its end decodes as cfitsio's.
+    std::mt19937 rng(11);
+    for (const std::string kind : {"noise", "bursts", "spikes"})
+        for (const std::size_t n : {1u, 2u, 3u, 5u, 9u, 17u, 33u}) {
+            const auto a = sequence(kind, n, rng);
+            const auto s = rcomp(a, 16);
+            std::vector<std::int32_t> mine(n);
+            ASSERT_TRUE(rice_decode_int32(s, mine, 16)) << kind << " n=" << n;
+            EXPECT_EQ(std::vector<int>(mine.begin(), mine.end()), a) << kind << " n=" << n;
+        }
 }
 
 // A float image with sky noise, sources, NaN holes, exact zeros (kept by SUBTRACTIVE_DITHER_2)
@@ -326,6 +377,187 @@ TEST(TileReader, CorruptTileIsAnErrorNamingFileAndTile) {
     tr.read_box({10, 10, 50, 50}, out);
     BrickImage::open(path).read_box(10, 10, 50, 50, std::span<float>(theirs));
     EXPECT_TRUE(same_bits(out, theirs));
+}
+
+// Fuzz regression (tests/fuzz, fuzz_tile_reader): a RICE tile that cfitsio decodes (an integer
+// image: not the fast path) whose stream ends in a run of zero bits made cfitsio's fits_rdecomp
+// read past the tile's buffer (a SEGV under ASan). BrickImage checks the stream first.
+TEST(TileReader, RiceTileRunningOffItsEndThroughCfitsioIsAnError) {
+    TempDir tmp("dhs-tile-reader-");
+    const long w = 40, h = 30;
+    std::vector<std::int32_t> px(static_cast<std::size_t>(w * h));
+    for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::int32_t>(i % 7);
+    CoaddCompression c;
+    c.tile_width = c.tile_height = 16;
+    const std::string path = tmp.file("ints.fits.fz");
+    write_coadd_image(path, std::span<const std::int32_t>(px), w, h, header(w, h), c);
+    long long len = 0, off = 0, heap = 0;
+    {
+        fitsfile* f = nullptr;
+        int st = 0, type = 0;
+        fits_open_file(&f, path.c_str(), READONLY, &st);
+        fits_movabs_hdu(f, 2, &type, &st);
+        LONGLONG l = 0, o = 0, start = 0, dstart = 0, dend = 0;
+        fits_read_descriptll(f, 1, 1, &l, &o, &st);
+        fits_get_hduaddrll(f, &start, &dstart, &dend, &st);
+        long naxis1 = 0, naxis2 = 0;
+        fits_read_key(f, TLONG, "NAXIS1", &naxis1, nullptr, &st);
+        fits_read_key(f, TLONG, "NAXIS2", &naxis2, nullptr, &st);
+        fits_close_file(f, &st);
+        ASSERT_EQ(st, 0);
+        len = l;
+        off = o;
+        heap = dstart + naxis1 * naxis2;
+    }
+    ASSERT_GT(len, 5);
+    {
+        // Tile 1: after its first pixel, code 2 (fs = 1), then nothing but zero bits.
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(heap + off + 4);
+        f.put(static_cast<char>(0x10));
+        for (long long i = 5; i < len; ++i) f.put(0);
+    }
+    auto tr = TileReader::open(path);
+    EXPECT_FALSE(tr.fast_path());
+    std::vector<float> out(10 * 10);
+    try {
+        tr.read_box({0, 0, 10, 10}, out);
+        ADD_FAILURE() << "no error for a RICE tile that runs off its end";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("tile 1"));
+        EXPECT_THAT(e.what(), HasSubstr("RICE stream"));
+    }
+    std::vector<std::int32_t> ints(10 * 10);
+    EXPECT_THROW(BrickImage::open(path).read_box_int(0, 0, 10, 10, std::span<std::int32_t>(ints)), FitsError);
+    // The other tiles read as written.
+    tr.read_box({20, 20, 10, 10}, out);
+    EXPECT_EQ(out[0], static_cast<float>(px[20 * w + 20]));
+}
+
+// Fuzz regression (tests/fuzz, fuzz_tile_reader: a timeout): a tile descriptor claiming 1 GiB
+// of compressed bytes in a small file made TileReader size (and zero) a 1 GiB buffer before
+// the read failed. A tile's bytes must lie in the file and be able to hold its pixels; the
+// tile fails alone (FitsError naming it), before anything is allocated for it.
+TEST(TileReader, TileDescriptorsClaimingMoreThanTheFileHoldsFailThatTile) {
+    TempDir tmp("dhs-tile-reader-");
+    const long w = 40, h = 30;
+    CoaddCompression c;
+    c.tile_width = c.tile_height = 16;
+    const std::string path = tmp.file("img.fits.fz");
+    write_coadd_image(path, sky(w, h, 4), w, h, header(w, h), c);
+    LONGLONG dstart = 0;
+    long naxis1 = 0;
+    {
+        fitsfile* f = nullptr;
+        int st = 0, type = 0;
+        LONGLONG start = 0, dend = 0;
+        fits_open_file(&f, path.c_str(), READONLY, &st);
+        fits_movabs_hdu(f, 2, &type, &st);
+        fits_get_hduaddrll(f, &start, &dstart, &dend, &st);
+        fits_read_key(f, TLONG, "NAXIS1", &naxis1, nullptr, &st);
+        char tform[FLEN_VALUE] = {0};
+        fits_read_key(f, TSTRING, "TFORM1", tform, nullptr, &st);
+        fits_close_file(f, &st);
+        ASSERT_EQ(st, 0);
+        ASSERT_EQ(std::string(tform).find("1P"), 0u) << tform;  // COMPRESSED_DATA: 4-byte length, 4-byte offset
+    }
+    auto set_length = [&](long row, std::uint32_t len) {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(dstart + (row - 1) * naxis1);
+        for (int k = 3; k >= 0; --k) f.put(static_cast<char>((len >> (8 * k)) & 0xFF));
+    };
+    set_length(2, 1u << 30);  // tile 2 (x [16, 32) y [0, 16)): 1 GiB
+    set_length(3, 5);         // tile 3 (x [32, 40) y [0, 16)): 5 bytes for 128 pixels
+    auto tr = TileReader::open(path);
+    ASSERT_TRUE(tr.direct());
+    std::vector<float> out(4 * 4);
+    try {
+        tr.read_box({20, 4, 4, 4}, out);
+        ADD_FAILURE() << "no error for a tile claiming 1 GiB";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("tile 2"));
+        EXPECT_THAT(e.what(), HasSubstr("outside the file"));
+    }
+    try {
+        tr.read_box({34, 4, 4, 4}, out);
+        ADD_FAILURE() << "no error for 5 bytes holding 128 pixels";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("tile 3"));
+        EXPECT_THAT(e.what(), HasSubstr("cannot hold"));
+    }
+    EXPECT_THROW(tr.decode_all(), FitsError);
+    // Tile 1 is intact and reads as cfitsio reads it.
+    std::vector<float> theirs(out.size());
+    tr.read_box({2, 2, 4, 4}, out);
+    BrickImage::open(path).read_box(2, 2, 4, 4, std::span<float>(theirs));
+    EXPECT_TRUE(same_bits(out, theirs));
+}
+
+// Fuzz regression (tests/fuzz, fuzz_tile_reader: a timeout): cfitsio inflates a GZIP tile into
+// a buffer it grows 28,800 bytes at a time for as long as the stream gives bytes; a tile whose
+// stream inflates far beyond its pixels (a deflate bomb) took minutes under ASan. BrickImage
+// inflates each GZIP tile itself first, bounded by the tile's size, and refuses it.
+TEST(TileReader, GzipTileInflatingBeyondItsPixelsIsAnError) {
+    TempDir tmp("dhs-tile-reader-");
+    const long w = 40, h = 30;
+    CoaddCompression c;
+    c.codec = CoaddCodec::gzip;
+    c.quantize_level = 0;
+    c.tile_width = c.tile_height = 16;
+    const std::string path = tmp.file("gz.fits.fz");
+    write_coadd_image(path, sky(w, h, 5), w, h, header(w, h), c);
+    long long len = 0, off = 0, heap = 0;
+    {
+        fitsfile* f = nullptr;
+        int st = 0, type = 0;
+        fits_open_file(&f, path.c_str(), READONLY, &st);
+        fits_movabs_hdu(f, 2, &type, &st);
+        LONGLONG l = 0, o = 0, start = 0, dstart = 0, dend = 0;
+        fits_read_descriptll(f, 1, 1, &l, &o, &st);
+        fits_get_hduaddrll(f, &start, &dstart, &dend, &st);
+        long naxis1 = 0, naxis2 = 0;
+        fits_read_key(f, TLONG, "NAXIS1", &naxis1, nullptr, &st);
+        fits_read_key(f, TLONG, "NAXIS2", &naxis2, nullptr, &st);
+        fits_close_file(f, &st);
+        ASSERT_EQ(st, 0);
+        len = l;
+        off = o;
+        heap = dstart + naxis1 * naxis2;
+    }
+    // 256 KiB of zeros, gzip-compressed: a few hundred bytes for a tile of 256 pixels (1 KiB).
+    std::vector<unsigned char> zeros(256 << 10, 0), bomb(4096);
+    z_stream z{};
+    ASSERT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = zeros.data();
+    z.avail_in = static_cast<uInt>(zeros.size());
+    z.next_out = bomb.data();
+    z.avail_out = static_cast<uInt>(bomb.size());
+    ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    bomb.resize(z.total_out);
+    deflateEnd(&z);
+    ASSERT_LE(static_cast<long long>(bomb.size()), len);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(heap + off);
+        f.write(reinterpret_cast<const char*>(bomb.data()), static_cast<std::streamsize>(bomb.size()));
+    }
+    std::vector<float> out(8 * 8);
+    try {
+        BrickImage::open(path).read_box(2, 2, 8, 8, std::span<float>(out));
+        ADD_FAILURE() << "no error for a GZIP tile inflating to 256 KiB";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("tile 1"));
+        EXPECT_THAT(e.what(), HasSubstr("GZIP stream"));
+    }
+    EXPECT_THROW(TileReader::open(path).read_box({2, 2, 8, 8}, out), FitsError);
+    // The other tiles read as written (lossless).
+    auto img = BrickImage::open(path);
+    img.read_box(20, 20, 8, 8, std::span<float>(out));
+    const auto px = sky(w, h, 5);
+    EXPECT_EQ(std::memcmp(&out[0], &px[20 * w + 20], sizeof(float)), 0);
 }
 
 }  // namespace
