@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <set>
+#include <string_view>
 #include <utility>
 
 #include "core/error.hpp"
@@ -31,16 +33,21 @@ void check_gzip_size(const std::string& path) {
     if (fd < 0) return;
     struct stat st {};
     unsigned char magic[2] = {0, 0}, trailer[4] = {0, 0, 0, 0};
-    const bool gz = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 18 &&
-                    ::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b &&
-                    ::pread(fd, trailer, 4, st.st_size - 4) == 4;
+    const bool gz = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::pread(fd, magic, 2, 0) == 2 &&
+                    magic[0] == 0x1f && magic[1] == 0x8b;
+    const bool whole = gz && st.st_size >= 18 && ::pread(fd, trailer, 4, st.st_size - 4) == 4;
     ::close(fd);
     if (!gz) return;
+    if (!whole)  // cfitsio would take the last 4 bytes, whatever they are, as the size
+        throw FitsError(path, 0, "", 0,
+                        fmt::format("cannot open as FITS: {} bytes are too few for a gzip file (18 at least)", st.st_size),
+                        "");
     std::uint64_t isize = trailer[0] | (std::uint64_t{trailer[1]} << 8) | (std::uint64_t{trailer[2]} << 16) |
                           (std::uint64_t{trailer[3]} << 24);
-    // ISIZE is the size modulo 2^32: cfitsio takes one smaller than the compressed file as
-    // 4 GiB more (and allocates that).
-    if (isize < static_cast<std::uint64_t>(st.st_size)) isize += std::uint64_t{1} << 32;
+    // ISIZE is the size modulo 2^32: cfitsio takes one smaller than a compressed file of more
+    // than 10,000 bytes as 4 GiB more (and allocates that).
+    if (st.st_size > 10000)
+        while (isize < static_cast<std::uint64_t>(st.st_size)) isize += std::uint64_t{1} << 32;
     const auto most = static_cast<std::uint64_t>(st.st_size) * 1032;
     if (isize > most)
         throw FitsError(path, 0, "", 0,
@@ -59,6 +66,18 @@ void check_gzip_size(const std::string& path) {
 /// that does not start as FITS, or a header whose shape cannot be followed (no END, a size
 /// that cannot be read, no XTENSION where the next HDU should start), ends the scan, and
 /// cfitsio reports what is wrong with it.
+/// Keywords that shape an HDU or its data (FITS structure, tables, tile compression): the
+/// standard gives each at most once per header.
+bool structural(std::string_view k) {
+    static constexpr std::string_view prefixes[] = {
+        "SIMPLE", "XTENSION", "BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "EXTEND", "TFIELDS", "TFORM", "TTYPE",
+        "TDIM", "TSCAL", "TZERO", "TNULL", "THEAP", "BSCALE", "BZERO", "BLANK", "ZIMAGE", "ZCMPTYPE",
+        "ZBITPIX", "ZNAXIS", "ZTILE", "ZNAME", "ZVAL", "ZQUANTIZ", "ZDITHER", "ZBLANK", "ZSCALE", "ZZERO"};
+    for (const auto p : prefixes)
+        if (k.substr(0, p.size()) == p) return true;
+    return false;
+}
+
 void check_header_cards(const std::string& path) {
     gzFile g = gzopen(path.c_str(), "rb");  // reads a plain file as it is
     if (g == nullptr) return;
@@ -70,6 +89,7 @@ void check_header_cards(const std::string& path) {
     for (int hdu = 1; hdu <= 1000; ++hdu) {
         long long bitpix = 0, naxis = 0, pcount = 0, gcount = 1, cells = 1;
         bool end = false;
+        std::set<std::string> seen;
         for (int card_no = 0; !end;) {
             if (gzread(g, block, sizeof block) != static_cast<int>(sizeof block)) return;
             // Only what is surely a header is checked: the primary's, then each extension's.
@@ -87,6 +107,15 @@ void check_header_cards(const std::string& path) {
                                                     "column {}: a FITS header is ASCII text",
                                                     card_no + 1, hdu, static_cast<unsigned char>(card[k]), k + 1),
                                         "");
+                // cfitsio looks a keyword up from the last one it read, not from the top: a
+                // structural keyword given twice (ZTILE1 = 100, later ZTILE1 = 'BLOCKSIZE')
+                // makes it take either, and one of them divided by zero (SIGFPE).
+                const std::string_view name = trim(card.substr(0, 8));
+                if (structural(name) && !seen.insert(std::string(name)).second)
+                    throw FitsError(path, hdu, "", 0,
+                                    fmt::format("cannot open as FITS: keyword {} appears twice in HDU {} (card {})",
+                                                std::string(name), hdu, card_no + 1),
+                                    "");
                 if (card[8] == '=' && card[9] != ' ')
                     throw FitsError(path, hdu, "", 0,
                                     fmt::format("cannot open as FITS: card {} of HDU {} ('{}') has '=' in column 9 but "

@@ -599,6 +599,15 @@ TEST(SweepReader, GzipTrailerClaimingMoreThanDeflateCanHoldIsRefusedAtOpen) {
         f.write(reinterpret_cast<const char*>(small), 4);
     }
     EXPECT_THROW(SweepReader{path}, FitsError);
+    // A gzip magic and a few bytes (the fuzzer's 14): cfitsio took the last 4 as the size, 3.4 GB.
+    const unsigned char tiny[14] = {0x1f, 0x8b, 3, 0, 0x49, 0x7e, 0x55, 0x45, 0x20, 0x20, 0x27, 0x54, 0x99, 0xce};
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(tiny), sizeof tiny);
+    try {
+        SweepReader r(path);
+        ADD_FAILURE() << "14 bytes of gzip were accepted";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("too few for a gzip file"));
+    }
 }
 
 // Fuzz regressions (tests/fuzz, fuzz_sweep_reader): a card with '=' in column 9 and no blank

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 
@@ -558,6 +559,39 @@ TEST(TileReader, GzipTileInflatingBeyondItsPixelsIsAnError) {
     img.read_box(20, 20, 8, 8, std::span<float>(out));
     const auto px = sky(w, h, 5);
     EXPECT_EQ(std::memcmp(&out[0], &px[20 * w + 20], sizeof(float)), 0);
+}
+
+// Fuzz regression (tests/fuzz, fuzz_tile_reader: SIGFPE in cfitsio's
+// imcomp_get_compressed_image_par): a second ZTILE1 card ('BLOCKSIZE', a mutated ZNAME1)
+// after ZCMPTYPE. cfitsio looks keywords up from the last card it read, took that one and
+// divided by zero. A structural keyword given twice is refused before cfitsio parses the
+// header; the direct RICE path, which takes the first, never reaches cfitsio.
+TEST(TileReader, StructuralKeywordGivenTwiceIsRefusedBeforeCfitsio) {
+    TempDir tmp("dhs-tile-reader-");
+    const long w = 40, h = 30;
+    CoaddCompression c;
+    c.tile_width = c.tile_height = 16;
+    const std::string path = tmp.file("img.fits.fz");
+    write_coadd_image(path, sky(w, h, 6), w, h, header(w, h), c);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::size_t at = bytes.find("BUNIT   =", 2880);
+    ASSERT_NE(at, std::string::npos);
+    const std::string card = "ZTILE1  = 'BLOCKSIZE'";
+    bytes.replace(at, 80, card + std::string(80 - card.size(), ' '));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    try {
+        (void)BrickImage::open(path);
+        ADD_FAILURE() << "a second ZTILE1 was accepted";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("ZTILE1 appears twice in HDU 2"));
+    }
+    std::vector<std::int32_t> ints(16);
+    EXPECT_THROW(TileReader::open(path).read_box_int({0, 0, 4, 4}, ints), FitsError);
 }
 
 }  // namespace
