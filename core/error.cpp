@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+
 namespace dhs {
 namespace {
 std::string config_message(const std::string& key, const std::string& file, int line,
@@ -68,6 +70,10 @@ void throw_config_error(const std::string& key, const std::string& file, int lin
 
 void throw_data_error(const std::string& file, const std::string& where, const std::string& what) {
     throw DataError(file, where, what);
+}
+
+bool ResourceError::is_resource_errno(int err) noexcept {
+    return err == ENOSPC || err == EDQUOT || err == EROFS || err == EIO || err == EFBIG;
 }
 
 }  // namespace dhs

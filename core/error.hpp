@@ -84,6 +84,17 @@ public:
     explicit CollectiveError(const std::string& message) : Error(message) {}
 };
 
+/// @brief The machine, not the data, stopped the work: no space left on the device, a quota,
+/// a read-only file system, an I/O error. A work unit that meets one is not quarantined (any
+/// other unit would meet it too): the stage stops on every rank, keeping what is done for
+/// `--resume` once the cause is fixed.
+class ResourceError : public Error {
+public:
+    explicit ResourceError(const std::string& message) : Error(message) {}
+    /// @brief errno values that mean the machine, not the data (ENOSPC, EDQUOT, EROFS, EIO, EFBIG).
+    static bool is_resource_errno(int err) noexcept;
+};
+
 /// @brief An MPI call returned an error code.
 class MpiError : public Error {
 public:

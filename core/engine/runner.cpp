@@ -322,6 +322,21 @@ struct UnitsSettled {
 // Rank 0 tells everyone which units are done and which were quarantined. Collective.
 UnitsSettled settle_units(const mpi::Comm& comm, const Stage& stage, const std::vector<WorkUnit>& plan,
                           std::vector<UnitReport> reports) {
+    // A unit that met a ResourceError (disk full...) stopped the schedule: no stage file, and
+    // nothing quarantined; every rank stops here alike, the spool kept for --resume.
+    std::string fatal;
+    if (comm.rank() == 0)
+        for (const auto& r : reports)
+            if (r.fatal) {
+                fatal = fmt::format("unit {} '{}' (rank {}): {}", r.index,
+                                    util::to_valid_utf8(plan[static_cast<std::size_t>(r.index)].id), r.rank, r.message);
+                break;
+            }
+    comm.broadcast(fatal);
+    if (!fatal.empty())
+        throw CollectiveError(fmt::format("stage {} stopped: {}. The finished units are kept: free the space (or fix "
+                                          "the cause) and run again with --resume",
+                                          stage.name(), fatal));
     std::vector<std::int64_t> done;
     std::string fail_msg;
     if (comm.rank() == 0) {

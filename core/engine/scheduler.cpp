@@ -42,7 +42,7 @@ std::string encode_report(const UnitReport& r) {
         std::memcpy(p, &v, sizeof v);
         p += sizeof v;
     };
-    int ok = r.ok;
+    int ok = r.fatal ? 2 : r.ok ? 1 : 0;
     put(r.index);
     put(r.rows);
     put(ok);
@@ -65,7 +65,8 @@ UnitReport decode_report(const std::string& s) {
     get(r.rank);
     get(r.attempts);
     get(r.seconds);
-    r.ok = ok != 0;
+    r.ok = ok == 1;
+    r.fatal = ok == 2;
     r.message = s.substr(static_cast<std::size_t>(p - s.data()));
     return r;
 }
@@ -81,6 +82,12 @@ UnitReport run_unit(const WorkUnit& u, int rank, const std::function<std::uint64
             r.rows = work(u);
             r.ok = true;
             r.message.clear();
+            break;
+        } catch (const ResourceError& e) {
+            // The machine, not the unit: no retry, and the schedule stops (see run_schedule).
+            r.message = util::to_valid_utf8(e.what());
+            r.fatal = true;
+            spdlog::error("unit {} '{}' stopped the stage: {}", u.index, u.id, r.message);
             break;
         } catch (const std::exception& e) {
             // Messages may quote file contents (cfitsio quotes a header's bytes): made valid
@@ -228,15 +235,17 @@ std::vector<UnitReport> run_schedule(const mpi::Comm& world, const std::vector<W
             if (!first[static_cast<std::size_t>(r)].empty())
                 comm.send(encode_indices(first[static_cast<std::size_t>(r)]), r, kWork);
 
+        bool stopping = false;  // a unit met a ResourceError: no more units are handed out
         auto give_next = [&](int r) {
-            if (next >= order.size()) return;
+            if (stopping || next >= order.size()) return;
             if (r == 0)
                 local.give(order[next++]);
             else
                 comm.send(encode_indices({order[next++]}), r, kWork);
         };
         auto record = [&](UnitReport&& rep) {
-            failed += rep.ok ? 0 : 1;
+            if (rep.fatal) stopping = true;
+            failed += rep.ok || rep.fatal ? 0 : 1;  // a fatal unit is not quarantined
             rows += rep.rows;
             int r = rep.rank;
             reports.push_back(std::move(rep));
@@ -246,7 +255,7 @@ std::vector<UnitReport> run_schedule(const mpi::Comm& world, const std::vector<W
 
         std::string msg;
         auto nap = std::chrono::microseconds(50);
-        while (reports.size() < order.size()) {
+        while (reports.size() < next) {  // every unit handed out has reported
             bool any = options.pump && options.pump();
             for (auto& rep : local.take_reports()) {
                 record(std::move(rep));

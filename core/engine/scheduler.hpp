@@ -29,6 +29,7 @@ struct UnitReport {
     std::uint64_t rows = 0;
     double seconds = 0;
     std::string message;  ///< the error of the last attempt when !ok
+    bool fatal = false;   ///< a ResourceError: the stage stops (no retry, no quarantine)
 };
 
 struct ScheduleOptions {

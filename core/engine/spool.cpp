@@ -80,7 +80,10 @@ private:
             ssize_t k = ::write(fd_, c + off, n - off);
             if (k < 0) {
                 if (errno == EINTR) continue;
-                throw Error(fmt::format("cannot write spool file '{}': {}", path_, std::strerror(errno)));
+                const int err = errno;
+                const std::string m = fmt::format("cannot write spool file '{}': {}", path_, std::strerror(err));
+                if (ResourceError::is_resource_errno(err)) throw ResourceError(m);
+                throw Error(m);
             }
             off += static_cast<std::size_t>(k);
         }

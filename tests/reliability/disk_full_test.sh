@@ -4,7 +4,11 @@
 # 1, no crash (HDF5 1.10 used to segfault closing the failed file at exit: rc 139) and no hang
 # (two ranks used to wait forever in the collective close: the failed write is now agreed on
 # by every rank and the file abandoned); after room is made, --resume writes the same file as a
-# run that never ran out. Needs root for the mount: skipped (77) without it.
+# run that never ran out. Then disk full during the spool (a tmpfs with room for a unit or
+# two): the stage stops on every rank with exit 1 naming the disk's error, nothing is
+# quarantined (before: each unit was quarantined as bad data and a final cutouts.h5 with the
+# remaining stamps was written), and --resume after making room keeps the units done and gives
+# the same file. Needs root for the mount: skipped (77) without it.
 set -uo pipefail
 dhs="${DHS_EXE:?}"
 src="${DHS_SOURCE_DIR:?}"
@@ -45,6 +49,36 @@ for n in 1 2; do
     mpi 2 "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" --resume > "$tmp/r$n.log" 2>&1
   fi
   check "$n rank(s): --resume after making room: exit 0" [ $? = 0 ]
+  check "$n rank(s): ... the same cutouts.h5 as a run with room" same_group "$tmp/ref/cutouts.h5" "$run/cutouts.h5" stamps
+done
+
+# Disk full during the spool: room for about one unit's spool file (20 stamps, ~5.7 MB).
+for n in 1 2; do
+  rm -rf "${full:?}"/*
+  mount -o remount,size=9m "$full"
+  run="$full/s$n"
+  mkdir -p "$run" && cp "$tmp/ref/sample.h5" "$run/"
+  if [ "$n" = 1 ]; then
+    timeout -k 5 120 "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" > "$tmp/s$n.log" 2>&1
+  else
+    timeout -k 5 120 "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" 2 ${DHS_MPIEXEC_PREFLAGS//;/ } \
+      "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" > "$tmp/s$n.log" 2>&1
+  fi
+  rc=$?
+  check "$n rank(s), disk full in the spool: exit 1 (not 3: nothing quarantined; no crash, no hang)" [ "$rc" = 1 ]
+  check "$n rank(s): the stage stopped naming the disk's error and the spool file" \
+    grep -q "stage cutouts stopped: unit .*cannot write spool file.*No space left on device" "$tmp/s$n.log"
+  check "$n rank(s): no unit quarantined" bash -c "! grep -qE 'quarantined (unit|after)|[1-9][0-9]* quarantined' '$tmp/s$n.log'"
+  check "$n rank(s): no cutouts.h5 (or .partial) written" bash -c "[ ! -e '$run/cutouts.h5' ] && [ ! -e '$run/cutouts.h5.partial' ]"
+  mount -o remount,size=100m "$full"
+  if [ "$n" = 1 ]; then
+    "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" --resume > "$tmp/sr$n.log" 2>&1
+  else
+    mpi 2 "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" --resume > "$tmp/sr$n.log" 2>&1
+  fi
+  check "$n rank(s): --resume after making room: exit 0" [ $? = 0 ]
+  check "$n rank(s): ... the units spooled before the disk filled are kept" \
+    grep -qE "units planned, [1-9][0-9]* already done" "$tmp/sr$n.log"
   check "$n rank(s): ... the same cutouts.h5 as a run with room" same_group "$tmp/ref/cutouts.h5" "$run/cutouts.h5" stamps
 done
 finish
