@@ -83,6 +83,13 @@ public:
             std::size_t used = 0;
             const double d = std::stod(t, &used);
             if (used != t.size()) return false;
+            if constexpr (std::is_integral_v<T>) {
+                // Out of T's range (ZVAL1 = -4294967296 for an int, say) does not read as a T:
+                // converting it would be undefined (found by fuzzing under UBSan).
+                static_assert(std::is_signed_v<T>);
+                const double lo = static_cast<double>(std::numeric_limits<T>::min());  // -2^(bits-1)
+                if (!(d >= lo && d < -lo)) return false;
+            }
             *v = static_cast<T>(d);
         } catch (const std::exception&) {
             return false;
@@ -425,7 +432,8 @@ struct TileReader::Impl {
         for (int i = 1; i <= 4; ++i) {
             std::string zname;
             int v = 0;
-            if (!h.get(fmt::format("ZNAME{}", i), &zname) || !h.get(fmt::format("ZVAL{}", i), &v)) continue;
+            if (!h.get(fmt::format("ZNAME{}", i), &zname)) continue;
+            if (!h.get(fmt::format("ZVAL{}", i), &v)) return;  // a parameter that is no int: leave it to cfitsio
             if (zname == "BLOCKSIZE") block_size = v;
             if (zname == "BYTEPIX") bytepix = v;
             if (zname == "NOISEBIT") return;  // pre-2009 layout: leave it to cfitsio

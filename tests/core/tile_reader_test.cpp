@@ -594,5 +594,34 @@ TEST(TileReader, StructuralKeywordGivenTwiceIsRefusedBeforeCfitsio) {
     EXPECT_THROW(TileReader::open(path).read_box_int({0, 0, 4, 4}, ints), FitsError);
 }
 
+// Fuzz regression (tests/fuzz, fuzz_tile_reader under UBSan): TileReader's own header parser
+// converted ZVAL1 = -4294967296 to an int (undefined). A value out of range does not read as
+// one: the fast path is left to cfitsio, which answers for the file.
+TEST(TileReader, RiceParameterOutOfIntRangeLeavesTheFastPath) {
+    TempDir tmp("dhs-tile-reader-");
+    const long w = 40, h = 30;
+    CoaddCompression c;
+    c.tile_width = c.tile_height = 16;
+    const std::string path = tmp.file("img.fits.fz");
+    write_coadd_image(path, sky(w, h, 7), w, h, header(w, h), c);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::size_t at = bytes.find("ZVAL1   =", 2880);
+    ASSERT_NE(at, std::string::npos);
+    const std::string card = "ZVAL1   =          -4294967296";
+    bytes.replace(at, 80, card + std::string(80 - card.size(), ' '));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    try {
+        (void)TileReader::open(path);
+        ADD_FAILURE() << "ZVAL1 = -4294967296 was accepted";
+    } catch (const FitsError& e) {  // cfitsio's answer: "datatype conversion overflow"
+        EXPECT_THAT(e.what(), HasSubstr(path));
+        EXPECT_THAT(e.what(), HasSubstr("ZVAL1"));
+    }
+}
+
 }  // namespace
 }  // namespace dhs::fits
