@@ -185,9 +185,15 @@ Config Config::load_string(const std::string& yaml_text, const std::string& orig
     std::function<void(const YAML::Node&, const std::string&)> walk = [&](const YAML::Node& map,
                                                                           const std::string& prefix) {
         for (const auto& kv : map) {
+            int line = line_of(kv.first);
+            // A key that is a list or a mapping ("? [a, b]: 1") has no name: as<std::string>()
+            // would throw yaml-cpp's own exception past every caller (found by fuzzing).
+            if (!kv.first.IsScalar())
+                throw_config_error(prefix, origin, line,
+                                   fmt::format("a key must be a plain name, not a {}",
+                                               kv.first.IsSequence() ? "list" : kv.first.IsMap() ? "mapping" : "null"));
             std::string name = kv.first.as<std::string>();
             std::string key = prefix.empty() ? name : prefix + "." + name;
-            int line = line_of(kv.first);
             if (!seen.insert(key).second) throw_config_error(key, origin, line, "given twice");
             if (schema.find(key) != nullptr) {
                 c.assign(key, kv.second, origin, line);

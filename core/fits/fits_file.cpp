@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -126,6 +127,15 @@ void check_header_cards(const std::string& path) {
                 if (!kv) continue;
                 long long v = 0;
                 const auto& [k, text] = *kv;
+                // A tile size cfitsio reads as 0 ("0           16") it divides by (SIGFPE).
+                if (k.rfind("ZTILE", 0) == 0) {
+                    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+                    if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v <= 0)
+                        throw FitsError(path, hdu, "", 0,
+                                        fmt::format("cannot open as FITS: {} = '{}' in HDU {} is not a positive tile size",
+                                                    k, text, hdu),
+                                        "");
+                }
                 const bool number = std::sscanf(text.c_str(), "%lld", &v) == 1;
                 if (k == "BITPIX" && number) bitpix = v;
                 if (k == "NAXIS" && number) naxis = v;

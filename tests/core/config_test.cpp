@@ -147,6 +147,23 @@ TEST(Config, InvalidYamlIsAnError) {
     }
 }
 
+// Fuzz regression (tests/fuzz, fuzz_config): a key that is a list or a mapping made
+// YAML::Node::as<std::string>() throw yaml-cpp's TypedBadConversion past every caller (dhs
+// config ended in std::terminate). Now a ConfigError naming the file and line.
+TEST(Config, KeyThatIsAListOrMappingIsAConfigError) {
+    Schema s = test_schema();
+    for (const std::string text : {"? [a, b]\n: 1\n", "run:\n  ? {x: 1}\n  : 2\n", "? [run]\n: {seed: 3}\n"}) {
+        try {
+            Config::load_string(text, "keys.yaml", s);
+            FAIL() << "accepted: " << text;
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(e.file(), "keys.yaml");
+            EXPECT_GT(e.line(), 0);
+            EXPECT_NE(std::string(e.what()).find("plain name"), std::string::npos) << e.what();
+        }
+    }
+}
+
 TEST(Config, ResolvedYamlRoundTripsWithTheSameDigest) {
     Schema s = test_schema();
     auto a = Config::load_string(kGood, "good.yaml", s, {"sample.count=12"});

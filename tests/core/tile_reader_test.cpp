@@ -592,6 +592,24 @@ TEST(TileReader, StructuralKeywordGivenTwiceIsRefusedBeforeCfitsio) {
     }
     std::vector<std::int32_t> ints(16);
     EXPECT_THROW(TileReader::open(path).read_box_int({0, 0, 4, 4}, ints), FitsError);
+    // The same division from a tile size cfitsio reads as 0 ("0           16"): refused too.
+    write_coadd_image(path, sky(w, h, 6), w, h, header(w, h), c);
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::size_t z2 = bytes.find("ZTILE2  =", 2880);
+    ASSERT_NE(z2, std::string::npos);
+    const std::string zero = "ZTILE2  =       0           16";
+    bytes.replace(z2, 80, zero + std::string(80 - zero.size(), ' '));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    try {
+        (void)BrickImage::open(path);
+        ADD_FAILURE() << "ZTILE2 = '0           16' was accepted";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("ZTILE2"));
+        EXPECT_THAT(e.what(), HasSubstr("not a positive tile size"));
+    }
 }
 
 // Fuzz regression (tests/fuzz, fuzz_tile_reader under UBSan): TileReader's own header parser
