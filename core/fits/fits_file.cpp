@@ -79,6 +79,15 @@ bool structural(std::string_view k) {
     return false;
 }
 
+/// Keywords whose value must be a number: the HDU's shape and tile compression's.
+bool numeric(std::string_view k) {
+    static constexpr std::string_view prefixes[] = {"BITPIX", "NAXIS", "PCOUNT", "GCOUNT", "TFIELDS", "THEAP",
+                                                    "ZBITPIX", "ZNAXIS", "ZTILE", "ZVAL", "ZDITHER", "ZBLANK"};
+    for (const auto p : prefixes)
+        if (k.substr(0, p.size()) == p) return true;
+    return false;
+}
+
 void check_header_cards(const std::string& path) {
     gzFile g = gzopen(path.c_str(), "rb");  // reads a plain file as it is
     if (g == nullptr) return;
@@ -127,6 +136,22 @@ void check_header_cards(const std::string& path) {
                 if (!kv) continue;
                 long long v = 0;
                 const auto& [k, text] = *kv;
+                // A numeric keyword of the structure or of tile compression whose value is no
+                // number: cfitsio's conversion (ffc2j) overran its message buffer quoting a long
+                // one (abort: "buffer overflow detected").
+                if (numeric(k)) {
+                    double d = 0;
+                    std::string t(text);
+                    for (char& ch : t)
+                        if (ch == 'D' || ch == 'd') ch = 'E';
+                    const char* b = t.data() + (t.size() > 0 && t[0] == '+' ? 1 : 0);
+                    const auto r = std::from_chars(b, t.data() + t.size(), d);
+                    if (r.ec != std::errc() || r.ptr != t.data() + t.size())
+                        throw FitsError(path, hdu, "", 0,
+                                        fmt::format("cannot open as FITS: {} in HDU {} (card {}) is not a number",
+                                                    k, hdu, card_no + 1),
+                                        "");
+                }
                 // A tile size cfitsio reads as 0 ("0           16") it divides by (SIGFPE).
                 if (k.rfind("ZTILE", 0) == 0) {
                     const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
