@@ -6,7 +6,9 @@
 # sanitizer report, a leak, a timeout (> 2 s for one input) or out-of-memory, naming the input
 # that did it (replay: BUILD_DIR/tests/fuzz/fuzz_<harness> INPUT).
 #
-#   scripts/fuzz.sh [SECONDS] [--build-dir DIR]     # default: 60 s each, ./build-fuzz
+#   scripts/fuzz.sh [SECONDS] [--build-dir DIR] [--runs N]   # default: 60 s each, ./build-fuzz
+#   (--runs N: N inputs per harness from a fixed libFuzzer seed instead of SECONDS: the same
+#   inputs on every machine, so a CI failure is a regression, not a new find by chance)
 #
 # Seeds: tests/fuzz/make_seeds.cpp's small files, a small mock sky (`dhs mock-sky`, when a dhs
 # binary is found: $DHS_EXE, else ./build/apps/dhs/dhs), the real files of
@@ -18,11 +20,13 @@ set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds=60
+runs_limit=""  # --runs N: N inputs per harness from a fixed seed (-seed=1), the same every time (CI)
 build_dir="$repo/build-fuzz"
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --runs) runs_limit="$2"; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     [0-9]*) seconds="$1"; shift ;;
     *) echo "fuzz.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -226,7 +230,9 @@ for h in "${harnesses[@]}"; do
   corpus="$build_dir/fuzz-corpus/$h"
   mkdir -p "$corpus"
   log="$build_dir/fuzz-$h.log"
-  args=(-max_total_time="$seconds" -timeout=2 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len="${max_len[$h]}"
+  limit=(-max_total_time="$seconds")
+  [ -n "$runs_limit" ] && limit=(-runs="$runs_limit" -seed=1)
+  args=("${limit[@]}" -timeout=2 -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len="${max_len[$h]}"
         -print_final_stats=1 -artifact_prefix="$artifacts/$h-")
   [ -n "${dict[$h]:-}" ] && args+=(-dict="$dicts/${dict[$h]}.dict")
   timeout --kill-after=30 $((seconds + 300)) "$bin/fuzz_$h" "${args[@]}" "$corpus" "$seeds/$h" >"$log" 2>&1
