@@ -68,7 +68,7 @@ void whole_unit(benchmark::State& state) {
     (void)s::load_inputs(p);
     dhs::fits::SweepReader r(g_sweep);
     dhs::engine::WorkUnit u;
-    u.payload = nlohmann::json{{"path", g_sweep}, {"begin", 0}, {"end", r.num_rows()}}.dump();
+    u.payload = nlohmann::json{{"path", g_sweep}, {"begin", 0}, {"end", r.num_rows()}, {"file_index", 0}}.dump();
     std::int64_t rows = 0;
     for (auto _ : state) {
         auto out = s::process_unit(u, p);
