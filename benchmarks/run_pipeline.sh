@@ -116,8 +116,8 @@ for n in ranks:
         else:  # a collective stage: no units, spool or gather
             c = [x for x in COLLECTIVE.finditer(text) if x.group(1) == stage]
             total = secs(c[-1].group(2)) if c else wall
-            engine = wall - total
-            fixed = wall - total
+            engine = max(0.0, wall - total)  # its log gives whole seconds
+            fixed = engine
         what, count = work(run, stage)
         # fixed: what does not grow with the work (process start, plan, reduce), for the projection
         rows.setdefault(stage, {})[n] = dict(wall=wall, stage_seconds=total, engine_seconds=engine, fixed_seconds=fixed,

@@ -54,16 +54,15 @@ def project(stages, nodes, cores, train_scale):
         r1 = runs.get("1")
         if r1 is None or r1["count"] <= 0:
             continue
-        f = r1.get("fixed_seconds", 0.0)
+        f = max(0.0, r1.get("fixed_seconds", 0.0))
         c = max(r1["wall"] - f, 1e-9) / r1["count"]        # core-seconds per item, 1 rank
         e = 1.0
         if "2" in runs:
             r2 = runs["2"]
             e = min(1.0, c * r2["count"] / (2 * max(r2["wall"] - r2.get("fixed_seconds", 0.0), 1e-9)))
         if stage == "train":
-            items, per_unit, min_units = r1["count"] * train_scale, r1["count"] * train_scale, 0
-            units = 1                                      # data-parallel learners: modelled as one step
-            ranks = nodes * cores
+            items = r1["count"] * train_scale
+            ranks = units = nodes * cores                  # data-parallel learners: every rank a learner
         else:
             items, per_unit, min_units = DR10[stage]
             units = max(math.ceil(items / per_unit), min_units)
