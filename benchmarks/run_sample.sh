@@ -155,14 +155,18 @@ time_runs() {
     R_STAGE=$("$PY" -c "print(min($R_STAGE, $(stage_s "$run.log")))")
   done
 }
+# ranks_runs N NAME: time_runs NAME on N ranks (mpirun when N > 1).
+ranks_runs() {
+  local launch=()
+  [ "$1" -gt 1 ] && launch=(mpirun -n "$1" --oversubscribe --bind-to none)
+  time_runs "$2" "${launch[@]}" --
+}
 DHS_BEST=()
 DHS_CPU=()
 DHS_STAGE=()
 for n in 1 2; do
   echo "== dhs, $n rank(s) [$(wait_quiet)]: dhs run $CFG --stages sample" | tee -a "$LOG"
-  launch=()
-  [ "$n" -gt 1 ] && launch=(mpirun -n "$n" --oversubscribe --bind-to none)
-  time_runs "sample-run-n$n" "${launch[@]}" --
+  ranks_runs "$n" "sample-run-n$n"
   grep -A30 "sample: strata" "$OUT/sample-run-n$n.log" | sed -n '1,20p' >> "$LOG"
   DHS_BEST+=("$R_WALL")
   DHS_CPU+=("$R_CPU")
@@ -176,9 +180,7 @@ sed "s|sweep_files: \[.*\]|sweep_files: [$DATA/sweep-synth-copy0.fits, $DATA/swe
 FOUR=()
 for n in 1 2; do
   echo "== dhs, 4M rows (4 files), $n rank(s) [$(wait_quiet)]" | tee -a "$LOG"
-  launch=()
-  [ "$n" -gt 1 ] && launch=(mpirun -n "$n" --oversubscribe --bind-to none)
-  time_runs "sample-4m-n$n" "${launch[@]}" --
+  ranks_runs "$n" "sample-4m-n$n"
   FOUR+=("$R_WALL")
 done
 CFG=$CFG1

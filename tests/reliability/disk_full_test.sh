@@ -27,27 +27,28 @@ args=(--set "survey.root=$tmp/mock" --set cutouts.unit_targets=20)
 check "the reference cutouts.h5 needs more than half the tmpfs (else the test proves nothing)" \
   [ "$(stat -c %s "$tmp/ref/cutouts.h5")" -gt $((14 * 1024 * 1024)) ]
 
+# run_cutouts N RUN LOG [ARGS...]: the cutouts stage into RUN on N ranks (bounded: a hang fails).
+run_cutouts() {
+  local n=$1 run=$2 log=$3
+  shift 3
+  local launch=()
+  [ "$n" -gt 1 ] && launch=("${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" "$n" ${DHS_MPIEXEC_PREFLAGS//;/ })
+  timeout -k 5 120 "${launch[@]}" "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" "$@" \
+    > "$log" 2>&1
+}
+
 for n in 1 2; do
   mount -o remount,size=28m "$full"
   rm -rf "${full:?}"/*
   run="$full/n$n"
   mkdir -p "$run" && cp "$tmp/ref/sample.h5" "$run/"
-  if [ "$n" = 1 ]; then
-    timeout -k 5 120 "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" > "$tmp/n$n.log" 2>&1
-  else
-    timeout -k 5 120 "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" 2 ${DHS_MPIEXEC_PREFLAGS//;/ } \
-      "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" > "$tmp/n$n.log" 2>&1
-  fi
+  run_cutouts "$n" "$run" "$tmp/n$n.log"
   rc=$?
   check "$n rank(s), disk full: exit 1 (not 139: no crash; not 124: no hang)" [ "$rc" = 1 ]
   check "$n rank(s): the disk's error named" grep -q "No space left on device" "$tmp/n$n.log"
   check "$n rank(s): no cutouts.h5 that looks complete" [ ! -e "$run/cutouts.h5" ]
   mount -o remount,size=100m "$full"
-  if [ "$n" = 1 ]; then
-    "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" --resume > "$tmp/r$n.log" 2>&1
-  else
-    mpi 2 "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" --resume > "$tmp/r$n.log" 2>&1
-  fi
+  run_cutouts "$n" "$run" "$tmp/r$n.log" --resume
   check "$n rank(s): --resume after making room: exit 0" [ $? = 0 ]
   check "$n rank(s): ... the same cutouts.h5 as a run with room" same_group "$tmp/ref/cutouts.h5" "$run/cutouts.h5" stamps
 done
@@ -58,12 +59,7 @@ for n in 1 2; do
   mount -o remount,size=9m "$full"
   run="$full/s$n"
   mkdir -p "$run" && cp "$tmp/ref/sample.h5" "$run/"
-  if [ "$n" = 1 ]; then
-    timeout -k 5 120 "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" > "$tmp/s$n.log" 2>&1
-  else
-    timeout -k 5 120 "${MPIEXEC_EXECUTABLE:-mpiexec}" "${MPIEXEC_NUMPROC_FLAG:--n}" 2 ${DHS_MPIEXEC_PREFLAGS//;/ } \
-      "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" > "$tmp/s$n.log" 2>&1
-  fi
+  run_cutouts "$n" "$run" "$tmp/s$n.log"
   rc=$?
   check "$n rank(s), disk full in the spool: exit 1 (not 3: nothing quarantined; no crash, no hang)" [ "$rc" = 1 ]
   check "$n rank(s): the stage stopped naming the disk's error and the spool file" \
@@ -71,11 +67,7 @@ for n in 1 2; do
   check "$n rank(s): no unit quarantined" bash -c "! grep -qE 'quarantined (unit|after)|[1-9][0-9]* quarantined' '$tmp/s$n.log'"
   check "$n rank(s): no cutouts.h5 (or .partial) written" bash -c "[ ! -e '$run/cutouts.h5' ] && [ ! -e '$run/cutouts.h5.partial' ]"
   mount -o remount,size=100m "$full"
-  if [ "$n" = 1 ]; then
-    "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" --resume > "$tmp/sr$n.log" 2>&1
-  else
-    mpi 2 "$dhs" run "$src/configs/demo.yaml" --out "$run" --stages cutouts "${args[@]}" --resume > "$tmp/sr$n.log" 2>&1
-  fi
+  run_cutouts "$n" "$run" "$tmp/sr$n.log" --resume
   check "$n rank(s): --resume after making room: exit 0" [ $? = 0 ]
   check "$n rank(s): ... the units spooled before the disk filled are kept" \
     grep -qE "units planned, [1-9][0-9]* already done" "$tmp/sr$n.log"
