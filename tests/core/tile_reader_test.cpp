@@ -561,6 +561,23 @@ TEST(TileReader, GzipTileInflatingBeyondItsPixelsIsAnError) {
     EXPECT_EQ(std::memcmp(&out[0], &px[20 * w + 20], sizeof(float)), 0);
 }
 
+// Writes a tile-compressed coadd of sky(w, h, seed) to `path`, then puts `card` (padded to 80
+// bytes) in place of the card of the compressed HDU that starts with `key`: a header broken on
+// purpose, as the fuzzers found them.
+void write_with_card(const std::string& path, long w, long h, const CoaddCompression& c, int seed,
+                     const std::string& key, const std::string& card) {
+    write_coadd_image(path, sky(w, h, seed), w, h, header(w, h), c);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::size_t at = bytes.find(key, 2880);
+    ASSERT_NE(at, std::string::npos) << key;
+    bytes.replace(at, 80, card + std::string(80 - card.size(), ' '));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
 // Fuzz regression (tests/fuzz, fuzz_tile_reader: SIGFPE in cfitsio's
 // imcomp_get_compressed_image_par): a second ZTILE1 card ('BLOCKSIZE', a mutated ZNAME1)
 // after ZCMPTYPE. cfitsio looks keywords up from the last card it read, took that one and
@@ -572,17 +589,7 @@ TEST(TileReader, StructuralKeywordGivenTwiceIsRefusedBeforeCfitsio) {
     CoaddCompression c;
     c.tile_width = c.tile_height = 16;
     const std::string path = tmp.file("img.fits.fz");
-    write_coadd_image(path, sky(w, h, 6), w, h, header(w, h), c);
-    std::string bytes;
-    {
-        std::ifstream in(path, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    const std::size_t at = bytes.find("BUNIT   =", 2880);
-    ASSERT_NE(at, std::string::npos);
-    const std::string card = "ZTILE1  = 'BLOCKSIZE'";
-    bytes.replace(at, 80, card + std::string(80 - card.size(), ' '));
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    write_with_card(path, w, h, c, 6, "BUNIT   =", "ZTILE1  = 'BLOCKSIZE'");
     try {
         (void)BrickImage::open(path);
         ADD_FAILURE() << "a second ZTILE1 was accepted";
@@ -593,16 +600,7 @@ TEST(TileReader, StructuralKeywordGivenTwiceIsRefusedBeforeCfitsio) {
     std::vector<std::int32_t> ints(16);
     EXPECT_THROW(TileReader::open(path).read_box_int({0, 0, 4, 4}, ints), FitsError);
     // The same division from a tile size cfitsio reads as 0 ("0           16"): refused too.
-    write_coadd_image(path, sky(w, h, 6), w, h, header(w, h), c);
-    {
-        std::ifstream in(path, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    const std::size_t z2 = bytes.find("ZTILE2  =", 2880);
-    ASSERT_NE(z2, std::string::npos);
-    const std::string zero = "ZTILE2  =       0           16";
-    bytes.replace(z2, 80, zero + std::string(80 - zero.size(), ' '));
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    write_with_card(path, w, h, c, 6, "ZTILE2  =", "ZTILE2  =       0           16");
     try {
         (void)BrickImage::open(path);
         ADD_FAILURE() << "ZTILE2 = '0           16' was accepted";
@@ -610,16 +608,7 @@ TEST(TileReader, StructuralKeywordGivenTwiceIsRefusedBeforeCfitsio) {
         EXPECT_THAT(e.what(), HasSubstr("ZTILE2"));
     }
     // A long string as ZNAXIS1: cfitsio's ffc2j overran its message buffer quoting it (abort).
-    write_coadd_image(path, sky(w, h, 6), w, h, header(w, h), c);
-    {
-        std::ifstream in(path, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    const std::size_t n1 = bytes.find("ZNAXIS1 =", 2880);
-    ASSERT_NE(n1, std::string::npos);
-    const std::string text = "ZNAXIS1 = '" + std::string(66, 'x') + "'";
-    bytes.replace(n1, 80, text + std::string(80 - text.size(), ' '));
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    write_with_card(path, w, h, c, 6, "ZNAXIS1 =", "ZNAXIS1 = '" + std::string(66, 'x') + "'");
     try {
         (void)BrickImage::open(path);
         ADD_FAILURE() << "a string ZNAXIS1 was accepted";
@@ -638,17 +627,7 @@ TEST(TileReader, RiceParameterOutOfIntRangeLeavesTheFastPath) {
     CoaddCompression c;
     c.tile_width = c.tile_height = 16;
     const std::string path = tmp.file("img.fits.fz");
-    write_coadd_image(path, sky(w, h, 7), w, h, header(w, h), c);
-    std::string bytes;
-    {
-        std::ifstream in(path, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    const std::size_t at = bytes.find("ZVAL1   =", 2880);
-    ASSERT_NE(at, std::string::npos);
-    const std::string card = "ZVAL1   =          -4294967296";
-    bytes.replace(at, 80, card + std::string(80 - card.size(), ' '));
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    write_with_card(path, w, h, c, 7, "ZVAL1   =", "ZVAL1   =          -4294967296");
     try {
         (void)TileReader::open(path);
         ADD_FAILURE() << "ZVAL1 = -4294967296 was accepted";
