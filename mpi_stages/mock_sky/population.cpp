@@ -12,6 +12,7 @@
 #include <numbers>
 #include <random>
 
+#include "core/error.hpp"
 #include "kernels/sampling/photometry.hpp"
 #include "kernels/rendering/psf.hpp"
 #include "mpi_stages/mock_sky/mock_sky.hpp"
@@ -393,10 +394,16 @@ private:
         return ra >= b.ra1 && ra < b.ra2 && dec >= b.dec1 && dec < b.dec2;
     }
     std::array<double, 2> position(double keep_out_arcsec) {
-        for (;;) {
+        // Bounded: on an image too small for the calibration star's keep-out there is no such
+        // position, and an unbounded draw never returned (image_size 200 hung for minutes).
+        constexpr int kTries = 100000;
+        for (int tries = 0; tries < kTries; ++tries) {
             const double ra = rng_.u(ra_lo_, ra_hi_), dec = rng_.u(dec_lo_, dec_hi_);
             if (clear_of_calib(ra, dec, keep_out_arcsec)) return std::array<double, 2>{ra, dec};
         }
+        throw Error(fmt::format("mock sky, brick {}: no position clear of the calibration star by {:.0f}\" in {} draws: "
+                                "mock_sky.image_size ({} px) is too small for it",
+                                d_.brick.name, 15.0 + keep_out_arcsec, kTries, grid_.width));
     }
     // A position 20-45 px inside one edge (side 0..3) of the brick's area on the coadd: the image
     // edge where the primary area reaches it (smaller test images), else the primary boundary
