@@ -10,6 +10,9 @@
 // objects lie near brick edges; mock_sky.h5 /objects holds every truth column.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -98,6 +101,23 @@ dhs::Table all_sweeps(const fs::path& root, const std::vector<std::string>& colu
         else all.append(t);
     }
     return all;
+}
+
+// An image too small for the calibration star's keep-out used to loop forever drawing positions
+// (image_size 200): now the bricks fail at once, naming the key; the command does not hang.
+TEST(MockSkyTooSmall, AnImageWithNoRoomForItsObjectsFailsNamingImageSize) {
+    const fs::path out = fs::temp_directory_path() / ("dhs-mock-small-" + std::to_string(::getpid()));
+    const fs::path log = out.string() + ".log";
+    const int rc = std::system(("timeout 60 " + kDhs + " mock-sky --out " + out.string() + " --config " + kConfig +
+                                " --set mock_sky.image_size=200 > " + log.string() + " 2>&1")
+                                   .c_str());
+    EXPECT_NE(rc, 0);
+    EXPECT_NE(WEXITSTATUS(rc), 124) << "timed out: the draw hangs again";
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("mock_sky.image_size (200 px) is too small"), std::string::npos) << text;
+    fs::remove_all(out);
+    fs::remove(log);
 }
 
 TEST_F(MockSky, SameFilesForOneAndTwoRanks) {
