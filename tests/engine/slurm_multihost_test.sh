@@ -24,13 +24,7 @@ t0=$SECONDS
 PATH="$PATH:/usr/sbin:/sbin"
 say() { echo "slurm_multihost_test: $*"; }
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_support.sh"  # pid_of stop_pid slurm_stop start_munge pick_port job_field ...
-budget=240  # seconds for the whole test (ctest's TIMEOUT is 300): every wait is cut to what is left
-left() {  # left MAX: seconds to allow the next wait, at most MAX, at least 1
-  local l=$((budget - (SECONDS - t0)))
-  [ "$l" -gt "$1" ] && l=$1
-  [ "$l" -lt 1 ] && l=1
-  echo "$l"
-}
+budget=240  # seconds for the whole test (ctest's TIMEOUT is 300): every wait is cut to what is left (left)
 
 # An outer Slurm job's variables must not leak into this cluster's commands.
 for v in $(compgen -e | grep '^SLURM_' || true); do unset "$v"; done

@@ -18,6 +18,12 @@ slurm_install_packages() {
       timeout 120 apt-get install -y -q --no-install-recommends "${pkgs[@]}"; }
 }
 
+left() {  # left MAX: seconds to allow the next wait (the caller's budget from t0), at most MAX, at least 1
+  local l=$((budget - (SECONDS - t0)))
+  [ "$l" -gt "$1" ] && l=$1
+  [ "$l" -lt 1 ] && l=1
+  echo "$l"
+}
 pid_of() { [ -s "$1" ] && cat "$1" 2>/dev/null; }
 stop_pid() {  # stop_pid NAME PID: TERM, up to 10 s, then KILL
   local name="$1" pid="$2"

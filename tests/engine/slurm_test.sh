@@ -29,13 +29,7 @@ check() {  # check NAME CONDITION-COMMAND...
 }
 say() { echo "slurm_test: $*"; }
 source "$(dirname "${BASH_SOURCE[0]}")/slurm_support.sh"  # pid_of stop_pid slurm_stop start_munge pick_port job_field ...
-budget=240  # seconds for the whole test (ctest's TIMEOUT is 300): every wait is cut to what is left
-left() {  # left MAX: seconds to allow the next wait, at most MAX, at least 1
-  local l=$((budget - (SECONDS - t0)))
-  [ "$l" -gt "$1" ] && l=$1
-  [ "$l" -lt 1 ] && l=1
-  echo "$l"
-}
+budget=240  # seconds for the whole test (ctest's TIMEOUT is 300): every wait is cut to what is left (left)
 finish() {  # print the summary and exit with its status
   echo "$pass passed, $fails failed ($((SECONDS - t0)) s)"
   [ "$fails" = 0 ] && exit 0
