@@ -3,11 +3,15 @@
 #include <boost/algorithm/string.hpp>
 #include <boost/program_options.hpp>
 
+#include <fmt/format.h>
+
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
 #include "apps/dhs/commands.hpp"
 #include "core/engine/run_dir.hpp"
+#include "core/error.hpp"
 #include "core/engine/runner.hpp"
 #include "mpi_stages/common/sections.hpp"
 #include "mpi_stages/registry.hpp"
@@ -23,6 +27,7 @@ struct Parsed {
     engine::RunOptions options;
     std::vector<std::string> sets;
     bool dry_run = false;
+    std::string json;  ///< dhs plan --json FILE
     bool help = false;
     std::string help_text;
 };
@@ -35,6 +40,8 @@ Parsed parse(const std::vector<std::string>& args, const std::string& log_level,
         "stages", po::value<std::string>(), "comma-separated stages (default: run.stages, else the whole pipeline)")(
         "set", po::value<std::vector<std::string>>()->composing(), "override: section.key=value (repeatable)")(
         "log-level", po::value<std::string>(), "trace, debug, info, warn or error (default: run.log_level)");
+    if (is_plan)
+        opts.add_options()("json", po::value<std::string>(), "also write the plan as JSON to this file (for scripts)");
     if (!is_plan)
         opts.add_options()("resume", "continue the run in --out: finished units and stages are skipped")(
             "dry-run", "print the plan (as dhs plan) and process nothing");
@@ -61,6 +68,7 @@ Parsed parse(const std::vector<std::string>& args, const std::string& log_level,
     if (vm.count("set")) p.sets = vm["set"].as<std::vector<std::string>>();
     p.options.resume = vm.count("resume") > 0;
     p.dry_run = vm.count("dry-run") > 0;
+    if (vm.count("json")) p.json = vm["json"].as<std::string>();
     p.options.log_level = vm.count("log-level") ? vm["log-level"].as<std::string>() : log_level;
     std::string cl = program + (is_plan ? " plan" : " run");
     for (const auto& a : args) cl += " " + a;
@@ -77,7 +85,13 @@ int plan_or_run(const std::vector<std::string>& args, Context& ctx, bool is_plan
     auto cfg = config::Config::load_file(p.config, stages::pipeline_schema(), p.sets);
     const auto& reg = stages::pipeline_registry();
     if (is_plan || p.dry_run) {
-        print_rank0(ctx, engine::plan_report(ctx.comm, reg, cfg, p.options));
+        const auto report = engine::plan_report(ctx.comm, reg, cfg, p.options);
+        print_rank0(ctx, report.text);
+        if (!p.json.empty() && ctx.comm.rank() == 0) {
+            std::ofstream out(p.json, std::ios::trunc);
+            out << report.json << "\n";
+            if (!out.flush()) throw Error(fmt::format("dhs plan: cannot write --json '{}'", p.json));
+        }
         return exit_ok;
     }
     try {

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/mpi/comm.hpp"
 
@@ -24,6 +26,21 @@ std::int64_t Stage::memory_per_unit(const WorkUnit& unit, const StageContext& ct
         for (const auto& c : g.schema.columns())
             bytes_per_row += static_cast<std::int64_t>(c.cell_size() * (c.dtype() == DType::string ? 32 : dtype_size(c.dtype())));
     return 2 * unit.rows_out * bytes_per_row;
+}
+
+std::optional<StageEstimate> Stage::estimate(const StageContext& ctx, const PlanEstimates&,
+                                             const std::vector<WorkUnit>* plan) const {
+    if (plan == nullptr) return std::nullopt;
+    StageEstimate e;
+    e.units = static_cast<double>(plan->size());
+    const auto groups = output_groups(ctx);
+    for (const auto& u : *plan) {
+        e.bytes_in += static_cast<double>(u.bytes_in);
+        if (!groups.empty()) e.rows[groups.front().name] += static_cast<double>(u.rows_out);
+        e.memory_per_unit = std::max(e.memory_per_unit, memory_per_unit(u, ctx));
+    }
+    e.basis = "the plan";
+    return e;
 }
 
 void StageRegistry::add(const std::string& name, const std::string& summary, Factory factory, ConfigDeclarer declare,

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/engine/gather.hpp"
+#include "core/engine/plan_table.hpp"
 #include "core/engine/progress.hpp"
 #include "core/engine/run_dir.hpp"
 #include "core/engine/scheduler.hpp"
@@ -557,24 +558,41 @@ int run_pipeline(const mpi::Comm& comm, const StageRegistry& registry, const con
     return quarantined > 0 ? 3 : 0;
 }
 
-std::string plan_report(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
-                        const RunOptions& options) {
+namespace {
+// A stage's output groups; none when they depend on inputs that are missing (the estimate then
+// gives its bytes written itself).
+std::vector<OutputGroup> output_groups_or_none(const Stage& stage, const StageContext& ctx) {
+    try {
+        return stage.output_groups(ctx);
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+}  // namespace
+
+PlanReport plan_report(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
+                       const RunOptions& options) {
     const auto names = stages_to_run(registry, config, options);
     StageContext ctx{config, fs::absolute(options.run_dir).lexically_normal().string(), config.get_int("run.seed")};
     check_stage_configs(registry, names, ctx);
-    const int in_flight = static_cast<int>(config.get_int("run.units_in_flight"));
-    const std::int64_t gather_buffer = config.get_int("run.gather_buffer_mb") << 20;
-    auto human = [](double b) {
-        const char* u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-        int i = 0;
-        while (b >= 1024 && i < 5) {
-            b /= 1024;
-            ++i;
+    PlanTable table(comm.size(), ctx.run_dir, static_cast<int>(config.get_int("run.units_in_flight")),
+                    config.get_int("run.gather_buffer_mb") << 20);
+    PlanEstimates estimates;  // rank 0's
+    // Rank 0 estimates; its failure is reported in the table (not thrown), as a plan's is.
+    auto estimate = [&](const Stage& stage, const std::vector<WorkUnit>* plan, std::string& why) {
+        std::optional<StageEstimate> e;
+        if (comm.rank() != 0) return e;
+        try {
+            e = stage.estimate(ctx, estimates, plan);
+            if (e) {
+                e->estimated = e->estimated || plan == nullptr;
+                estimates[stage.name()] = *e;
+            }
+        } catch (const std::exception& ex) {
+            why += fmt::format(" (no estimate either: {})", util::to_valid_utf8(ex.what()));
         }
-        return fmt::format("{:.1f} {}", b, u[i]);
+        return e;
     };
-    std::string out = fmt::format("plan for {} ranks into {}\n{:<12} {:>9} {:>12} {:>12} {:>12} {:>12} {:>14}\n", comm.size(),
-                                  ctx.run_dir, "stage", "units", "cost", "read", "rows out", "write", "memory/rank");
     for (const auto& name : names) {
         auto stage = registry.create(name);
         if (const auto* collective = dynamic_cast<const CollectiveStage*>(stage.get())) {
@@ -584,35 +602,26 @@ std::string plan_report(const mpi::Comm& comm, const StageRegistry& registry, co
             } catch (const Error& e) {
                 text = fmt::format("not plannable yet: {}\n", e.what());
             }
-            out += fmt::format("{:<12} collective stage (rank groups, no work units):\n{}", name, text);
+            table.add_collective(name, text);
             continue;
         }
         std::vector<WorkUnit> plan;
+        std::string why;
+        bool planned = true;
         try {
             plan = collective_plan(comm, *stage, ctx);
         } catch (const Error& e) {
-            out += fmt::format("{:<12} not plannable yet: {}\n", name, e.what());
-            continue;
+            planned = false;
+            why = e.what();
         }
-        double cost = 0, bytes_in = 0, rows = 0, max_mem = 0;
-        for (const auto& u : plan) {
-            cost += u.cost;
-            bytes_in += static_cast<double>(u.bytes_in);
-            rows += static_cast<double>(u.rows_out);
-            max_mem = std::max(max_mem, static_cast<double>(stage->memory_per_unit(u, ctx)));
-        }
-        double bytes_per_row = 0;
-        for (const auto& g : stage->output_groups(ctx))
-            for (const auto& c : g.schema.columns())
-                bytes_per_row += static_cast<double>(c.cell_size() * (c.dtype() == DType::string ? 24 : dtype_size(c.dtype())));
-        double groups = std::max<std::size_t>(1, stage->output_groups(ctx).size());
-        double bytes_out = rows * bytes_per_row / groups;
-        out += fmt::format("{:<12} {:>9} {:>12.4g} {:>12} {:>12.4g} {:>12} {:>14}\n", name, plan.size(), cost,
-                           human(bytes_in), rows, human(bytes_out),
-                           human(max_mem * in_flight + static_cast<double>(gather_buffer)));
+        const auto e = estimate(*stage, planned ? &plan : nullptr, why);
+        if (comm.rank() != 0) continue;
+        if (e)
+            table.add(name, *e, output_groups_or_none(*stage, ctx));
+        else
+            table.add_unplannable(name, why);
     }
-    out += "memory/rank = units in flight x the largest unit's estimate + the gather buffer (run.gather_buffer_mb)\n";
-    return out;
+    return {table.text(), comm.rank() == 0 ? table.json().dump(1) : ""};
 }
 
 }  // namespace dhs::engine

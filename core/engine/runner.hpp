@@ -30,10 +30,16 @@ struct RunOptions {
 int run_pipeline(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
                  const RunOptions& options);
 
-/// @brief The work plan as a text table (units, cost, bytes in/out, memory per rank) without
-/// processing anything. Collective; the text is returned on rank 0.
-std::string plan_report(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
-                        const RunOptions& options);
+/// @brief The work plan of each stage (units, bytes in/out, rows per output group, memory per
+/// rank), without processing anything: planned where the stage's inputs exist, else estimated
+/// from the earlier stages' figures (Stage::estimate), and marked so.
+struct PlanReport {
+    std::string text;   ///< the table (plan_table.hpp)
+    std::string json;   ///< the same as JSON (PlanTable::json)
+};
+/// @brief The plan report. Collective; the report is filled on rank 0 only.
+PlanReport plan_report(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
+                       const RunOptions& options);
 
 /// @brief The stages a run executes: options.stages, else run.stages, else every available
 /// stage in registry order. @throws Error for an unknown or unavailable stage name.

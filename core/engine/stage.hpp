@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,6 +57,26 @@ struct StageContext {
     ServiceClient* service = nullptr;
 };
 
+/// @brief What `dhs plan` expects a stage to produce: from its plan where it can plan, else
+/// estimated from the config and the earlier stages' estimates (their inputs do not exist yet).
+struct StageEstimate {
+    double units = 0;                     ///< work units
+    std::map<std::string, double> rows;   ///< expected rows per output group
+    double bytes_in = 0;                  ///< bytes read
+    double bytes_out = -1;                ///< bytes written; < 0: from the rows and the output groups
+    std::int64_t memory_per_unit = 0;     ///< peak bytes of the largest unit
+    std::map<std::string, double> quantities;  ///< other figures later stages use (e.g. footprint_bricks)
+    bool estimated = false;               ///< true: not from a plan (inputs missing)
+    std::string basis;                    ///< one line: what the figures rest on
+    /// @brief Rows of `group`, or 0.
+    double rows_of(const std::string& group) const {
+        const auto it = rows.find(group);
+        return it == rows.end() ? 0.0 : it->second;
+    }
+};
+/// @brief The estimates of the stages before, by stage name.
+using PlanEstimates = std::map<std::string, StageEstimate>;
+
 class Stage {
 public:
     virtual ~Stage() = default;
@@ -80,6 +101,12 @@ public:
     virtual void reduce(const StageContext& ctx, const mpi::Comm& comm, const std::string& path) const;
     /// @brief Peak memory one unit needs, in bytes (for `dhs plan`). Default: 2x its output.
     virtual std::int64_t memory_per_unit(const WorkUnit& unit, const StageContext& ctx) const;
+    /// @brief For `dhs plan`: what the stage will produce. `plan` is its plan when it could be
+    /// made (null when an input of an earlier stage is missing); `earlier` holds the estimates of
+    /// the stages before it in the run. Runs on rank 0. Default: from the plan alone (units, bytes
+    /// in, memory per unit, all rows_out in the first output group), nothing without one.
+    virtual std::optional<StageEstimate> estimate(const StageContext& ctx, const PlanEstimates& earlier,
+                                                  const std::vector<WorkUnit>* plan) const;
     /// @brief Checks the stage's parameters (the config alone) before anything is created: the
     /// engine calls it for every stage of a run, on every rank, before it touches the run
     /// directory, so a bad value stops the run with exit code 2 and nothing written.

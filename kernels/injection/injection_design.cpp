@@ -161,6 +161,21 @@ std::int64_t controls_per_cell(std::int64_t per_cell, double f) {
     return std::llround(static_cast<double>(per_cell) * f / (1.0 - f));
 }
 
+std::int64_t tasks_per_cell(const DesignSpec& spec) {
+    if (spec.grid == GridKind::prior) return spec.n_tasks + controls_per_cell(spec.n_tasks, spec.control_fraction);
+    return spec.per_cell + controls_per_cell(spec.per_cell, spec.control_fraction);
+}
+
+std::int64_t full_design_size(const DesignSpec& spec) {
+    switch (spec.grid) {
+        case GridKind::selection_function: return tasks_per_cell(spec) * spec.bins.cells();
+        case GridKind::grid_small:
+        case GridKind::sota: return tasks_per_cell(spec) * static_cast<std::int64_t>(spec.params.size());
+        case GridKind::prior: return tasks_per_cell(spec);
+    }
+    return 0;
+}
+
 double uniform01(std::uint64_t seed, std::int64_t task_id, std::uint64_t stream) {
     std::uint64_t h = splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(task_id) + 0x632BE59BD9B4E019ull));
     h = splitmix64(h + splitmix64(stream * 0xD1B54A32D192ED03ull + 1));
@@ -187,13 +202,7 @@ TaskDesigner::TaskDesigner(const DesignSpec& spec, std::span<const HostKey> host
         by_bin_[hosts[i].bin].push_back(h);  // ascending: pools are sorted
         by_bin_split_[{hosts[i].bin, hosts[i].split}].push_back(h);
     }
-    const std::int64_t n_ctrl = controls_per_cell(spec.per_cell, spec.control_fraction);
-    switch (spec.grid) {
-        case GridKind::selection_function:
-        case GridKind::grid_small:
-        case GridKind::sota: per_ = spec.per_cell + n_ctrl; break;
-        case GridKind::prior: per_ = spec.n_tasks + controls_per_cell(spec.n_tasks, spec.control_fraction); break;
-    }
+    per_ = injection::tasks_per_cell(spec);
     if (spec.grid != GridKind::selection_function) return;
     cell_source_bin_.assign(static_cast<std::size_t>(g.host_bins()), -1);
     for (int bin = 0; bin < g.host_bins(); ++bin) {
@@ -222,15 +231,7 @@ TaskDesigner::TaskDesigner(const DesignSpec& spec, std::span<const HostKey> host
     }
 }
 
-std::int64_t TaskDesigner::id_limit() const {
-    switch (spec_.grid) {
-        case GridKind::selection_function: return per_ * spec_.bins.cells();
-        case GridKind::grid_small:
-        case GridKind::sota: return per_ * static_cast<std::int64_t>(spec_.params.size());
-        case GridKind::prior: return per_;
-    }
-    return 0;
-}
+std::int64_t TaskDesigner::id_limit() const { return full_design_size(spec_); }
 
 bool TaskDesigner::assign(Task& t, const std::vector<std::int64_t>& cand) const {
     t.host = cand[static_cast<std::size_t>(pick(cand.size(), uniform01(spec_.seed, t.task_id, kHost)))];

@@ -166,6 +166,12 @@ struct Design {
 /// @brief Tasks per cell: per_cell injections plus round(per_cell f / (1 - f)) controls.
 std::int64_t controls_per_cell(std::int64_t per_cell, double control_fraction);
 
+/// @brief Tasks per cell (per configuration in grid modes; all tasks in prior mode).
+std::int64_t tasks_per_cell(const DesignSpec& spec);
+/// @brief Tasks of the whole design when every cell has hosts (an upper bound with
+/// EmptyCells::skip): tasks_per_cell times the cells or configurations.
+std::int64_t full_design_size(const DesignSpec& spec);
+
 /// @brief The design over a host list, able to rebuild any task from its id alone (so a worker
 /// needs the hosts, not the materialised task list). Immutable after construction.
 class TaskDesigner {

@@ -3,10 +3,13 @@
 #include "mpi_stages/cutouts/cutouts_stage.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/engine/plan_table.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
@@ -33,14 +36,56 @@ std::vector<engine::WorkUnit> CutoutsStage::plan(const engine::StageContext& ctx
     return ct::brick_units(p, ct::list_targets(p));
 }
 
-std::int64_t CutoutsStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
-    const auto p = ct::read_params(ctx.config, ctx.run_dir);
-    const auto n = static_cast<std::int64_t>(ct::unit_targets(unit.payload).size());
+namespace {
+// Peak bytes of a unit of `n` targets: its stamps twice (cut, then spooled) plus one coadd decoded
+// whole (3600 x 3600 float32).
+std::int64_t unit_memory(const ct::Params& p, std::int64_t n) {
     const std::int64_t cell = static_cast<std::int64_t>(p.stamp_size) * p.stamp_size * 4;
     const std::int64_t nb = static_cast<std::int64_t>(p.bands.size());
     const std::int64_t per_stamp = cell * (nb * (p.with_invvar ? 2 : 1) + (p.with_maskbits ? 1 : 0)) + 1024;
-    // Stamps twice (cut, then spooled) plus one coadd decoded whole (3600 x 3600 float32).
     return 2 * n * per_stamp + 3600LL * 3600LL * 4;
+}
+}  // namespace
+
+std::int64_t CutoutsStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
+    return unit_memory(ct::read_params(ctx.config, ctx.run_dir), static_cast<std::int64_t>(ct::unit_targets(unit.payload).size()));
+}
+
+// Without sample.h5: its target sets' expected rows (the sample stage's estimate), grouped into
+// units of cutouts.unit_targets; the bricks they fall on by occupancy of the footprint's bricks.
+std::optional<engine::StageEstimate> CutoutsStage::estimate(const engine::StageContext& ctx,
+                                                           const engine::PlanEstimates& earlier,
+                                                           const std::vector<engine::WorkUnit>* plan) const {
+    if (plan != nullptr) {
+        auto e = Stage::estimate(ctx, earlier, plan);
+        double bricks = 0;
+        for (const auto& u : *plan) bricks += static_cast<double>(u.rows_out);  // targets + bricks
+        e->rows = {{"stamps", 0.0}};
+        for (const auto& u : *plan) e->rows["stamps"] += static_cast<double>(ct::unit_targets(u.payload).size());
+        e->rows["bricks"] = bricks - e->rows["stamps"];
+        return e;
+    }
+    const auto it = earlier.find("sample");
+    if (it == earlier.end()) return std::nullopt;
+    const auto p = ct::read_params(ctx.config, ctx.run_dir);
+    engine::StageEstimate e;
+    double targets = 0;
+    for (const auto& set : p.target_sets) targets += it->second.rows_of(set);
+    const double per_unit = static_cast<double>(p.unit_targets);
+    e.units = std::ceil(targets / per_unit);
+    e.rows["stamps"] = targets;
+    const auto fp = it->second.quantities.find("footprint_bricks");
+    const bool known = fp != it->second.quantities.end() && fp->second > 0;
+    e.rows["bricks"] = known ? fp->second * (1.0 - std::exp(-targets / fp->second)) : std::min(targets, e.units);
+    const double files = 3.0 * static_cast<double>(p.bands.size()) + 1.0;
+    e.bytes_in = targets * files * 4 * 10000;  // as brick_units: ~2x2 tiles per stamp and file
+    e.memory_per_unit = unit_memory(p, static_cast<std::int64_t>(std::min(targets, per_unit)));
+    e.basis = fmt::format("the sample's {} ({}), {} targets a unit; bricks {}", fmt::join(p.target_sets, " + "),
+                          engine::human_count(targets), p.unit_targets,
+                          known ? fmt::format("by occupancy of the footprint's {} bricks",
+                                              engine::human_count(fp->second))
+                                : "unknown (sweep files not named as DR10 blocks)");
+    return e;
 }
 
 engine::UnitOutput CutoutsStage::process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {

@@ -25,6 +25,8 @@ public:
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
     void reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const override;
     std::int64_t memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
+    std::optional<engine::StageEstimate> estimate(const engine::StageContext& ctx, const engine::PlanEstimates& earlier,
+                                                  const std::vector<engine::WorkUnit>* plan) const override;
 
     /// @brief Declares the `cutouts.*` config keys.
     static void declare_config(config::Schema& schema);

@@ -8,10 +8,12 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "core/engine/plan_table.hpp"
 #include "core/error.hpp"
 #include "core/mpi/comm.hpp"
 #include "mpi_stages/inject/inject.hpp"
@@ -119,10 +121,36 @@ void InjectStage::reduce(const engine::StageContext& ctx, const mpi::Comm& comm,
     if (!err.empty()) throw Error("stage inject: reports: " + err);
 }
 
+namespace {
+// Output rows (image, injection, invvar, maskbits) plus the host stamps read, twice over.
+std::int64_t unit_memory(std::int64_t stamp_size, std::int64_t rows) {
+    return 2 * rows * stamp_size * stamp_size * 4 * (3 * 3 + 1 + 6) + (64 << 20);
+}
+}  // namespace
+
 std::int64_t InjectStage::memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const {
-    const std::int64_t s = inject::context(ctx)->params.stamp_size;
-    // Output rows (image, injection, invvar, maskbits) plus the host stamps read, twice over.
-    return 2 * unit.rows_out * s * s * 4 * (3 * 3 + 1 + 6) + (64 << 20);
+    return unit_memory(inject::context(ctx)->params.stamp_size, unit.rows_out);
+}
+
+// Without sample.h5 and cutouts.h5: the whole design (every cell with hosts: with
+// inject.empty_cells = skip, at most this), in batches of inject.batch_size.
+std::optional<engine::StageEstimate> InjectStage::estimate(const engine::StageContext& ctx,
+                                                          const engine::PlanEstimates& earlier,
+                                                          const std::vector<engine::WorkUnit>* plan) const {
+    if (plan != nullptr) return Stage::estimate(ctx, earlier, plan);
+    const auto p = inject::read_params(ctx.config, ctx.run_dir, ctx.seed);
+    const auto tasks = static_cast<double>(inj::full_design_size(p.design));
+    const std::int64_t s = ctx.config.get_int("cutouts.stamp_size");  // the host stamps inject reads
+    engine::StageEstimate e;
+    e.units = std::ceil(tasks / p.batch_size);
+    e.rows["injections"] = tasks;
+    e.bytes_in = tasks * static_cast<double>(s * s * 4 * 2);
+    const auto batch = static_cast<std::int64_t>(std::min<double>(tasks, p.batch_size));
+    e.memory_per_unit = unit_memory(s, batch);
+    e.bytes_out = tasks * static_cast<double>(s * s * 4 * (3 * 3 + 1));
+    e.basis = fmt::format("the {} grid's {} tasks (injections and controls; every cell with hosts), {} a unit",
+                          inj::grid_name(p.design.grid), engine::human_count(tasks), p.batch_size);
+    return e;
 }
 
 }  // namespace dhs::stages

@@ -144,6 +144,10 @@ Table object_schema(bool with_match);
 std::vector<engine::OutputGroup> output_groups();
 /// @brief Processes one sweep-row unit (payload {"path","begin","end"}; end -1: to the end).
 engine::UnitOutput process_unit(const engine::WorkUnit& unit, const Params& p);
+/// @brief For `dhs plan`: rows per group (pool, hosts, positives, negatives) expected of `plan`
+/// from probe slices of it, and the footprint's bricks (quantities["footprint_bricks"]) when
+/// every file is named as a sweep block. Runs a few units' first rows; @throws as they do.
+engine::StageEstimate estimate(const Params& p, const std::vector<engine::WorkUnit>& plan);
 /// @brief The reduce: positives, stratified negatives, lens list and strata summary.
 void reduce(const Params& p, const mpi::Comm& comm, const std::string& path);
 

@@ -72,4 +72,15 @@ std::int64_t SampleStage::memory_per_unit(const engine::WorkUnit& unit, const en
     return block * 300 + unit.rows_out * 400;
 }
 
+std::optional<engine::StageEstimate> SampleStage::estimate(const engine::StageContext& ctx,
+                                                          const engine::PlanEstimates& earlier,
+                                                          const std::vector<engine::WorkUnit>* plan) const {
+    if (plan == nullptr) return std::nullopt;  // the sweeps are the survey's: nothing to estimate from
+    auto e = sample::estimate(sample::read_params(ctx.config), *plan);
+    const auto from_plan = Stage::estimate(ctx, earlier, plan);
+    e.memory_per_unit = from_plan ? from_plan->memory_per_unit : 0;
+    e.basis = "units from the plan; " + e.basis;
+    return e;
+}
+
 }  // namespace dhs::stages

@@ -4,17 +4,22 @@
 #include "mpi_stages/score/score_stage.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <span>
 #include <nlohmann/json.hpp>
 
 #include "core/engine/output_group.hpp"
+#include "core/engine/plan_table.hpp"
 #include "core/error.hpp"
 #include "core/hdf5/result_file.hpp"
 #include "core/mpi/comm.hpp"
+#include "mpi_stages/common/planned_stamps.hpp"
 #include "mpi_stages/score/inference.hpp"
 #include "mpi_stages/score/score.hpp"
 
@@ -212,6 +217,33 @@ std::int64_t ScoreStage::memory_per_unit(const engine::WorkUnit& unit, const eng
     const std::int64_t batch = std::min<std::int64_t>(p.batch_size, unit.rows_out);
     // A batch of raw stamps and its prepared copy, the model (ResNet-18: ~45 MB) and the rows.
     return batch * 3 * 101 * 101 * 4 * 2 + (64 << 20) + unit.rows_out * 128;
+}
+
+// Without a model or its stamp files: a row per stamp the cutouts and inject stages are expected
+// to write, score.unit_stamps a unit.
+std::optional<engine::StageEstimate> ScoreStage::estimate(const engine::StageContext& ctx,
+                                                         const engine::PlanEstimates& earlier,
+                                                         const std::vector<engine::WorkUnit>* plan) const {
+    if (plan != nullptr) return Stage::estimate(ctx, earlier, plan);
+    const Params p = read_params(ctx.config, ctx.run_dir);
+    engine::StageEstimate e;
+    double rows = 0;
+    std::vector<std::string> parts;
+    for (const auto& s : sources_of(p)) {
+        const auto n = planned_stamps(earlier, s.name);
+        if (!n) continue;
+        e.units += std::ceil(*n / static_cast<double>(p.unit_stamps));
+        rows += *n;
+        parts.push_back(fmt::format("{} {}", s.name, engine::human_count(*n)));
+    }
+    if (parts.empty()) return std::nullopt;
+    e.rows["scores"] = rows;
+    e.bytes_in = rows * 3 * 101 * 101 * 4;
+    engine::WorkUnit u;
+    u.rows_out = static_cast<std::int64_t>(std::min<double>(rows, static_cast<double>(p.unit_stamps)));
+    e.memory_per_unit = memory_per_unit(u, ctx);
+    e.basis = fmt::format("a row per stamp of {}, {} a unit", fmt::join(parts, " and "), p.unit_stamps);
+    return e;
 }
 
 }  // namespace dhs::stages

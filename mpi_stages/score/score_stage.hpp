@@ -33,6 +33,8 @@ public:
     engine::UnitOutput process(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
     void reduce(const engine::StageContext& ctx, const mpi::Comm& comm, const std::string& path) const override;
     std::int64_t memory_per_unit(const engine::WorkUnit& unit, const engine::StageContext& ctx) const override;
+    std::optional<engine::StageEstimate> estimate(const engine::StageContext& ctx, const engine::PlanEstimates& earlier,
+                                                  const std::vector<engine::WorkUnit>* plan) const override;
     /// Learner ranks (`score.learners`) infer batches that the other ranks read and prepare.
     std::vector<int> serving_ranks(const engine::StageContext& ctx, const mpi::Comm& comm) const override;
     std::vector<float> serve(std::span<const std::int64_t> header, std::span<const float> payload,
