@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/fits/cfitsio_handle.hpp"
+#include "core/fits/hcompress_check.hpp"
 #include "core/fits/header_text.hpp"
 #include "core/fits/rice_codec.hpp"
 
@@ -233,7 +234,7 @@ namespace {
 /// a buffer it grows 28,800 bytes at a time for as long as the stream yields bytes, however
 /// many the tile can hold: a small tile whose stream inflates to megabytes (a deflate bomb in
 /// a fuzzed coadd) took minutes under ASan and memory up to 1032 times its size.
-bool gzip_tile_fits(const std::vector<unsigned char>& in, std::size_t most) {
+bool gzip_tile_fits(std::span<const unsigned char> in, std::size_t most) {
     z_stream z{};
     if (inflateInit2(&z, 15 + 32) != Z_OK) return false;  // gzip or zlib header
     std::vector<unsigned char> out(std::min<std::size_t>(most, 1 << 20) + 1);
@@ -251,26 +252,26 @@ bool gzip_tile_fits(const std::vector<unsigned char>& in, std::size_t most) {
     inflateEnd(&z);
     return rc == Z_STREAM_END && total <= most;
 }
-}  // namespace
 
-// cfitsio's RICE decoder (fits_rdecomp and its _short / _byte twins) reads past the end of a
-// malformed stream (a run of zero bits at its end: a crash in a fuzzed coadd), and its GZIP
-// path inflates a tile to whatever size its stream gives; so each RICE or GZIP tile a box
-// touches is checked once, with the parameters cfitsio uses, before cfitsio decodes it. Tiles
-// stored otherwise (no compressed bytes: GZIP_COMPRESSED_DATA or UNCOMPRESSED_DATA columns)
-// and HCOMPRESS tiles are left to cfitsio.
-void BrickImage::check_tiles_before_cfitsio(long cx0, long cy0, long cx1, long cy1) const {
-    const std::string cmp = upper(compression_);
-    const bool rice = cmp.rfind("RICE_1", 0) == 0 || cmp.rfind("RICE_ONE", 0) == 0;
-    const bool gzip = cmp.rfind("GZIP_1", 0) == 0 || cmp.rfind("GZIP_2", 0) == 0;
-    if (!compressed_ || !tile_ || (!rice && !gzip)) return;
-    const auto [tw, th] = *tile_;
-    if (tw <= 0 || th <= 0) throw FitsError(path(), hdu_, "", 0, "bad ZTILE values", "");
-    const long ntx = (width_ + tw - 1) / tw;
-    fitsfile* f = fptr(file_);
-    int status = 0;
-    // RICE parameters as cfitsio reads them: ZNAMEn / ZVALn pairs, BLOCKSIZE 32 and BYTEPIX 4 by default.
-    int block_size = 32, bytepix = 4;
+enum class TileCodec { other, rice, gzip, hcompress };
+
+/// What a tile's bytes are checked against before cfitsio decodes them.
+struct TileCheck {
+    TileCodec codec = TileCodec::other;
+    int block_size = 32, bytepix = 4;  ///< RICE: ZVALn of BLOCKSIZE and BYTEPIX, cfitsio's defaults
+    int zbitpix = 0;                   ///< HCOMPRESS: picks cfitsio's int or 64-bit decoder
+};
+
+TileCodec tile_codec(const std::string& zcmptype) {
+    const std::string cmp = upper(zcmptype);
+    if (cmp.rfind("RICE_1", 0) == 0 || cmp.rfind("RICE_ONE", 0) == 0) return TileCodec::rice;
+    if (cmp.rfind("GZIP_1", 0) == 0 || cmp.rfind("GZIP_2", 0) == 0) return TileCodec::gzip;
+    if (cmp.rfind("HCOMPRESS_1", 0) == 0) return TileCodec::hcompress;
+    return TileCodec::other;
+}
+
+/// The RICE parameters as cfitsio reads them: ZNAMEn / ZVALn pairs.
+void read_rice_parameters(fitsfile* f, TileCheck& check) {
     for (int i = 1; i <= 8; ++i) {
         char name[FLEN_VALUE] = {0};
         int v = 0, s1 = 0, s2 = 0;
@@ -280,50 +281,90 @@ void BrickImage::check_tiles_before_cfitsio(long cx0, long cy0, long cx1, long c
         fits_clear_errmark();
         if (s1 != 0 || s2 != 0) continue;
         const std::string n = upper(name);
-        if (n == "BLOCKSIZE") block_size = v;
-        if (n == "BYTEPIX") bytepix = v;
+        if (n == "BLOCKSIZE") check.block_size = v;
+        if (n == "BYTEPIX") check.bytepix = v;
     }
-    int col = 0;
+}
+
+/// Why the `w` x `h` pixel tile stored as `bytes` must not reach cfitsio's decoder; empty
+/// when it may.
+std::string tile_bytes_problem(const TileCheck& check, std::span<const unsigned char> bytes, long w, long h) {
+    const auto npix = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+    switch (check.codec) {
+        case TileCodec::gzip:  // a GZIP tile holds the tile's pixels as 1 to 8 bytes each
+            if (!gzip_tile_fits(bytes, npix * 8))
+                return fmt::format("its GZIP stream is corrupt or inflates to more than its {} pixels", npix);
+            break;
+        case TileCodec::rice:
+            if (!rice_stream_complete(bytes, npix, check.block_size, check.bytepix))
+                return "the RICE stream ends early or is malformed";
+            break;
+        case TileCodec::hcompress:
+            if (!hcompress_stream_complete(bytes, w, h, check.zbitpix))
+                return fmt::format("the HCOMPRESS stream ends early or is malformed (or is not of a {}x{} tile)", w, h);
+            break;
+        case TileCodec::other: break;
+    }
+    return {};
+}
+
+/// Reads the COMPRESSED_DATA bytes of tile `t` (0-based) of column `col` into `bytes`
+/// (empty for a tile stored otherwise). @throws FitsError for an unreadable descriptor or a
+/// tile claiming more bytes than the file holds.
+void read_tile_bytes(const FitsFile& file, int hdu, int col, long t, std::vector<unsigned char>& bytes) {
+    fitsfile* f = fptr(file);
+    int status = 0;
+    LONGLONG len = 0, off = 0;
+    fits_read_descriptll(f, col, t + 1, &len, &off, &status);
+    file.check(status, fmt::format("cannot read the descriptor of tile {}", t + 1), "COMPRESSED_DATA");
+    const LONGLONG file_bytes = f->Fptr->logfilesize;
+    if (len < 0 || len > file_bytes)
+        throw FitsError(file.path(), hdu, "COMPRESSED_DATA", DATA_DECOMPRESSION_ERR,
+                        fmt::format("tile {} claims {} compressed bytes, the file holds {}", t + 1, len, file_bytes), "");
+    bytes.resize(static_cast<std::size_t>(len));
+    if (len == 0) return;
+    fits_read_col(f, TBYTE, col, t + 1, 1, len, nullptr, bytes.data(), nullptr, &status);
+    file.check(status, fmt::format("cannot read the compressed bytes of tile {}", t + 1), "COMPRESSED_DATA");
+}
+}  // namespace
+
+// cfitsio's tile decoders trust their input: its RICE decoder (fits_rdecomp and its _short /
+// _byte twins) reads past the end of a malformed stream (a run of zero bits at its end: a
+// crash in a fuzzed coadd), its HCOMPRESS decoder (fits_hdecompress / _64) reads past a
+// corrupt stream (a SEGV), writes past its output when the stream's size is not the tile's
+// and deadlocks on the errors it detects itself, and its GZIP path inflates a tile to whatever size its stream gives. So each RICE,
+// GZIP or HCOMPRESS tile a box touches is checked once, with the parameters cfitsio uses,
+// before cfitsio decodes it. Tiles stored otherwise (no compressed bytes:
+// GZIP_COMPRESSED_DATA or UNCOMPRESSED_DATA columns) are left to cfitsio.
+void BrickImage::check_tiles_before_cfitsio(long cx0, long cy0, long cx1, long cy1) const {
+    TileCheck check{tile_codec(compression_), 32, 4, bitpix_};
+    if (!compressed_ || !tile_ || check.codec == TileCodec::other) return;
+    const auto [tw, th] = *tile_;
+    if (tw <= 0 || th <= 0) throw FitsError(path(), hdu_, "", 0, "bad ZTILE values", "");
+    fitsfile* f = fptr(file_);
+    if (check.codec == TileCodec::rice) read_rice_parameters(f, check);
+    int col = 0, status = 0;
     fits_write_errmark();
     fits_get_colnum(f, CASEINSEN, const_cast<char*>("COMPRESSED_DATA"), &col, &status);
     fits_clear_errmark();
     if (status != 0) {
         fits_clear_errmsg();
-        return;  // no RICE bytes to check: cfitsio reports what is missing
+        return;  // no compressed bytes to check: cfitsio reports what is missing
     }
-    const LONGLONG file_bytes = f->Fptr->logfilesize;
+    const long ntx = (width_ + tw - 1) / tw;
     std::vector<unsigned char> bytes;
     for (long ty = cy0 / th; ty <= (cy1 - 1) / th; ++ty)
         for (long tx = cx0 / tw; tx <= (cx1 - 1) / tw; ++tx) {
             const long t = ty * ntx + tx;
             if (tiles_checked_.count(t) != 0) continue;
-            LONGLONG len = 0, off = 0;
-            fits_read_descriptll(f, col, t + 1, &len, &off, &status);
-            file_.check(status, fmt::format("cannot read the descriptor of tile {}", t + 1), "COMPRESSED_DATA");
-            if (len < 0 || len > file_bytes)
+            read_tile_bytes(file_, hdu_, col, t, bytes);
+            const long x0 = tx * tw, y0 = ty * th, w = std::min(tw, width_ - x0), h = std::min(th, height_ - y0);
+            const std::string why = bytes.empty() ? std::string() : tile_bytes_problem(check, bytes, w, h);
+            if (!why.empty())
                 throw FitsError(path(), hdu_, "COMPRESSED_DATA", DATA_DECOMPRESSION_ERR,
-                                fmt::format("tile {} claims {} compressed bytes, the file holds {}", t + 1, len, file_bytes), "");
-            if (len > 0) {
-                bytes.resize(static_cast<std::size_t>(len));
-                fits_read_col(f, TBYTE, col, t + 1, 1, len, nullptr, bytes.data(), nullptr, &status);
-                file_.check(status, fmt::format("cannot read the compressed bytes of tile {}", t + 1), "COMPRESSED_DATA");
-                const auto npix = static_cast<std::size_t>(std::min(tw, width_ - tx * tw)) *
-                                  static_cast<std::size_t>(std::min(th, height_ - ty * th));
-                // A GZIP tile holds the tile's pixels as 1 to 8 bytes each.
-                if (gzip && !gzip_tile_fits(bytes, npix * 8))
-                    throw FitsError(path(), hdu_, "COMPRESSED_DATA", DATA_DECOMPRESSION_ERR,
-                                    fmt::format("tile {} cannot be decoded: its GZIP stream is corrupt or inflates to "
-                                                "more than its {} pixels",
-                                                t + 1, npix),
-                                    "");
-                if (rice && !rice_stream_complete(bytes, npix, block_size, bytepix))
-                    throw FitsError(path(), hdu_, "COMPRESSED_DATA", DATA_DECOMPRESSION_ERR,
-                                    fmt::format("tile {} (x [{}, {}) y [{}, {}) zero-based) cannot be decoded: the RICE "
-                                                "stream ends early or is malformed",
-                                                t + 1, tx * tw, tx * tw + std::min(tw, width_ - tx * tw), ty * th,
-                                                ty * th + std::min(th, height_ - ty * th)),
-                                    "");
-            }
+                                fmt::format("tile {} (x [{}, {}) y [{}, {}) zero-based) cannot be decoded: {}", t + 1,
+                                            x0, x0 + w, y0, y0 + h, why),
+                                "");
             tiles_checked_.insert(t);
         }
 }

@@ -130,7 +130,7 @@ private:
     mutable int ncards_ = 0;
     mutable std::unique_ptr<BrickWcs> wcs_;
     mutable std::vector<unsigned char> scratch_;
-    /// RICE and GZIP tiles (0-based) whose streams were checked before cfitsio decodes them.
+    /// RICE, GZIP and HCOMPRESS tiles (0-based) whose streams were checked before cfitsio decodes them.
     mutable std::set<long> tiles_checked_;
 };
 
