@@ -568,6 +568,23 @@ std::vector<OutputGroup> output_groups_or_none(const Stage& stage, const StageCo
         return {};
     }
 }
+// A collective stage's plan lines; estimated ones (marked so) when its inputs do not exist yet.
+std::string collective_text(const CollectiveStage& stage, const StageContext& ctx, int ranks,
+                            const PlanEstimates& estimates) {
+    try {
+        return stage.plan_text(ctx, ranks);
+    } catch (const Error& e) {
+        std::string estimate;
+        try {
+            estimate = stage.estimate_text(ctx, ranks, estimates);
+        } catch (const std::exception& ex) {
+            spdlog::debug("stage {}: no estimate: {}", stage.name(), ex.what());
+        }
+        if (estimate.empty()) return fmt::format("not plannable yet: {}\n", e.what());
+        return "  ~ estimated (its inputs do not exist yet) from the earlier stages' figures:\n" + estimate;
+    }
+}
+
 }  // namespace
 
 PlanReport plan_report(const mpi::Comm& comm, const StageRegistry& registry, const config::Config& config,
@@ -596,13 +613,7 @@ PlanReport plan_report(const mpi::Comm& comm, const StageRegistry& registry, con
     for (const auto& name : names) {
         auto stage = registry.create(name);
         if (const auto* collective = dynamic_cast<const CollectiveStage*>(stage.get())) {
-            std::string text;
-            try {
-                if (comm.rank() == 0) text = collective->plan_text(ctx, comm.size());
-            } catch (const Error& e) {
-                text = fmt::format("not plannable yet: {}\n", e.what());
-            }
-            table.add_collective(name, text);
+            if (comm.rank() == 0) table.add_collective(name, collective_text(*collective, ctx, comm.size(), estimates));
             continue;
         }
         std::vector<WorkUnit> plan;

@@ -145,6 +145,11 @@ public:
     virtual void run(const StageContext& ctx, const mpi::Comm& comm, const CollectiveRun& run) const = 0;
     /// @brief Lines for `dhs plan` (rank groups, steps, memory per rank) for `ranks` ranks. Rank 0.
     virtual std::string plan_text(const StageContext& ctx, int ranks) const = 0;
+    /// @brief Lines for `dhs plan` when plan_text() cannot run yet (its inputs are earlier
+    /// stages' outputs that do not exist): estimated from their figures. Rank 0. Default: none.
+    virtual std::string estimate_text(const StageContext& /*ctx*/, int /*ranks*/, const PlanEstimates& /*earlier*/) const {
+        return "";
+    }
 };
 
 }  // namespace dhs::engine

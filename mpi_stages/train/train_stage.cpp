@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/engine/table_file.hpp"
@@ -131,6 +132,29 @@ std::string TrainStage::plan_text(const engine::StageContext& ctx, int ranks) co
     const auto learner_ranks = choose_learner_ranks(p, devices);
     const int L = static_cast<int>(learner_ranks.size());
     const std::int64_t steps = checked_steps(p, set, L);
+    return plan_summary(p, set, L, ranks, steps);
+}
+
+// Before its inputs exist: a training set of the size the earlier stages are expected to write
+// (the sample's positives and negatives, or the injections and controls), split by
+// sample.split_fractions; nothing dropped.
+std::string TrainStage::estimate_text(const engine::StageContext& ctx, int ranks,
+                                      const engine::PlanEstimates& earlier) const {
+    const Params p = read_params(ctx.config, ctx.run_dir);
+    const bool real = p.dataset == "real";
+    const auto it = earlier.find(real ? "sample" : "inject");
+    if (it == earlier.end()) return "";
+    const double n = real ? it->second.rows_of("positives") + it->second.rows_of("negatives")
+                          : it->second.rows_of("injections");
+    const auto f = ctx.config.get_reals("sample.split_fractions");
+    TrainingSet set;
+    set.stamps_file = real ? p.cutouts_file : p.injections_file;
+    set.counts_json = "(estimated)";
+    for (std::size_t k = 0; k < 3 && k < f.size(); ++k)
+        set.index_of_split[k].resize(static_cast<std::size_t>(std::llround(n * f[k])));
+    std::vector<int> devices(static_cast<std::size_t>(ranks), 0);
+    const int L = static_cast<int>(choose_learner_ranks(p, devices).size());
+    const std::int64_t steps = steps_per_epoch(static_cast<std::int64_t>(set.index_of_split[0].size()), L, p.batch_size);
     return plan_summary(p, set, L, ranks, steps);
 }
 

@@ -19,6 +19,8 @@ public:
     void check_config(const engine::StageContext& ctx) const override;
     void run(const engine::StageContext& ctx, const mpi::Comm& comm, const engine::CollectiveRun& run) const override;
     std::string plan_text(const engine::StageContext& ctx, int ranks) const override;
+    std::string estimate_text(const engine::StageContext& ctx, int ranks,
+                              const engine::PlanEstimates& earlier) const override;
 
     /// @brief Declares the `train.*` config keys.
     static void declare_config(config::Schema& schema);
