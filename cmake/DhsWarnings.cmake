@@ -13,7 +13,11 @@ endif()
 
 add_library(dhs_sanitizers INTERFACE)
 add_library(dhs::sanitizers ALIAS dhs_sanitizers)
-if(DHS_SANITIZE)
+string(TOLOWER "${DHS_SANITIZE}" _dhs_sanitize)
+if(_dhs_sanitize STREQUAL "thread")
+  target_compile_options(dhs_sanitizers INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(dhs_sanitizers INTERFACE -fsanitize=thread)
+elseif(_dhs_sanitize STREQUAL "address" OR DHS_SANITIZE)
   target_compile_options(dhs_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
                          -fno-sanitize-recover=undefined)
   target_link_options(dhs_sanitizers INTERFACE -fsanitize=address,undefined)
