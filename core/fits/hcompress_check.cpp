@@ -123,33 +123,16 @@ private:
 /// (i, j), bit 2 (i, j+1), bit 1 (i+1, j), bit 0 (i+1, j+1)) set.
 void insert_bits(const std::uint8_t* a, int nqx, int nqy, std::uint8_t* b, std::size_t n) {
     std::size_t k = 0;
-    int i = 0;
-    for (; i < nqx - 1; i += 2) {
-        std::size_t s00 = n * static_cast<std::size_t>(i);
-        int j = 0;
-        for (; j < nqy - 1; j += 2, s00 += 2) {
+    for (int i = 0; i < nqx; i += 2)
+        for (int j = 0; j < nqy; j += 2) {  // an odd last row or column has half a block
             const int v = a[k++];
+            const std::size_t s00 = n * static_cast<std::size_t>(i) + static_cast<std::size_t>(j);
+            const bool right = j + 1 < nqy, below = i + 1 < nqx;
             b[s00] |= (v >> 3) & 1;
-            b[s00 + 1] |= (v >> 2) & 1;
-            b[s00 + n] |= (v >> 1) & 1;
-            b[s00 + n + 1] |= v & 1;
+            if (right) b[s00 + 1] |= (v >> 2) & 1;
+            if (below) b[s00 + n] |= (v >> 1) & 1;
+            if (right && below) b[s00 + n + 1] |= v & 1;
         }
-        if (j < nqy) {  // odd row length: the last column
-            const int v = a[k++];
-            b[s00] |= (v >> 3) & 1;
-            b[s00 + n] |= (v >> 1) & 1;
-        }
-    }
-    if (i < nqx) {  // odd column length: the last row
-        std::size_t s00 = n * static_cast<std::size_t>(i);
-        int j = 0;
-        for (; j < nqy - 1; j += 2, s00 += 2) {
-            const int v = a[k++];
-            b[s00] |= (v >> 3) & 1;
-            b[s00 + 1] |= (v >> 2) & 1;
-        }
-        if (j < nqy) b[s00] |= (a[k] >> 3) & 1;
-    }
 }
 
 /// qtree_copy in place (a = b, n = ny): the (nx+1)/2 x (ny+1)/2 codes at `s` become an

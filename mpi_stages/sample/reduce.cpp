@@ -320,7 +320,7 @@ std::vector<T> broadcast_vector(const mpi::Comm& comm, const std::vector<T>& v) 
     std::string msg(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
     comm.broadcast(msg);
     std::vector<T> out(msg.size() / sizeof(T));
-    std::memcpy(out.data(), msg.data(), msg.size());
+    if (!out.empty()) std::memcpy(out.data(), msg.data(), msg.size());  // memcpy to null is undefined, even of 0 bytes
     return out;
 }
 
