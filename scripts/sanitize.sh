@@ -30,9 +30,12 @@ done
 
 supp="$repo/tests/sanitizers"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# Open MPI's memory patcher hooks malloc, which the sanitizers own.
-export OMPI_MCA_memory=^patcher
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=0:allocator_may_return_null=1"
+# Open MPI's memory patcher hooks malloc, which the sanitizers own; its plugins stay loaded to
+# the end, so that leak reports can name the library a leak is in (and the suppressions match).
+export OMPI_MCA_memory=^patcher OMPI_MCA_mca_base_component_disable_dlclose=1
+# The slow unwinder: Open MPI and cfitsio have no frame pointers, so the fast one loses the frames
+# that name them.
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:allocator_may_return_null=1:fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0"
@@ -46,27 +49,29 @@ summaries=()
 for kind in "${kinds[@]}"; do
   dir="$prefix-${kind/address/asan}"
   dir="${dir/-thread/-tsan}"
+  log="$dir/sanitize"  # sanitize.{configure,build,ctest}.log
+  mkdir -p "$dir"
   start=$(date +%s)
   # -O1 -g1: the sanitizers' usual flags (fast enough to run, stacks with line numbers); asserts on.
   cmake -S "$repo" -B "$dir" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" -DCMAKE_C_FLAGS="-O1 -g1" \
         -DDHS_SANITIZE="$kind" -DDHS_WITH_TORCH="$([ "$kind" = address ] && echo "$torch" || echo OFF)" \
-        -DDHS_BUILD_BENCHMARKS=OFF -DDHS_SHARED_DIR="${DHS_SHARED_DIR:-$repo/../shared}" >"$dir.configure.log" 2>&1 ||
-    { tail -20 "$dir.configure.log"; summaries+=("sanitize.sh $kind: configure failed"); rc=1; continue; }
+        -DDHS_BUILD_BENCHMARKS=OFF -DDHS_SHARED_DIR="${DHS_SHARED_DIR:-$repo/../shared}" >"$log.configure.log" 2>&1 ||
+    { tail -20 "$log.configure.log"; summaries+=("sanitize.sh $kind: configure failed"); rc=1; continue; }
   if [ "$kind" = address ]; then
-    cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1
+    cmake --build "$dir" -j "$jobs" >"$log.build.log" 2>&1
   else
-    cmake --build "$dir" -j "$jobs" --target "${tsan_targets[@]}" >"$dir.build.log" 2>&1
-  fi || { tail -30 "$dir.build.log"; summaries+=("sanitize.sh $kind: build failed (see $dir.build.log)"); rc=1; continue; }
+    cmake --build "$dir" -j "$jobs" --target "${tsan_targets[@]}" >"$log.build.log" 2>&1
+  fi || { tail -30 "$log.build.log"; summaries+=("sanitize.sh $kind: build failed (see $log.build.log)"); rc=1; continue; }
   built=$(date +%s)
   select=()
   # fuzz.short builds its own clang fuzzers (sanitized already); the Slurm and two-host tests start
   # daemons and namespaces that the main run covers.
   if [ "$kind" = address ]; then select=(-E 'fuzz\.short|slurm|multihost'); else select=(-R "$tsan_tests"); fi
-  (cd "$dir" && ctest --output-on-failure --no-label-summary -j "$jobs" "${select[@]}") >"$dir.ctest.log" 2>&1
+  (cd "$dir" && ctest --output-on-failure --no-label-summary -j "$jobs" "${select[@]}") >"$log.ctest.log" 2>&1
   test_rc=$?
-  [ $test_rc = 0 ] || { grep -E "^[0-9]+/[0-9]+ Test .*(Failed|Timeout|Exception)|The following tests" -A20 "$dir.ctest.log" | tail -25; rc=1; }
-  summary="$(grep -E '^[0-9]+% tests passed' "$dir.ctest.log" | tail -1)"
-  summaries+=("sanitize.sh $kind (build $((built - start)) s, tests $(( $(date +%s) - built )) s): ${summary:-no ctest summary, see $dir.ctest.log}")
+  [ $test_rc = 0 ] || { grep -E "^[0-9]+/[0-9]+ Test .*(Failed|Timeout|Exception)|The following tests" -A20 "$log.ctest.log" | tail -25; rc=1; }
+  summary="$(grep -E '^[0-9]+% tests passed' "$log.ctest.log" | tail -1)"
+  summaries+=("sanitize.sh $kind (build $((built - start)) s, tests $(( $(date +%s) - built )) s): ${summary:-no ctest summary, see $log.ctest.log}")
 done
 printf '%s\n' "${summaries[@]}"
 exit $rc

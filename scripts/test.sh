@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (serial and MPI) with ctest.
-# The last line printed is ctest's summary line. Extra arguments go to ctest
-# (e.g. scripts/test.sh -R config).
+# Installs what is missing, builds, and runs every test (serial and MPI) with ctest; then, with
+# DHS_TEST_SANITIZERS=1 (CI sets it), the suite again under ASan + UBSan and the engine's
+# threaded parts under TSan (scripts/sanitize.sh). The last line printed is the main run's ctest
+# summary line. Extra arguments go to ctest (e.g. scripts/test.sh -R config).
 #
 #   scripts/test.sh [ctest args...]
-# Environment: BUILD_DIR (default ./build), DHS_SHARED_DIR (default ../shared).
+# Environment: BUILD_DIR (default ./build), DHS_SHARED_DIR (default ../shared),
+# DHS_TEST_SANITIZERS (default 0).
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +25,9 @@ rc=${PIPESTATUS[0]}
 if grep -q "HDF5-DIAG" "$log"; then
   echo "test.sh: HDF5-DIAG diagnostics in the test output (see $log)"
   rc=1
+fi
+if [ "${DHS_TEST_SANITIZERS:-0}" = 1 ]; then
+  "$repo/scripts/sanitize.sh" --build-prefix "$build_dir" || rc=1
 fi
 # ctest's summary line goes last.
 summary="$(grep -E '^[0-9]+% tests passed' "$log" | tail -1)"

@@ -177,15 +177,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Rank 0's `v` on every rank. Collective.
-std::vector<std::int64_t> broadcast_indices(const mpi::Comm& comm, const std::vector<std::int64_t>& v) {
-    std::string msg(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(std::int64_t));
-    comm.broadcast(msg);
-    std::vector<std::int64_t> out(msg.size() / sizeof(std::int64_t));
-    std::memcpy(out.data(), msg.data(), msg.size());
-    return out;
-}
-
 // True on every rank when resuming, the journal marks the stage complete, and the stage file
 // still has the size and checksum its COMPLETE marker recorded. A file that does not match (or
 // a marker that records nothing to check) is never trusted: a warning names the file and the
@@ -268,7 +259,7 @@ std::vector<std::int64_t> open_journal(const mpi::Comm& comm, const Stage& stage
         for (std::int64_t i = 0; i < static_cast<std::int64_t>(plan.size()); ++i)
             if (!done.count(i)) todo.push_back(i);
     });
-    return broadcast_indices(comm, todo);
+    return comm.broadcast_vector(todo);
 }
 
 // Runs the units `todo` under the scheduler; each unit's rows are spooled before it counts as
@@ -355,7 +346,7 @@ UnitsSettled settle_units(const mpi::Comm& comm, const Stage& stage, const std::
         fail_msg = fj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     UnitsSettled units;
-    units.done = broadcast_indices(comm, done);
+    units.done = comm.broadcast_vector(done);
     comm.broadcast(fail_msg);
     for (const auto& x : nlohmann::json::parse(fail_msg))
         units.failures.push_back({x["index"], x["id"], x["rank"], x["message"]});

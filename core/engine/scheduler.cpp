@@ -31,7 +31,7 @@ std::string encode_indices(const std::vector<std::int64_t>& v) {
 }
 std::vector<std::int64_t> decode_indices(const std::string& s) {
     std::vector<std::int64_t> v(s.size() / sizeof(std::int64_t));
-    std::memcpy(v.data(), s.data(), v.size() * sizeof(std::int64_t));
+    if (!v.empty()) std::memcpy(v.data(), s.data(), v.size() * sizeof(std::int64_t));  // never memcpy to null
     return v;
 }
 

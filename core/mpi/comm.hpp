@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -97,6 +98,16 @@ public:
     /// @brief Broadcasts `data` from `root` into every rank's buffer of the same length.
     template <MessageElement T>
     void broadcast(std::span<T> data, int root = 0) const { broadcast_raw(data.data(), data.size(), code_of<T>(), root); }
+    /// @brief Rank `root`'s `v` on every rank (a copy; `v` is read on root only).
+    template <class T>
+        requires std::is_trivially_copyable_v<T>
+    std::vector<T> broadcast_vector(const std::vector<T>& v, int root = 0) const {
+        std::string bytes(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+        broadcast(bytes, root);
+        std::vector<T> out(bytes.size() / sizeof(T));
+        if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());  // never memcpy to null
+        return out;
+    }
     /// @brief Gathers each rank's `bytes` on `root` in rank order (empty on other ranks).
     std::vector<std::string> gather(const std::string& bytes, int root = 0) const;
     /// @brief Every rank gets every rank's `bytes` in rank order.

@@ -314,16 +314,6 @@ std::vector<std::int64_t> positives_and_lenses(const Params& p, const std::strin
     return quotas;
 }
 
-// Rank 0's `v` on every rank. Collective.
-template <class T>
-std::vector<T> broadcast_vector(const mpi::Comm& comm, const std::vector<T>& v) {
-    std::string msg(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
-    comm.broadcast(msg);
-    std::vector<T> out(msg.size() / sizeof(T));
-    if (!out.empty()) std::memcpy(out.data(), msg.data(), msg.size());  // memcpy to null is undefined, even of 0 bytes
-    return out;
-}
-
 // Runs `step` on every rank; a failure on any is an Error on every rank. Collective.
 void on_every_rank(const mpi::Comm& comm, const std::function<void()>& step) {
     std::string err;
@@ -689,7 +679,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
     Matched matched;
     std::vector<std::int64_t> quota;
     reduce_on_rank0(comm, [&] { quota = positives_and_lenses(p, path, matched); });
-    quota = broadcast_vector(comm, quota);
+    quota = comm.broadcast_vector(quota);
 
     // 2. Every rank: the smallest draw values per (stratum, pool) in its slice of /pool.
     std::string mine;
@@ -700,7 +690,7 @@ void reduce(const Params& p, const mpi::Comm& comm, const std::string& path) {
     // its slice of /pool (one pass, in parallel); the other ranks send theirs to rank 0.
     std::vector<std::uint64_t> drawn;
     reduce_on_rank0(comm, [&] { drawn = merge_draws(parts, quota); });
-    drawn = broadcast_vector(comm, drawn);
+    drawn = comm.broadcast_vector(drawn);
     Table own_part;
     on_every_rank(comm, [&] { own_part = read_drawn_rows(path, comm, drawn); });
     if (comm.rank() != 0) send_drawn_rows(comm, own_part);

@@ -80,7 +80,9 @@ void SkeletonStage::reduce(const engine::StageContext& ctx, const mpi::Comm& com
         std::array<std::int64_t, 12> n{};
         {
             const hdf5::ResultReader in(path);
-            for (const std::int64_t c : in.read_column("/randoms/healpix").values<std::int64_t>())
+            // Held by name: a range-for over read_column(...).values() would walk a destroyed column.
+            const Column cells = in.read_column("/randoms/healpix");
+            for (const std::int64_t c : cells.values<std::int64_t>())
                 ++n[static_cast<std::size_t>(kernels::nest_parent(c, levels))];
         }
         const double expected = static_cast<double>(p.randoms) / 12.0;

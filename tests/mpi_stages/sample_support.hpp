@@ -81,7 +81,7 @@ inline bool same(const Column& a, const Column& b) {
             using V = std::decay_t<decltype(va)>;
             const auto& vb = std::get<V>(b.storage());
             if constexpr (std::is_same_v<typename V::value_type, std::string>) return va == vb;
-            else return va.size() == vb.size() && std::memcmp(va.data(), vb.data(), va.size() * sizeof(va[0])) == 0;
+            else return va.size() == vb.size() && (va.empty() || std::memcmp(va.data(), vb.data(), va.size() * sizeof(va[0])) == 0);
         },
         a.storage());
 }

@@ -49,7 +49,9 @@ for n in 1 2; do
   check "$n rank(s): no cutouts.h5 that looks complete" [ ! -e "$run/cutouts.h5" ]
   mount -o remount,size=100m "$full"
   run_cutouts "$n" "$run" "$tmp/r$n.log" --resume
-  check "$n rank(s): --resume after making room: exit 0" [ $? = 0 ]
+  rc=$?
+  check "$n rank(s): --resume after making room: exit 0" [ "$rc" = 0 ]
+  [ "$rc" = 0 ] || tail -15 "$tmp/r$n.log"
   check "$n rank(s): ... the same cutouts.h5 as a run with room" same_group "$tmp/ref/cutouts.h5" "$run/cutouts.h5" stamps
 done
 
@@ -70,7 +72,9 @@ for n in 1 2; do
   kept=$(find "$run/journal/cutouts/spool" -name 'unit-*.spool' 2>/dev/null | wc -l)
   mount -o remount,size=100m "$full"
   run_cutouts "$n" "$run" "$tmp/sr$n.log" --resume
-  check "$n rank(s): --resume after making room: exit 0" [ $? = 0 ]
+  rc=$?
+  check "$n rank(s): --resume after making room: exit 0" [ "$rc" = 0 ]
+  [ "$rc" = 0 ] || tail -15 "$tmp/sr$n.log"
   check "$n rank(s): ... the $kept unit(s) spooled before the disk filled are kept" \
     grep -qE "units planned, $kept already done" "$tmp/sr$n.log"
   [ "$n" = 1 ] && check "1 rank: ... one unit was spooled before the disk filled" [ "$kept" -ge 1 ]
