@@ -152,13 +152,15 @@ void check_header_cards(const std::string& path) {
                                                     k, hdu, card_no + 1),
                                         "");
                 }
-                // A tile size cfitsio reads as 0 ("0           16") it divides by (SIGFPE).
-                if (k.rfind("ZTILE", 0) == 0) {
+                // A tile size cfitsio reads as 0 ("0           16") it divides by (SIGFPE), and so
+                // a compressed image's axis of length 0 when no ZTILE gives the tile (its default).
+                const bool tile = k.rfind("ZTILE", 0) == 0, axis = k.size() > 6 && k.rfind("ZNAXIS", 0) == 0;
+                if (tile || axis) {
                     const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
                     if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v <= 0)
                         throw FitsError(path, hdu, "", 0,
-                                        fmt::format("cannot open as FITS: {} = '{}' in HDU {} is not a positive tile size",
-                                                    k, text, hdu),
+                                        fmt::format("cannot open as FITS: {} = '{}' in HDU {} is not a positive {}", k,
+                                                    text, hdu, tile ? "tile size" : "image axis length"),
                                         "");
                 }
                 const bool number = std::sscanf(text.c_str(), "%lld", &v) == 1;

@@ -616,6 +616,14 @@ TEST(TileReader, StructuralKeywordGivenTwiceIsRefusedBeforeCfitsio) {
         EXPECT_THAT(e.what(), HasSubstr("ZNAXIS1 in HDU 2"));
         EXPECT_THAT(e.what(), HasSubstr("is not a number"));
     }
+    // An image axis of length 0 (the default tile when ZTILE1 is unreadable): the same division.
+    write_with_card(path, w, h, c, 6, "ZNAXIS1 =", "ZNAXIS1 =                    0");
+    try {
+        (void)BrickImage::open(path);
+        ADD_FAILURE() << "ZNAXIS1 = 0 was accepted";
+    } catch (const FitsError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("ZNAXIS1 = '0' in HDU 2 is not a positive image axis length"));
+    }
 }
 
 // Fuzz regression (tests/fuzz, fuzz_tile_reader under UBSan): TileReader's own header parser
