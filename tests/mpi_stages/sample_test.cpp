@@ -243,7 +243,8 @@ TEST_F(Sample, HostsAreTheV3LrgsOfThePool) {
         }
         if (flag[i]) want.insert(pool.column("galaxy_id").strings()[i]);
     }
-    const auto& hosts = r.read_column("/hosts/galaxy_id").strings();
+    const Column host_ids = r.read_column("/hosts/galaxy_id");  // held: strings() refers into it
+    const auto& hosts = host_ids.strings();
     EXPECT_EQ(std::set<std::string>(hosts.begin(), hosts.end()), want);
     EXPECT_GE(want.size(), 100u);  // the mock's LRGs
 }
