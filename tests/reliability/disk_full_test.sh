@@ -13,6 +13,10 @@ set -uo pipefail
 dhs="${DHS_EXE:?}"
 src="${DHS_SOURCE_DIR:?}"
 source "$(dirname "${BASH_SOURCE[0]}")/../support/script_support.sh"
+# Under AddressSanitizer (scripts/sanitize.sh) no leak check at exit here: LeakSanitizer's own
+# tracer crashed (SIGSEGV, "LeakSanitizer has encountered a fatal error") at the exit of a
+# 2-rank --resume after a full disk; every other test keeps the leak check.
+[ -z "${ASAN_OPTIONS:-}" ] || export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
 
 full="$tmp/full"
 mkdir -p "$full"
