@@ -406,19 +406,14 @@ void write_failures(const mpi::Comm& comm, hdf5::ParallelFile& file, const std::
     file.set_attribute("/failures", "description", "work units quarantined after a retry: unit, rank, error message");
 }
 
-// Makes the finished `partial` file durable, then final under its name. Rank-local (rank 0).
+// Makes the finished `partial` file final under its name. Rank-local (rank 0). Not fsynced:
+// until the runner has made it durable and written the stage's COMPLETE marker (with its
+// checksum) the spool files stay, so a file that a machine crash tears is gathered again on
+// --resume.
 void publish(const std::string& partial, const std::string& final_path) {
-    // Durable before it is final: the spool files are deleted once the stage is complete.
-    int fd = ::open(partial.c_str(), O_RDONLY);
-    if (fd < 0 || ::fsync(fd) != 0) {
-        if (fd >= 0) ::close(fd);
-        throw Error(fmt::format("cannot fsync '{}': {}", partial, std::strerror(errno)));
-    }
-    ::close(fd);
     std::error_code ec;
     std::filesystem::rename(partial, final_path, ec);
     if (ec) throw Error(fmt::format("cannot rename '{}' to '{}': {}", partial, final_path, ec.message()));
-    fsync_directory(std::filesystem::path(final_path).parent_path().string());
 }
 
 }  // namespace
@@ -452,7 +447,7 @@ std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const s
     clock.lap("close");
     comm.barrier();
     if (comm.rank() == 0) publish(partial, final_path);
-    clock.lap("fsync+rename");
+    clock.lap("rename");
     comm.barrier();
     spdlog::debug("gather {}:{}", final_path, clock.text());
     return plan.total_rows;

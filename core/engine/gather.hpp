@@ -28,7 +28,8 @@ void validate_unit_output(const UnitOutput& out, const std::vector<OutputGroup>&
 
 /// @brief Gathers the spool files of `done_units` (sorted unit indices, the same on every
 /// rank) from `spool_dir` into `final_path` (written as final_path + ".partial", renamed at
-/// the end). Collective. @returns total rows per group.
+/// the end; not fsynced here: the runner makes it durable, overlapped with the stage's reduce,
+/// before the spool files go). Collective. @returns total rows per group.
 /// @throws Error/DataError naming the spool file or dataset on failure (nothing is renamed).
 std::map<std::string, std::uint64_t> gather_stage(const mpi::Comm& comm, const std::vector<OutputGroup>& groups,
                                                   const std::vector<std::int64_t>& done_units,

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <cstring>
@@ -136,14 +137,43 @@ struct StagePaths {
           output((fs::path(ctx.run_dir) / stage.output_file()).string()) {}
 };
 
+// A unit stage's file made durable on rank 0 while the stage's reduce runs: fsync()ed in the
+// background as soon as the gather has renamed it, then again (the reduce's writes: quick) with
+// its directory before the COMPLETE marker is written and the spool files are removed. Until
+// then a file that a machine crash tears is gathered again from the spool files on --resume.
+class DurableOutput {
+public:
+    DurableOutput(const mpi::Comm& comm, std::string path) : path_(std::move(path)) {
+        if (comm.rank() == 0) first_ = std::async(std::launch::async, [p = path_] { fsync_file(p); });
+    }
+    DurableOutput(const DurableOutput&) = delete;
+    DurableOutput& operator=(const DurableOutput&) = delete;
+    ~DurableOutput() {
+        if (first_.valid()) first_.wait();
+    }
+    /// Rank-local: rank 0 waits for the file to be durable. @throws Error when an fsync fails.
+    void finish() {
+        if (!first_.valid()) return;
+        first_.get();
+        fsync_file(path_);
+        fsync_directory(fs::path(path_).parent_path().string());
+    }
+
+private:
+    std::string path_;
+    std::future<void> first_;
+};
+
 // journal/<stage>/COMPLETE, recording the stage file's size and checksum for a resume to verify
-// (a stage that left no file gets a bare time stamp, which no resume trusts). Collective.
-void mark_complete(const mpi::Comm& comm, const Stage& stage, const StagePaths& at) {
+// (a stage that left no file gets a bare time stamp, which no resume trusts), written once
+// `durable` (when given) has made the file durable. Collective.
+void mark_complete(const mpi::Comm& comm, const Stage& stage, const StagePaths& at, DurableOutput* durable = nullptr) {
     std::string exists = fs::exists(at.output) ? "1" : "0";
     comm.broadcast(exists);
     std::optional<FileFingerprint> fp;
     if (exists == "1") fp = fingerprint_file(comm, at.output);
     mpi::on_rank0(comm, [&] {
+        if (durable != nullptr) durable->finish();
         write_text_atomically(at.complete_marker,
                               fp ? completion_record(stage.output_file(), *fp) : util::utc_timestamp() + "\n");
     });
@@ -403,12 +433,13 @@ StageOutcome run_unit_stage(const mpi::Comm& comm, const Stage& stage, const Sta
     auto tg = std::chrono::steady_clock::now();
     auto totals = gather_stage(comm, groups, units.done, at.spool_dir, at.output, meta);
     s.gather = seconds_since(tg);
+    DurableOutput durable(comm, at.output);
     auto tr = std::chrono::steady_clock::now();
     stage.reduce(ctx, comm, at.output);
     s.reduce = seconds_since(tr);
 
     const bool complete = units.failures.empty();
-    if (complete) mark_complete(comm, stage, at);
+    if (complete) mark_complete(comm, stage, at, &durable);
     mpi::on_rank0(comm, [&] {
         if (!cfg.get_bool("run.keep_spool") && complete) fs::remove_all(at.spool_dir);
     });

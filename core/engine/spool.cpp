@@ -124,6 +124,16 @@ void fsync_directory(const std::string& dir) {
     if (rc != 0) throw Error(fmt::format("cannot fsync directory '{}': {}", dir, std::strerror(errno)));
 }
 
+void fsync_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        const int err = errno;
+        if (fd >= 0) ::close(fd);
+        throw Error(fmt::format("cannot fsync '{}': {}", path, std::strerror(err)));
+    }
+    ::close(fd);
+}
+
 void write_spool(const std::string& dir, std::int64_t index, const UnitOutput& out) {
     const std::string final_path = spool_path(dir, index);
     const std::string tmp = final_path + fmt::format(".tmp{}", ::getpid());

@@ -138,4 +138,7 @@ private:
 /// @brief fsync()s a directory so a rename inside it is durable. @throws Error.
 void fsync_directory(const std::string& dir);
 
+/// @brief fsync()s a file's data and metadata. @throws Error naming the file.
+void fsync_file(const std::string& path);
+
 }  // namespace dhs::engine

@@ -26,15 +26,6 @@ std::size_t string_width(const Column& c) {
     return width;
 }
 
-void fsync_file(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0 || ::fsync(fd) != 0) {
-        if (fd >= 0) ::close(fd);
-        throw Error(fmt::format("cannot fsync '{}': {}", path, std::strerror(errno)));
-    }
-    ::close(fd);
-}
-
 }  // namespace
 
 void write_table_file(const std::string& final_path, const std::vector<TableGroup>& groups, const GatherMeta& meta) {

@@ -2,6 +2,7 @@
 #include "core/hdf5/result_file.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -276,9 +277,13 @@ Column ResultReader::read_rows(const std::string& object, const std::vector<std:
         restore_column_attrs(col, impl_->file.get(), path_, object);
         return col;
     }
+    // Callers usually pass rows already sorted and distinct (the sampling reduce reads ~60
+    // columns at the same rows): checked in one pass, sorted only when they are not.
     std::vector<std::uint64_t> sorted(indices);
-    std::sort(sorted.begin(), sorted.end());
-    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end(), std::greater_equal<>()) != sorted.end()) {
+        std::sort(sorted.begin(), sorted.end());
+        sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    }
 
     // The rows are read as spans [first, last] of nearby rows (gaps below ~256 KiB, spans up to
     // ~16 MiB), each in one hyperslab read, and the wanted rows copied out before any string is

@@ -72,6 +72,8 @@ AucInterval bootstrap_roc_auc(std::span<const double> positives, std::span<const
 
     // Rank groups of distinct values over both classes, ascending.
     const std::size_t np = positives.size(), nn = negatives.size();
+    if (nn > std::numeric_limits<std::uint32_t>::max() / 2 || np > std::numeric_limits<std::uint32_t>::max())
+        throw std::invalid_argument("dhs::kernels bootstrap_roc_auc: more than 2^31 negatives or 2^32 positives");
     std::vector<double> all(positives.begin(), positives.end());
     all.insert(all.end(), negatives.begin(), negatives.end());
     std::sort(all.begin(), all.end());
@@ -83,21 +85,24 @@ AucInterval bootstrap_roc_auc(std::span<const double> positives, std::span<const
     for (std::size_t i = 0; i < np; ++i) gp[i] = group_of(positives[i]);
     for (std::size_t i = 0; i < nn; ++i) gn[i] = group_of(negatives[i]);
 
-    std::vector<std::uint32_t> wp(all.size()), wn(all.size());
+    // Per replicate: the drawn negatives counted per group, then cum[g] = 2 (drawn negatives
+    // below g) + (drawn negatives in g), so that each drawn positive adds cum of its group to
+    // twice U: the same integer as counting the positives per group too, in one pass less.
+    std::vector<std::uint32_t> wn(all.size()), cum(all.size());  // cum <= 2 nn
     std::vector<double> aucs(static_cast<std::size_t>(resamples));
     const double pairs2 = 2.0 * static_cast<double>(np) * static_cast<double>(nn);
     for (int r = 0; r < resamples; ++r) {
-        std::fill(wp.begin(), wp.end(), 0u);
         std::fill(wn.begin(), wn.end(), 0u);
         const std::uint64_t stream = splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(r) + 1));
-        std::uint64_t k = 0;
-        for (std::size_t i = 0; i < np; ++i) ++wp[gp[draw_index(splitmix64(stream + k++), np)]];
-        for (std::size_t i = 0; i < nn; ++i) ++wn[gn[draw_index(splitmix64(stream + k++), nn)]];
-        std::uint64_t u2 = 0, neg_below = 0;
+        // The positives' draws come first in the stream, the negatives' after (k = np + i).
+        for (std::size_t i = 0; i < nn; ++i) ++wn[gn[draw_index(splitmix64(stream + np + i), nn)]];
+        std::uint32_t neg_below2 = 0;
         for (std::size_t g = 0; g < all.size(); ++g) {
-            if (wp[g] != 0) u2 += static_cast<std::uint64_t>(wp[g]) * (2 * neg_below + wn[g]);
-            neg_below += wn[g];
+            cum[g] = neg_below2 + wn[g];
+            neg_below2 += 2 * wn[g];
         }
+        std::uint64_t u2 = 0;
+        for (std::size_t i = 0; i < np; ++i) u2 += cum[gp[draw_index(splitmix64(stream + i), np)]];
         aucs[static_cast<std::size_t>(r)] = static_cast<double>(u2) / pairs2;
     }
     std::sort(aucs.begin(), aucs.end());
