@@ -1,6 +1,5 @@
 // gather_stage (see gather.hpp). Each rank streams its spool files (SpoolReader) straight
-// into per-column round buffers allocated once, drops each file's pages from the page cache
-// once read (the stage file's pages reuse them), writes the round with one collective
+// into per-column round buffers allocated once, writes the round with one collective
 // H5Dwrite per dataset and starts the kernel's writeback before reading the next round.
 #include "core/engine/gather.hpp"
 
@@ -323,9 +322,10 @@ void read_unit(const SpoolSummary& summary, const std::string& path, const std::
         filled[k] += G.rows;
     }
     r.finish();
-    // Its pages are free for the stage file's: writing into recycled page cache costs a
-    // tenth of writing into fresh memory on some VMs.
-    r.release_cache();
+    // Its pages are left in the page cache (no POSIX_FADV_DONTNEED): on a spool file not yet
+    // written back that call starts its writeback, and the spool files, removed once the stage
+    // is complete, then went to disk beside the stage file (3.9 GB written instead of 1.95 GB
+    // for 5,000 injections; 16.0 -> 13.8 s for the command on the project's VM).
 }
 
 // Reads the spool files of units [b, e) into the slots. @returns the rows per group.

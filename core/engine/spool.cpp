@@ -437,10 +437,6 @@ void SpoolReader::finish() {
     if (sum != stored) throw DataError(path_, "checksum", "spool file is corrupt or torn (checksum mismatch)");
 }
 
-void SpoolReader::release_cache() noexcept {
-    if (fd_ >= 0) (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);
-}
-
 namespace {
 
 template <class T>

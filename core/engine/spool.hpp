@@ -106,10 +106,6 @@ public:
     /// @brief After the last column: reads the stored checksum and compares. @throws DataError
     /// naming the file when it is corrupt, torn or has trailing bytes.
     void finish();
-    /// @brief Drops the file's pages from the kernel's page cache (the file stays on disk):
-    /// once its values are copied out, the memory is better reused, e.g. by the pages of the
-    /// file being written. A hint; never throws.
-    void release_cache() noexcept;
 
 private:
     void fill();
