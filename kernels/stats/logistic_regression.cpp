@@ -62,7 +62,7 @@ LogisticRegressionFit fit_logistic_regression(std::span<const double> features, 
     for (Index i = 0; i < n; ++i) y[i] = labels[static_cast<std::size_t>(i)];
 
     VectorXd beta = VectorXd::Zero(k), z = VectorXd::Zero(n), prob(n), w(n), grad(k);
-    MatrixXd hess(k, k);
+    MatrixXd hess(k, k), xw(n, k);  // xw: allocated once (50 MB for 8192 x 769), refilled each step
     double f = objective(z, y, beta, p, options.l2);
     LogisticRegressionFit fit;
     for (int it = 0; it < options.max_iterations; ++it) {
@@ -73,7 +73,7 @@ LogisticRegressionFit fit_logistic_regression(std::span<const double> features, 
         grad.noalias() = x.transpose() * (prob - y);
         grad.head(p) += options.l2 * beta.head(p);
         // H = X^T diag(w) X + l2 I (coefficients only), lower triangle, then LDLT.
-        const MatrixXd xw = x.array().colwise() * w.array().sqrt();
+        xw.array() = x.array().colwise() * w.array().sqrt();
         hess.setZero();
         hess.selfadjointView<Eigen::Lower>().rankUpdate(xw.transpose());
         hess.diagonal().head(p).array() += options.l2;
