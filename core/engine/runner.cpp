@@ -179,6 +179,10 @@ void mark_complete(const mpi::Comm& comm, const Stage& stage, const StagePaths& 
     });
 }
 
+// A stage's seconds in its closing log line: to the millisecond below a minute (benchmarks
+// read the stage's own time there), else as format_duration.
+std::string stage_seconds_text(double x) { return x < 60 ? fmt::format("{:.3f}s", x) : format_duration(x); }
+
 // A collective stage: one call on every rank; complete when it returns. Its checkpoints are
 // its journal, so a resume is handed to it rather than to the unit machinery.
 void run_collective_stage(const mpi::Comm& comm, const CollectiveStage& stage, const StageContext& ctx,
@@ -195,7 +199,7 @@ void run_collective_stage(const mpi::Comm& comm, const CollectiveStage& stage, c
     mark_complete(comm, stage, at);
     if (comm.rank() == 0)
         spdlog::info("stage {}: wrote {} in {}", stage.name(), at.output,
-                     format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+                     stage_seconds_text(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
 }
 
 struct StageOutcome {
@@ -397,8 +401,7 @@ void log_stage_done(const Stage& stage, const StagePaths& at, const std::map<std
                     const StageSeconds& s, std::size_t quarantined) {
     std::string rows;
     for (const auto& [g, n] : totals) rows += fmt::format(" /{}={}", g, n);
-    // Seconds to the millisecond below a minute: benchmarks read the stage's own time here.
-    auto secs = [](double x) { return x < 60 ? fmt::format("{:.3f}s", x) : format_duration(x); };
+    const auto secs = stage_seconds_text;
     spdlog::info("stage {}: wrote {} (rows:{}) in {} (process {} [plan {}, spool {}], gather {}, reduce {}); {} "
                  "quarantined",
                  stage.name(), at.output, rows, secs(s.process + s.gather + s.reduce), secs(s.process), secs(s.plan),
