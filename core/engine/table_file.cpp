@@ -1,13 +1,9 @@
 // write_table_file (see table_file.hpp).
 #include "core/engine/table_file.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "core/engine/spool.hpp"

@@ -2,8 +2,8 @@
 #include "core/hdf5/result_file.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <cstring>
+#include <functional>
 
 #include "core/error.hpp"
 #include "core/hdf5/h5_handle.hpp"

@@ -322,8 +322,9 @@ std::vector<Task> analysis_tasks(const Metrics& m, const std::vector<ComparisonR
 double task_cost(const Params& p, const Rows& rows, const Task& t) {
     const auto n = static_cast<double>(rows.pos_ok.size() + rows.neg_ok.size());
     if (t.kind == "feature") return 2e-9 * static_cast<double>(p.bootstrap_resamples) * n;
-    const double bands = 3, side = p.spec.core_box, inputs = t.kind == "core_lr" ? bands * side * side
-                                                                               : bands * p.spec.profile_bins;
+    // The classifiers' inputs per stamp, as the stage stores them (core_pixels, radial_profile).
+    const auto bands = static_cast<double>(p.bands.size()), side = static_cast<double>(p.spec.core_box);
+    const double inputs = t.kind == "core_lr" ? bands * side * side : bands * p.spec.profile_bins;
     return 0.25e-9 * std::min(n, static_cast<double>(p.lr_max_train_rows)) * inputs * inputs;
 }
 
